@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system libraries DataGenerator builds against, when they are missing:
+#   liblz4-dev  (LZ4 block compression of the cache file; pkg-config name "liblz4")
+#   zlib1g-dev  (CRC-32 checksums of the cache file)
+# Idempotent: does nothing when pkg-config already finds them.
+# Not root? Ask an administrator to run:  sudo apt-get update && sudo apt-get install -y liblz4-dev zlib1g-dev pkg-config
+set -euo pipefail
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+pkg-config --exists liblz4 2>/dev/null || missing+=(liblz4-dev)
+pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  SUDO="sudo -n"
+else
+  echo "install-deps: ${missing[*]} missing and this user cannot install packages." >&2
+  echo "install-deps: ask an administrator to run:" >&2
+  echo "    sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+$SUDO apt-get install -y -qq "${missing[@]}" >&2
