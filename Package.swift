@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(
             name: "DataGeneratorTests",
             dependencies: ["DataGenerator"],
-            resources: [.copy("Resources")]
+            exclude: ["Resources"]
         ),
         .testTarget(
             name: "DataGeneratorHTTPTests",

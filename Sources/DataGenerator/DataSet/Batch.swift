@@ -1,0 +1,111 @@
+/// One batch of a data set: each data encoder's array and the targets, records along the first
+/// axis.
+public struct Batch: Sendable, Equatable {
+    /// One array per data encoder, in the data set's encoder order.
+    public var inputs: [NDArray]
+    /// The targets, when the data set has a target encoder.
+    public var targets: NDArray?
+    /// The inventory rows of the batch, in order.
+    public var rows: [Int]
+    /// The epoch the batch belongs to.
+    public var epoch: Int
+    /// The batch's position within its epoch.
+    public var index: Int
+
+    /// The first (usually only) input.
+    public var data: NDArray { inputs[0] }
+
+    /// Creates a batch.
+    public init(inputs: [NDArray], targets: NDArray?, rows: [Int], epoch: Int, index: Int) {
+        self.inputs = inputs
+        self.targets = targets
+        self.rows = rows
+        self.epoch = epoch
+        self.index = index
+    }
+}
+
+/// How a data set serves batches: size, epochs, order, sharding and parallelism.
+public struct BatchOptions: Sendable, Hashable {
+    /// Records per batch; below 1 means the whole data set (as the seed library).
+    public var batchSize: Int
+    /// The number of epochs, or `nil` for an endless stream.
+    public var epochs: Int?
+    /// Drop each epoch's last partial batch (the seed's `truncate`, PyTorch's `drop_last`).
+    public var truncate: Bool
+    /// The order of each epoch's rows.
+    public var order: EpochOrder
+    /// The seed of every epoch's order.
+    public var seed: UInt64
+    /// The first epoch served (to resume, or for `set_epoch`).
+    public var startEpoch: Int
+    /// This process's share of each epoch.
+    public var shard: Shard
+    /// Worker threads encoding batches ahead (default: all cores; 0 encodes on the caller's thread).
+    public var workers: Int
+    /// Batches prepared ahead of the consumer (default: twice the workers, at least 2).
+    public var prefetch: Int?
+
+    /// Options with the seed library's defaults: batches of 10, endless, truncated, inventory order.
+    public init(batchSize: Int = 10, epochs: Int? = nil, truncate: Bool = true, order: EpochOrder = .none,
+                seed: UInt64 = 0, startEpoch: Int = 0, shard: Shard = .whole, workers: Int? = nil,
+                prefetch: Int? = nil) {
+        self.batchSize = batchSize
+        self.epochs = epochs
+        self.truncate = truncate
+        self.order = order
+        self.seed = seed
+        self.startEpoch = startEpoch
+        self.shard = shard
+        self.workers = workers ?? processorCount
+        self.prefetch = prefetch
+    }
+}
+
+/// The rows of every batch of a run: epochs × batches, through the order and the shard.
+public struct BatchPlan: Sendable {
+    /// The options the plan follows.
+    public let options: BatchOptions
+    /// The number of rows in the data set.
+    public let rowCount: Int
+    /// The effective batch size.
+    public let batchSize: Int
+    /// Rows this shard serves per epoch.
+    public let rowsPerEpoch: Int
+    /// Batches per epoch.
+    public let batchesPerEpoch: Int
+
+    /// A plan for `rowCount` rows.
+    /// - Throws: ``DataSetError/batchSizeTooLarge(batchSize:size:)`` when truncating would leave
+    ///   no batch at all.
+    public init(options: BatchOptions, rowCount: Int) throws(DataSetError) {
+        self.options = options
+        self.rowCount = rowCount
+        let perEpoch = options.shard.count(of: rowCount)
+        let batchSize = options.batchSize < 1 ? max(perEpoch, 1) : options.batchSize
+        if options.truncate && batchSize > perEpoch {
+            throw .batchSizeTooLarge(batchSize: batchSize, size: perEpoch)
+        }
+        self.batchSize = batchSize
+        self.rowsPerEpoch = perEpoch
+        self.batchesPerEpoch = options.truncate ? perEpoch / batchSize : (perEpoch + batchSize - 1) / batchSize
+    }
+
+    /// The total number of batches, or `nil` when endless.
+    public var totalBatches: Int? {
+        batchesPerEpoch == 0 ? 0 : options.epochs.map { $0 * batchesPerEpoch }
+    }
+
+    /// The epoch and in-epoch index of the `sequence`-th batch of the run.
+    public func locate(_ sequence: Int) -> (epoch: Int, index: Int) {
+        (options.startEpoch + sequence / batchesPerEpoch, sequence % batchesPerEpoch)
+    }
+
+    /// The rows of batch `index` of `epoch`.
+    public func rows(epoch: Int, index: Int) -> [Int] {
+        let permutation = EpochPermutation(order: options.order, seed: options.seed, epoch: epoch, count: rowCount)
+        let start = index * batchSize
+        let end = min(start + batchSize, rowsPerEpoch)
+        return (start..<end).map { permutation.row(at: options.shard.globalPosition($0, of: rowCount)) }
+    }
+}

@@ -1,0 +1,106 @@
+/// Computes items `0, 1, 2, …` on worker threads, at most `depth` ahead of the consumer, and
+/// hands them out strictly in order: results never depend on the number of workers.
+///
+/// With zero workers items are computed on the consumer's thread when asked for. An error ends
+/// the sequence: it is delivered in place of its item and nothing after it is delivered.
+/// Releasing the prefetcher stops and joins its threads.
+final class OrderedPrefetcher<Output: Sendable> {
+    private let core: Core
+    private var threads: [WorkerThread] = []
+
+    /// - Parameters:
+    ///   - count: the number of items, or `nil` for an endless sequence.
+    ///   - workers: threads computing items (0: compute on demand in ``next()``).
+    ///   - depth: how many items may be computed ahead of the consumer (at least `workers`).
+    ///   - produce: computes item `i`; called from worker threads.
+    init(count: Int?, workers: Int, depth: Int, produce: @escaping @Sendable (Int) throws -> Output) {
+        core = Core(count: count, depth: max(depth, workers, 1), produce: produce)
+        let core = self.core
+        for _ in 0..<max(0, workers) {
+            threads.append(WorkerThread { core.work() })
+        }
+    }
+
+    deinit { stop() }
+
+    /// The next item in order, `nil` after the last.
+    /// - Throws: the error item `i` threw, after which the sequence ends.
+    func next() throws -> Output? {
+        threads.isEmpty ? try core.computeNext() : try core.takeNext()
+    }
+
+    /// Stops the workers and waits for them; later ``next()`` calls return `nil`.
+    func stop() {
+        core.stop()
+        for thread in threads { thread.join() }
+        threads.removeAll()
+    }
+
+    /// The shared state; worker threads keep it alive.
+    private final class Core: @unchecked Sendable {
+        // @unchecked: all mutable state is guarded by `lock`.
+        private let lock = ConditionLock()
+        private let produce: @Sendable (Int) throws -> Output
+        private let total: Int?
+        private let depth: Int
+        private var nextToClaim = 0
+        private var nextToDeliver = 0
+        private var results: [Int: Result<Output, any Error>] = [:]
+        private var stopped = false
+
+        init(count: Int?, depth: Int, produce: @escaping @Sendable (Int) throws -> Output) {
+            self.total = count
+            self.depth = depth
+            self.produce = produce
+        }
+
+        /// Computes the next item on the caller's thread (no workers).
+        func computeNext() throws -> Output? {
+            let index = nextToDeliver
+            guard !stopped, total.map({ index < $0 }) ?? true else { return nil }
+            nextToDeliver += 1
+            do { return try produce(index) } catch { stopped = true; throw error }
+        }
+
+        /// Waits for the next item from the workers.
+        func takeNext() throws -> Output? {
+            let result: Result<Output, any Error>? = lock.withLock {
+                let index = nextToDeliver
+                if stopped || (total.map { index >= $0 } ?? false) { return nil }
+                lock.wait { results[index] != nil || stopped }
+                guard let result = results.removeValue(forKey: index) else { return nil }
+                nextToDeliver += 1
+                if case .failure = result { stopped = true }
+                lock.broadcast()
+                return result
+            }
+            return try result?.get()
+        }
+
+        func stop() {
+            lock.withLock {
+                stopped = true
+                lock.broadcast()
+            }
+        }
+
+        /// A worker's loop: claim the next index within the window, compute, publish.
+        func work() {
+            while true {
+                let claimed: Int? = lock.withLock {
+                    lock.wait { stopped || nextToClaim < nextToDeliver + depth }
+                    if stopped { return nil }
+                    if let total, nextToClaim >= total { return nil }
+                    defer { nextToClaim += 1 }
+                    return nextToClaim
+                }
+                guard let index = claimed else { return }
+                let result = Result { try produce(index) }
+                lock.withLock {
+                    results[index] = result
+                    lock.broadcast()
+                }
+            }
+        }
+    }
+}

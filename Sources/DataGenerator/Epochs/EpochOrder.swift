@@ -1,0 +1,196 @@
+/// The order in which an epoch visits the rows: a pure function of the seed, the epoch and the
+/// row count (never of threads, codec, memory budget or machine).
+public enum EpochOrder: Sendable, Hashable, Codable {
+    /// Inventory order, every epoch.
+    case none
+    /// A uniform pseudo-random permutation per epoch (``FeistelPermutation``).
+    case full
+    /// Locality-preserving: the rows are cut into blocks of `rowsPerBlock`, the blocks are put in
+    /// a random order, and rows are mixed within each window of `blocksPerWindow` consecutive
+    /// blocks of that order. An epoch then reads one window of the file at a time.
+    case window(rowsPerBlock: Int, blocksPerWindow: Int)
+
+    /// Window order with the documented defaults: 512 rows per block, 16 blocks per window.
+    public static let window = EpochOrder.window(rowsPerBlock: 512, blocksPerWindow: 16)
+
+    /// The name used by the CLI and Python (`none`, `full`, `window`).
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .full: "full"
+        case .window: "window"
+        }
+    }
+
+    /// The order named `name` with default parameters.
+    public init?(name: String) {
+        switch name {
+        case "none": self = .none
+        case "full": self = .full
+        case "window": self = .window
+        default: return nil
+        }
+    }
+}
+
+/// One epoch's order of `count` rows: ``row(at:)`` maps a position of the epoch to a row.
+public struct EpochPermutation: Sendable {
+    /// The number of rows (and positions).
+    public let count: Int
+    private let kind: Kind
+
+    private enum Kind: Sendable {
+        case identity
+        case full(FeistelPermutation)
+        case window(WindowOrder)
+    }
+
+    /// The order of `epoch` under `order` and `seed`.
+    public init(order: EpochOrder, seed: UInt64, epoch: Int, count: Int) {
+        self.count = count
+        switch order {
+        case .none:
+            kind = .identity
+        case .full:
+            kind = .full(FeistelPermutation(count: count, key: OrderKey.key(seed: seed, epoch: epoch, stream: .fullShuffle)))
+        case let .window(rowsPerBlock, blocksPerWindow):
+            kind = .window(WindowOrder(count: count, rowsPerBlock: max(1, rowsPerBlock),
+                                       blocksPerWindow: max(1, blocksPerWindow), seed: seed, epoch: epoch))
+        }
+    }
+
+    /// The row visited at `position` of the epoch.
+    /// - Precondition: `0 <= position < count`.
+    public func row(at position: Int) -> Int {
+        switch kind {
+        case .identity:
+            precondition(position >= 0 && position < count)
+            return position
+        case let .full(permutation): return permutation.element(at: position)
+        case let .window(window): return window.row(at: position)
+        }
+    }
+
+    /// All rows in epoch order (O(count) memory; for tests and small data).
+    public var rows: [Int] { (0..<count).map(row(at:)) }
+}
+
+/// Window order: blocks in Feistel order, rows Feistel-mixed within each window of blocks.
+struct WindowOrder: Sendable {
+    let count: Int
+    let rowsPerBlock: Int
+    let blocksPerWindow: Int
+    let blockCount: Int
+    let blockOrder: FeistelPermutation
+    let seed: UInt64
+    let epoch: Int
+    /// Where the short last block (if any) lands in the block order, and how short it is.
+    let shortBlockPosition: Int
+    let shortfall: Int
+
+    init(count: Int, rowsPerBlock: Int, blocksPerWindow: Int, seed: UInt64, epoch: Int) {
+        self.count = count
+        self.rowsPerBlock = rowsPerBlock
+        self.blocksPerWindow = blocksPerWindow
+        self.seed = seed
+        self.epoch = epoch
+        blockCount = (count + rowsPerBlock - 1) / rowsPerBlock
+        blockOrder = FeistelPermutation(count: blockCount, key: OrderKey.key(seed: seed, epoch: epoch, stream: .blockOrder))
+        let remainder = count % rowsPerBlock
+        shortfall = remainder == 0 ? 0 : rowsPerBlock - remainder
+        shortBlockPosition = blockCount == 0 ? 0 : blockOrder.position(of: blockCount - 1)
+    }
+
+    /// The number of rows in window `w`.
+    func size(ofWindow w: Int) -> Int {
+        let first = w * blocksPerWindow
+        let blocks = min(blocksPerWindow, blockCount - first)
+        var size = blocks * rowsPerBlock
+        if shortBlockPosition >= first && shortBlockPosition < first + blocks { size -= shortfall }
+        return size
+    }
+
+    /// The first position of window `w`.
+    func start(ofWindow w: Int) -> Int {
+        let firstBlock = w * blocksPerWindow
+        var start = firstBlock * rowsPerBlock
+        if shortBlockPosition < firstBlock { start -= shortfall }
+        return start
+    }
+
+    func row(at position: Int) -> Int {
+        precondition(position >= 0 && position < count)
+        // Every window holds blocksPerWindow·rowsPerBlock rows except where the short block lies.
+        let full = blocksPerWindow * rowsPerBlock
+        var w = position / full
+        if start(ofWindow: w) > position { w -= 1 }
+        if w + 1 < (blockCount + blocksPerWindow - 1) / blocksPerWindow, start(ofWindow: w + 1) <= position { w += 1 }
+        let local = position - start(ofWindow: w)
+        let mix = FeistelPermutation(count: size(ofWindow: w),
+                                     key: OrderKey.key(seed: seed, epoch: epoch, stream: .window, salt: UInt64(w)))
+        var offset = mix.element(at: local)
+        // Walk the window's blocks (in block order) to the one holding `offset`.
+        var slot = w * blocksPerWindow
+        while true {
+            let block = blockOrder.element(at: slot)
+            let size = block == blockCount - 1 ? rowsPerBlock - shortfall : rowsPerBlock
+            if offset < size { return block * rowsPerBlock + offset }
+            offset -= size
+            slot += 1
+        }
+    }
+}
+
+/// The positions of an epoch that one rank of a distributed job serves.
+///
+/// Rank `r` of `worldSize` takes positions `r, r + worldSize, r + 2·worldSize, …` of the epoch's
+/// global order (as PyTorch's `DistributedSampler`). Every rank serves the same number of rows:
+/// with ``Remainder/drop`` `⌊count / worldSize⌋`, the last rows are left out; with
+/// ``Remainder/pad`` `⌈count / worldSize⌉`, positions past the end wrap to the epoch's first.
+public struct Shard: Sendable, Hashable, Codable {
+    /// What to do with the rows that do not divide evenly between ranks.
+    public enum Remainder: String, Sendable, Hashable, Codable {
+        /// Leave them out of this epoch (ranks stay disjoint).
+        case drop
+        /// Repeat the epoch's first rows to fill the last round.
+        case pad
+    }
+
+    /// This process's rank, `0..<worldSize`.
+    public let rank: Int
+    /// The number of ranks.
+    public let worldSize: Int
+    /// How uneven counts are evened out.
+    public let remainder: Remainder
+
+    /// The whole epoch (one rank).
+    public static let whole = Shard(unchecked: 0, 1, .drop)
+
+    /// Rank `rank` of `worldSize`.
+    /// - Throws: ``DataSetError/invalidShard(rank:worldSize:)``.
+    public init(rank: Int, worldSize: Int, remainder: Remainder = .drop) throws(DataSetError) {
+        guard worldSize >= 1, rank >= 0, rank < worldSize else { throw .invalidShard(rank: rank, worldSize: worldSize) }
+        self.init(unchecked: rank, worldSize, remainder)
+    }
+
+    private init(unchecked rank: Int, _ worldSize: Int, _ remainder: Remainder) {
+        self.rank = rank
+        self.worldSize = worldSize
+        self.remainder = remainder
+    }
+
+    /// The number of positions this rank serves of an epoch of `count` rows.
+    public func count(of total: Int) -> Int {
+        if worldSize == 1 { return total }
+        switch remainder {
+        case .drop: return total / worldSize
+        case .pad: return total == 0 ? 0 : (total + worldSize - 1) / worldSize
+        }
+    }
+
+    /// The global position of this rank's `local`-th position.
+    public func globalPosition(_ local: Int, of total: Int) -> Int {
+        let global = rank + local * worldSize
+        return global < total ? global : global % total
+    }
+}
