@@ -1,3 +1,8 @@
 // The URL data encoder lives here, apart from the core library, so that the engine and its
 // C API never link an HTTP stack (or Foundation).
-import DataGenerator
+//
+// Files: URLDataEncoder (the DataEncoder), URLFetchOptions (headers, timeout, retries, bounds),
+// URLFetchError, URLReference (RFC 3986 parsing and resolution, origin checks), HTTPFetcher
+// (the blocking bridge over AsyncHTTPClient), BodyCollector (streamed body with a size cap),
+// RequestLimiter (the shared bound on requests in flight), JSONValue (JSON bodies) and
+// GeneratorDataSet+URLs (the `generator_for_urls` factory).
