@@ -103,7 +103,7 @@ final class HTTPFetcher: Sendable {
         var current = url.withoutFragment
         var redirects = 0
         while true {
-            let response = try perform(current, method: method, deadline: deadline, row: row, id: id)
+            let response = try perform(current, method: method, base: base, deadline: deadline, row: row, id: id)
             guard [301, 302, 303, 307, 308].contains(response.status) else { return (current, response) }
             guard let location = response.headers.first(name: "location") else {
                 throw .final(.redirectRefused(row: row, id: id, url: current.description, location: "",
@@ -131,7 +131,7 @@ final class HTTPFetcher: Sendable {
     }
 
     /// One HTTP exchange, waited for on this thread.
-    private func perform(_ url: URLReference, method: HTTPMethod, deadline: NIODeadline,
+    private func perform(_ url: URLReference, method: HTTPMethod, base: HTTPOrigin, deadline: NIODeadline,
                          row: Int, id: String) throws(Failure) -> FetchedResponse {
         let text = url.description
         let request: HTTPClient.Request
@@ -139,6 +139,12 @@ final class HTTPFetcher: Sendable {
             request = try HTTPClient.Request(url: text, method: method, headers: headers)
         } catch {
             throw .final(.invalidURL(row: row, id: id, url: text, reason: String(describing: error)))
+        }
+        // The client parses the URL again: refuse any reading of it that differs from ours.
+        let seen = (request.scheme.lowercased(), request.host.lowercased(), request.port)
+        guard seen == (base.scheme, base.host, base.port) else {
+            throw .final(.leavesBase(row: row, id: id, url: text, base: base.description,
+                                     reason: "the HTTP client reads it as \(seen.0)://\(seen.1):\(seen.2)"))
         }
         let task = client.execute(request: request, delegate: BodyCollector(limit: options.maxBodyBytes, checksAnnouncedLength: method != .HEAD), deadline: deadline)
         do {

@@ -10,7 +10,7 @@ public struct URLFetchOptions: Sendable, Equatable {
     /// A server that drips its body slowly is cut off here.
     public var timeoutMilliseconds: Int64
     /// How many times a request is retried after a 5xx status or a network failure (never after a
-    /// 4xx, a timeout, a refused redirect or an oversized body).
+    /// 4xx, not even a 429, nor after a timeout, a refused redirect or an oversized body).
     public var maxRetries: Int
     /// The wait before the first retry, in milliseconds; it doubles for each further retry.
     public var initialBackoffMilliseconds: Int64
