@@ -20,7 +20,7 @@ import NIOHTTP1
 /// let encoder = try URLDataEncoder(baseURL: "https://example.org/data/", idMapper: IDMapper(suffix: ".json"),
 ///                                  body: .json, identity: "values@1", output: ArraySpec(.float32, [3])) {
 ///     let values = try $0.json()["values"]?.array?.compactMap(\.number) ?? []
-///     return try NDArray(values.map(Float.init), shape: [3])
+///     return NDArray(values.map(Float.init), shape: [3])
 /// }
 /// ```
 ///

@@ -181,12 +181,28 @@ struct URLDataEncoderTests {
     @Test func exhaustedRetriesAreAnErrorNamingStatusAndAttempts() throws {
         let server = try TestHTTPServer()
         defer { server.stop() }
-        let encoder = try bytesEncoder(server.url("/down/"), options: fastOptions(retries: 2))
+        let options = URLFetchOptions(timeoutMilliseconds: 2_000, maxRetries: 2, initialBackoffMilliseconds: 40,
+                                      maxBackoffMilliseconds: 1_000)
+        let encoder = try bytesEncoder(server.url("/down/"), options: options)
+        let start = NIODeadline.now()
         let error = fetchError { _ = try encoder.encode(try records(["x"])[0]) }
+        let elapsed = (NIODeadline.now() - start).nanoseconds / 1_000_000
+        // Two retries wait 40 ms, then 80 ms.
+        #expect(elapsed >= options.backoffMilliseconds(beforeRetry: 1) + options.backoffMilliseconds(beforeRetry: 2))
         #expect(error == .httpStatus(row: 0, id: "x", url: server.url("/down/x"), status: 503,
                                      reason: "Service Unavailable", attempts: 3))
         #expect(error.map { "\($0)".contains("503") && "\($0)".contains("3 attempts") } == true)
         #expect(server.stats.requests("/down/x") == 3)
+    }
+
+    @Test func backoffDoublesFromTheInitialWaitUpToTheMaximum() {
+        let options = URLFetchOptions(initialBackoffMilliseconds: 30, maxBackoffMilliseconds: 200)
+        let waits = (1...6).map { options.backoffMilliseconds(beforeRetry: $0) }
+        for (retry, wait) in waits.enumerated() {
+            let doubled = retry == 0 ? options.initialBackoffMilliseconds : waits[retry - 1] * 2
+            #expect(wait == min(doubled, options.maxBackoffMilliseconds), "retry \(retry + 1)")
+        }
+        #expect(waits.last == options.maxBackoffMilliseconds)
     }
 
     @Test func networkFailuresAreRetriedThenReported() throws {
