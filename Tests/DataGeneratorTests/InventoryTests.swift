@@ -75,6 +75,20 @@ struct InventoryTests {
         #expect(error?.description.contains("rows 0 and 2") == true)
     }
 
+    @Test func theFirstRepeatedIdIsFoundAmongManyWithAndWithoutTheFallback() {
+        var ids = (0..<5_000).map { "record-\($0)-with-a-longer-name" } + ["", "a", "ab", "é", "a\u{0}"]
+        #expect(DuplicateFinder.firstDuplicate(in: ids) == nil)
+        #expect(DuplicateFinder.firstDuplicate(in: ids, maxProbes: 0) == nil)
+        ids += ["record-4321-with-a-longer-name", "a"]
+        for maxProbes in [0, 64] {
+            let found = DuplicateFinder.firstDuplicate(in: ids, maxProbes: maxProbes)
+            #expect(found?.first == 4321, "maxProbes \(maxProbes)")
+            #expect(found?.second == 5_005, "maxProbes \(maxProbes)")
+        }
+        #expect(DuplicateFinder.firstDuplicate(in: ["x"]) == nil)
+        #expect(DuplicateFinder.firstDuplicate(in: ["", ""])?.second == 1)
+    }
+
     @Test func anExplicitIdColumnMustExist() throws {
         let named = try Inventory(columns: [("name", ["p", "q"])], idColumn: "name")
         #expect(named[1].id == "q")

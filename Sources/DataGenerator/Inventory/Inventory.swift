@@ -195,11 +195,8 @@ public struct Inventory: Sendable, Equatable {
 
     private func checkUniqueIDs() throws(InventoryError) {
         guard let idColumn, let index = columnIndex[idColumn] else { return }
-        var firstRow = [String: Int](minimumCapacity: count)
-        for (row, id) in storage[index].enumerated() {
-            if let first = firstRow.updateValue(row, forKey: id) {
-                throw .duplicateID(id: id, column: idColumn, firstRow: first, secondRow: row)
-            }
+        if let (first, second) = DuplicateFinder.firstDuplicate(in: storage[index]) {
+            throw .duplicateID(id: storage[index][second], column: idColumn, firstRow: first, secondRow: second)
         }
     }
 
