@@ -17,7 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         // HTTP/1.1 client with redirect limits, timeouts and streaming bodies for the URL encoder.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        // NIO's HTTP server pieces, only for the URL encoder's tests (a server on 127.0.0.1).
+        // NIO: the URL encoder's event loops, and an HTTP server on 127.0.0.1 for its tests.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
@@ -31,11 +31,17 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "DataGenerator",
             dependencies: [
                 "CLZ4",
                 "CZlib",
+                "CCrypto",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -44,6 +50,10 @@ let package = Package(
             dependencies: [
                 "DataGenerator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Event loops, HTTP types and byte buffers the encoder bridges to worker threads.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(

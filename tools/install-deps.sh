@@ -2,14 +2,16 @@
 # Installs the system libraries DataGenerator builds against, when they are missing:
 #   liblz4-dev  (LZ4 block compression of the cache file; pkg-config name "liblz4")
 #   zlib1g-dev  (CRC-32 checksums of the cache file)
+#   libssl-dev  (SHA-256 of fingerprints and batch digests, through libcrypto)
 # Idempotent: does nothing when pkg-config already finds them.
-# Not root? Ask an administrator to run:  sudo apt-get update && sudo apt-get install -y liblz4-dev zlib1g-dev pkg-config
+# Not root? Ask an administrator to run:  sudo apt-get update && sudo apt-get install -y liblz4-dev zlib1g-dev libssl-dev pkg-config
 set -euo pipefail
 
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists liblz4 2>/dev/null || missing+=(liblz4-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+pkg-config --exists libcrypto 2>/dev/null || missing+=(libssl-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -78,6 +78,13 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
 
     /// Reads `record`'s file and transforms it.
     public func encode(_ record: Record) throws -> NDArray {
+        try transform(try contents(of: record))
+    }
+
+    /// The bytes of `record`'s file, untransformed.
+    /// - Throws: ``EncodingError/fileNotFound(row:id:path:)``, ``EncodingError/unreadable(row:id:path:reason:)``
+    ///   or ``EncodingError/outsideDataDirectory(row:id:path:directory:)``, naming the id and the path.
+    public func contents(of record: Record) throws(EncodingError) -> ResourceContents {
         let (id, path) = try checkedPath(of: record)
         let bytes: [UInt8]
         do {
@@ -87,7 +94,7 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
                 ? EncodingError.fileNotFound(row: record.row, id: id, path: path)
                 : EncodingError.unreadable(row: record.row, id: id, path: path, reason: error.description)
         }
-        return try transform(ResourceContents(row: record.row, id: id, location: path, bytes: bytes))
+        return ResourceContents(row: record.row, id: id, location: path, bytes: bytes)
     }
 
     /// The id and the checked path, with symlinks leaving the directory refused.

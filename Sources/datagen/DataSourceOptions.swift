@@ -1,0 +1,132 @@
+import ArgumentParser
+import DataGenerator
+
+extension ResourceFormat: ExpressibleByArgument {}
+extension DType: ExpressibleByArgument {}
+
+/// The kind of target the CLI builds from the target column.
+enum TargetKind: String, CaseIterable, ExpressibleByArgument {
+    /// Sorted classes → `int64` codes.
+    case label
+    /// Sorted classes → one-hot `float32` rows.
+    case onehot
+    /// The column parsed as `int64`.
+    case int
+    /// The column parsed as `float32`.
+    case float
+    /// No target column.
+    case none
+
+    /// The target encoder, or `nil` for ``none``.
+    func encoder(column: String) -> RecordTargetEncoder? {
+        switch self {
+        case .label: .label(column: column)
+        case .onehot: .oneHot(column: column)
+        case .int: RecordTargetEncoder(column: column, [NumberEncoder(dtype: .int64)])
+        case .float: RecordTargetEncoder(column: column, [NumberEncoder(dtype: .float32)])
+        case .none: nil
+        }
+    }
+}
+
+/// A shape written as comma-separated dimensions, e.g. `28,28`.
+struct ShapeArgument: ExpressibleByArgument {
+    let dimensions: [Int]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
+        let dimensions = parts.compactMap { Int($0.trimmingCharacters(in: " ")) }
+        guard !parts.isEmpty, dimensions.count == parts.count, dimensions.allSatisfy({ $0 >= 0 }) else { return nil }
+        self.dimensions = dimensions
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let drop: (Character) -> Bool = { set.contains($0) }
+        guard let start = firstIndex(where: { !drop($0) }) else { return "" }
+        let end = lastIndex(where: { !drop($0) })!
+        return String(self[start...end])
+    }
+}
+
+/// Where records' data come from and how they are decoded: the options `cache build` and
+/// `cache bench --uncached` share.
+struct DataSourceOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Directory holding the records' files (default: the inventory's directory).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("base-url"), help: "Base URL the records' mapped ids are resolved against (instead of --data-dir).")
+    var baseURL: String?
+
+    @Option(name: .customLong("id-column"), help: "Column naming each record's file or URL.")
+    var idColumn = "id"
+
+    @Option(name: .customLong("target-column"), help: "Column holding each record's label.")
+    var targetColumn = "target"
+
+    @Option(name: .customLong("id-prefix"), help: "Text put before each id to name its file.")
+    var idPrefix = ""
+
+    @Option(name: .customLong("id-suffix"), help: "Text put after each id to name its file (e.g. .txt).")
+    var idSuffix = ""
+
+    @Option(name: .customLong("data"), help: "How a record's bytes are read: text, npy, raw or utf8.")
+    var format: ResourceFormat = .text
+
+    @Option(help: "Element type of the data (default: float32 for text, the file's for npy, uint8 for raw and utf8).")
+    var dtype: DType?
+
+    @Option(help: "Shape of each record's data, e.g. 28,28 (default: as read).")
+    var shape: ShapeArgument?
+
+    @Option(help: "Factor each value is multiplied by before the cast (e.g. 0.00392156862745098 for pixels / 255).")
+    var scale: Double?
+
+    @Option(help: "Target encoding: label, onehot, int, float or none.")
+    var target: TargetKind = .label
+
+    func validate() throws {
+        if dataDirectory != nil && baseURL != nil {
+            throw ValidationError("give either --data-dir or --base-url, not both")
+        }
+    }
+
+    /// The decoder the options describe.
+    var decoder: ResourceDecoder {
+        ResourceDecoder(format: format, dtype: dtype, shape: shape?.dimensions, scale: scale)
+    }
+
+    /// The fitted data set over the inventory at `inventoryPath`.
+    func makeDataSet(inventoryPath: String) throws -> GeneratorDataSet {
+        let inventory = try Inventory(contentsOfCSVFile: inventoryPath, idColumn: .named(idColumn))
+        let mapper = IDMapper(prefix: idPrefix, suffix: idSuffix)
+        let decoder = self.decoder
+        let encoder: any DataEncoder
+        if let baseURL {
+            encoder = try URLSource.encoder(baseURL: baseURL, idColumn: idColumn, idMapper: mapper, decoder: decoder,
+                                            sample: inventory.isEmpty ? nil : inventory[0])
+        } else {
+            let directory = dataDirectory ?? Self.directory(of: inventoryPath)
+            let probe = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
+                                        identity: decoder.identity, output: .variableLength(.uint8)) { NDArray($0.bytes) }
+            let sample = try inventory.isEmpty ? nil : probe.contents(of: inventory[0])
+            encoder = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
+                                      identity: decoder.identity, output: try decoder.outputSpec(sample: sample),
+                                      transform: { try decoder.decode($0) })
+        }
+        if target != .none && !inventory.hasColumn(targetColumn) {
+            throw InventoryError.missingColumn(targetColumn, available: inventory.columnNames)
+        }
+        var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder,
+                                       targetEncoder: target.encoder(column: targetColumn))
+        try dataSet.fitEncoders()
+        return dataSet
+    }
+
+    /// The directory part of a path (`.` when there is none).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

@@ -1,0 +1,143 @@
+import ArgumentParser
+import DataGenerator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `datagen demo`: writes an MNIST-like data set of `savetxt` text files and an inventory CSV (as
+/// the seed library's MNIST example), then serves epochs from it and prints the throughput.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Generate an MNIST-like data set of text files and serve epochs from it.",
+        discussion: """
+            Writes N images of 28×28 as numpy.savetxt text files plus inventory.csv (pandas layout) into \
+            --dir (kept) or a temporary folder (removed afterwards), then runs epochs that read and parse \
+            every file (uncached mode) and prints samples/s.
+            """
+    )
+
+    @Option(help: "Number of images to generate.")
+    var records = 12_500
+
+    @Option(help: "Folder to write the data set into and keep (default: a temporary folder, removed).")
+    var dir: String?
+
+    @Option(name: .customLong("batch-size"), help: "Records per batch.")
+    var batchSize = 128
+
+    @Option(help: "Epochs to serve in each mode.")
+    var epochs = 2
+
+    @Option(help: "Worker threads (default: all cores).")
+    var workers: Int?
+
+    @Option(help: "Seed of the per-epoch shuffle.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        guard records >= 1 else { throw ValidationError("--records must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+    }
+
+    func run() throws {
+        let log = FileHandleOutput.standardError
+        let directory: String
+        let temporary = dir == nil
+        if let dir {
+            directory = dir
+            try Filesystem.makeDirectory(dir)
+        } else {
+            directory = try Filesystem.makeTemporaryDirectory(prefix: "datagen-demo")
+        }
+        defer { if temporary { Filesystem.removeTree(directory) } }
+
+        log.write("writing \(records) MNIST-like savetxt files and inventory.csv to \(directory)\n")
+        let writeClock = ContinuousClock.now
+        let inventoryPath = try DemoDataWriter(records: records).write(to: directory) { done in
+            if log.isTerminal { log.write("\r  \(done)/\(records) files") }
+        }
+        if log.isTerminal { log.write("\n") }
+        log.write("  done in \(Report.seconds(ContinuousClock.now - writeClock))\n")
+
+        let decoder = ResourceDecoder(format: .text, dtype: .float32, shape: [784], scale: 1.0 / 255)
+        let encoder = FileDataEncoder(directory: directory, idMapper: IDMapper(suffix: ".txt"),
+                                      identity: decoder.identity, output: try decoder.outputSpec(sample: nil),
+                                      transform: { try decoder.decode($0) })
+        var dataSet = GeneratorDataSet(inventory: try Inventory(contentsOfCSVFile: inventoryPath),
+                                       dataEncoder: encoder, targetEncoder: RecordTargetEncoder.oneHot())
+        try dataSet.fitEncoders()
+
+        let options = BatchOptions(batchSize: batchSize, epochs: epochs, truncate: false, order: .full,
+                                   seed: seed, workers: workers)
+        log.write("uncached: \(epochs) epochs of \(dataSet.size) records, batch \(batchSize), full shuffle, \(options.workers) workers, reading and parsing every file\n")
+        let uncached = try EpochTimer.run(epochs: epochs) { try dataSet.batches(options) }
+        for (epoch, seconds) in uncached.enumerated() {
+            print("uncached epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(dataSet.size) / seconds)) samples/s")
+        }
+        print("uncached: \(Report.rate(Double(dataSet.size) / EpochTimer.median(uncached))) samples/s (median of \(epochs) epochs)")
+    }
+}
+
+/// Times the epochs of a batch cursor.
+enum EpochTimer {
+    /// Seconds per epoch for `epochs` epochs served by `makeCursor`'s cursor.
+    static func run(epochs: Int, _ makeCursor: () throws -> BatchCursor<Batch>) throws -> [Double] {
+        let cursor = try makeCursor()
+        var times = [Double]()
+        var start = ContinuousClock.now
+        var delivered = 0
+        while let _ = try cursor.next() {
+            delivered += 1
+            if delivered % cursor.batchesPerEpoch == 0 {
+                let now = ContinuousClock.now
+                times.append(seconds(now - start))
+                start = now
+            }
+        }
+        return times
+    }
+
+    /// The median of `values` (the mean of the middle two for an even count).
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+}
+
+/// Human-readable numbers.
+enum Report {
+    static func seconds(_ duration: Duration) -> String { seconds(EpochTimer.seconds(duration)) }
+
+    static func seconds(_ value: Double) -> String { fixed(value, digits: 3) + " s" }
+
+    /// A rate with thousands separators, e.g. `1,234,567`.
+    static func rate(_ value: Double) -> String {
+        let whole = Int(value.rounded())
+        var text = String(whole)
+        var index = text.count - 3
+        while index > 0 {
+            text.insert(",", at: text.index(text.startIndex, offsetBy: index))
+            index -= 3
+        }
+        return text
+    }
+
+    /// `value` with `digits` decimals.
+    static func fixed(_ value: Double, digits: Int) -> String {
+        guard value.isFinite else { return "\(value)" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = (abs(value) * scale).rounded()
+        let whole = Int(scaled / scale)
+        var fraction = String(Int(scaled.truncatingRemainder(dividingBy: scale)))
+        fraction = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
+        return (value < 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
+    }
+}
