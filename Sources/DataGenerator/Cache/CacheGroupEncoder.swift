@@ -1,0 +1,179 @@
+/// One compressed unit, as a worker produces it.
+struct EncodedUnit: Sendable {
+    /// The bytes to store (LZ4 block or raw).
+    var stored: [UInt8]
+    /// CRC-32 of `stored`.
+    var crc: UInt32
+    /// Unit flags (bit 0: stored raw).
+    var flags: UInt32
+    /// The number of rows in the unit.
+    var rowCount: Int
+}
+
+/// One column's share of a row group.
+struct EncodedColumnPart: Sendable {
+    var units: [EncodedUnit]
+    /// Raw bytes of each kept row (variable-length columns only).
+    var rowLengths: [UInt64]
+    /// Raw bytes of all kept rows.
+    var rawBytes: UInt64
+}
+
+/// A row group encoded and compressed: what the builder writes in order.
+struct EncodedGroup: Sendable {
+    var index: Int
+    var rows: Range<Int>
+    var skipped: [SkippedRecord]
+    var columns: [EncodedColumnPart]
+}
+
+/// Encodes the records of one row group into every column and compresses the units: the work each
+/// builder thread does. The result depends only on the records, never on timing or thread.
+struct CacheGroupEncoder: Sendable {
+    let dataSet: GeneratorDataSet
+    let columns: [ColumnPlan]
+    let policy: RecordErrorPolicy
+
+    /// The rows of each column for some records: one flat byte array and each record's byte range
+    /// (`nil` for a record that failed, with its error in `failures`).
+    private struct ColumnRows {
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>?] = []
+    }
+
+    func encode(group index: Int, rows: Range<Int>) throws(CacheError) -> EncodedGroup {
+        let records = rows.map { dataSet.inventory[$0] }
+        var failures = [Int: String]()  // position in group → first error
+        var encoded = [ColumnRows]()
+        for column in columns {
+            encoded.append(encode(column: column, records: records, failures: &failures))
+        }
+        var skipped = [SkippedRecord]()
+        for position in failures.keys.sorted() {
+            let record = records[position]
+            if policy == .fail {
+                throw .recordFailed(row: record.row, id: record.id, path: location(of: record),
+                                    reason: failures[position]!)
+            }
+            skipped.append(SkippedRecord(row: record.row, id: record.id, reason: failures[position]!))
+        }
+        let kept = records.indices.filter { failures[$0] == nil }
+        let parts = zip(columns, encoded).map { column, rows in
+            pack(column: column, rows: rows, kept: kept)
+        }
+        return EncodedGroup(index: index, rows: rows, skipped: skipped, columns: parts)
+    }
+
+    /// The file or URL of a record, when a data encoder reads one.
+    private func location(of record: Record) -> String? {
+        for encoder in dataSet.dataEncoders {
+            if let locator = encoder as? any ResourceLocating, let path = try? locator.location(of: record) {
+                return path
+            }
+        }
+        return nil
+    }
+
+    private func encode(column: ColumnPlan, records: [Record], failures: inout [Int: String]) -> ColumnRows {
+        let rowBytes = column.rowBytes
+        var result = ColumnRows()
+        if !column.spec.isVariableLength, let whole = try? encodeFixed(column: column, records: records) {
+            result.bytes = whole.bytes
+            result.ranges = records.indices.map { ($0 * rowBytes)..<(($0 + 1) * rowBytes) }
+            return result
+        }
+        // One record at a time: variable lengths, or finding which records of a failed batch fail.
+        for (position, record) in records.enumerated() {
+            do {
+                let array = column.spec.isVariableLength
+                    ? try encodeVariable(column: column, record: record)
+                    : try encodeFixed(column: column, records: [record])
+                let start = result.bytes.count
+                result.bytes.append(contentsOf: array.bytes)
+                result.ranges.append(start..<result.bytes.count)
+            } catch {
+                result.ranges.append(nil)
+                if failures[position] == nil { failures[position] = String(describing: error) }
+            }
+        }
+        return result
+    }
+
+    /// A fixed column's array for `records`: `[records.count] + spec.shape`.
+    private func encodeFixed(column: ColumnPlan, records: [Record]) throws -> NDArray {
+        let array: NDArray
+        switch column.role {
+        case .data:
+            let encoder = dataSet.dataEncoders[columns.firstIndex(of: column)!]
+            array = try GeneratorDataSet.encode(records, with: encoder)
+        case .target:
+            array = try dataSet.targetEncoder!.encodeBatch(records)
+        }
+        guard array.dtype == column.spec.dtype, array.shape == [records.count] + column.spec.shape else {
+            throw EncodingError.unexpectedOutput(encoder: column.encoderIdentity, row: records.first?.row ?? 0,
+                                                 id: records.first?.id, expected: column.spec, found: array.spec)
+        }
+        return array
+    }
+
+    /// One record's array of a variable-length column: `[length] + spec.shape`.
+    private func encodeVariable(column: ColumnPlan, record: Record) throws -> NDArray {
+        let encoder = dataSet.dataEncoders[columns.firstIndex(of: column)!]
+        let array = try GeneratorDataSet.encode([record], with: encoder)
+        guard array.dtype == column.spec.dtype, array.rank == column.spec.shape.count + 2, array.shape[0] == 1,
+              Array(array.shape.dropFirst(2)) == column.spec.shape else {
+            throw EncodingError.unexpectedOutput(encoder: column.encoderIdentity, row: record.row, id: record.id,
+                                                 expected: column.spec, found: array.spec)
+        }
+        return array
+    }
+
+    /// Splits the kept rows into units and compresses them.
+    private func pack(column: ColumnPlan, rows: ColumnRows, kept: [Int]) -> EncodedColumnPart {
+        var part = EncodedColumnPart(units: [], rowLengths: [], rawBytes: 0)
+        var pending = [UInt8]()
+        var pendingRows = 0
+        func flush() {
+            guard pendingRows > 0 else { return }
+            part.units.append(Self.compress(pending, codec: column.codec, rowCount: pendingRows))
+            pending.removeAll(keepingCapacity: true)
+            pendingRows = 0
+        }
+        let perUnit = column.oneRowPerUnit ? 1 : column.rowsPerPackedUnit
+        for position in kept {
+            let range = rows.ranges[position]!
+            let length = range.count
+            part.rawBytes += UInt64(length)
+            if column.spec.isVariableLength {
+                part.rowLengths.append(UInt64(length))
+                if length >= CacheFormat.ownUnitThreshold || pending.count + length > CacheFormat.packedUnitBytes {
+                    flush()
+                }
+                pending.append(contentsOf: rows.bytes[range])
+                pendingRows += 1
+                if length >= CacheFormat.ownUnitThreshold { flush() }
+            } else {
+                pending.append(contentsOf: rows.bytes[range])
+                pendingRows += 1
+                if pendingRows == perUnit { flush() }
+            }
+        }
+        flush()
+        return part
+    }
+
+    /// Compresses one unit; keeps it raw when compression does not make it smaller.
+    static func compress(_ raw: [UInt8], codec: CacheCodec, rowCount: Int) -> EncodedUnit {
+        if let level = codec.level, !raw.isEmpty {
+            var output = [UInt8](repeating: 0, count: LZ4.compressBound(raw.count))
+            let written = raw.withUnsafeBytes { source in
+                output.withUnsafeMutableBytes { LZ4.compress(source, into: $0, level: level) }
+            }
+            if let written, written > 0, written < raw.count {
+                output.removeLast(output.count - written)
+                return EncodedUnit(stored: output, crc: CRC32.checksum(output), flags: 0, rowCount: rowCount)
+            }
+        }
+        return EncodedUnit(stored: raw, crc: CRC32.checksum(raw), flags: CacheFormat.flagStoredRaw, rowCount: rowCount)
+    }
+}

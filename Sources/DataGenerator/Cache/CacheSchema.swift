@@ -1,0 +1,149 @@
+/// How a column's units are compressed.
+public enum CacheCodec: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+    /// Raw bytes: rows are served straight from the mapping with no decompression.
+    case none
+    /// LZ4 block compression (`LZ4_compress_default`, acceleration 1): the default.
+    case lz4
+    /// LZ4HC at level 9: a slower build and a better ratio; reads as fast as ``lz4``.
+    case lz4hc
+
+    public var description: String { rawValue }
+
+    /// The LZ4 level passed to ``LZ4/compress(_:into:level:)``; `nil` for ``none``.
+    var level: Int? {
+        switch self {
+        case .none: nil
+        case .lz4: 1
+        case .lz4hc: 9
+        }
+    }
+}
+
+/// What a column holds: the output of a data encoder or the target.
+public enum CacheColumnRole: String, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The output of one data encoder (a model input).
+    case data
+    /// The target encoder's output.
+    case target
+
+    public var description: String { rawValue }
+}
+
+/// One column of a cache: its name, role, dtype and shape, codec and sizes.
+public struct CacheColumn: Sendable, Hashable, CustomStringConvertible {
+    /// The column's name (`"data"`, `"data0"`, `"target"`, or the builder's choice).
+    public let name: String
+    /// Whether the column is an input or the target.
+    public let role: CacheColumnRole
+    /// The dtype and (for a variable-length column, trailing) shape of one row.
+    public let spec: ArraySpec
+    /// The codec of its units.
+    public let codec: CacheCodec
+    /// The identity string of the encoder that produced it.
+    public let encoderIdentity: String
+    /// The number of stored units.
+    public let unitCount: Int
+    /// The uncompressed size of all its rows.
+    public let rawBytes: UInt64
+    /// The stored (compressed) size of all its units.
+    public let storedBytes: UInt64
+
+    /// The bytes of one row of a fixed-shape column, or of one step of a variable-length column's
+    /// first axis.
+    public var rowBytes: Int { spec.elementsPerStep * spec.dtype.byteWidth }
+
+    public var description: String {
+        "\(name) (\(role)): \(spec), \(codec), \(unitCount) units, \(rawBytes) → \(storedBytes) bytes"
+    }
+}
+
+/// A record left out of a cache under the `skip` policy, and why.
+public struct SkippedRecord: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The record's row in the inventory the cache was built from.
+    public let row: Int
+    /// The record's id, when the inventory has an id column.
+    public let id: String?
+    /// The error that made it fail.
+    public let reason: String
+
+    /// A skipped record.
+    public init(row: Int, id: String?, reason: String) {
+        self.row = row
+        self.id = id
+        self.reason = reason
+    }
+
+    public var description: String { "row \(row)\(id.map { " (id '\($0)')" } ?? ""): \(reason)" }
+}
+
+/// Deterministic build statistics kept in the file (no times: the same inputs give the same bytes).
+public struct CacheStatistics: Sendable, Hashable, Codable {
+    /// Records in the inventory.
+    public var recordsIn: Int
+    /// Records stored (rows of the cache).
+    public var recordsWritten: Int
+    /// Records left out under the `skip` policy.
+    public var recordsSkipped: Int
+    /// Uncompressed bytes of every stored row of every column.
+    public var bytesIn: UInt64
+    /// Stored bytes of every unit (the data section without alignment padding).
+    public var bytesOut: UInt64
+
+    /// `bytesIn / bytesOut` (1 when nothing is stored).
+    public var compressionRatio: Double { bytesOut == 0 ? 1 : Double(bytesIn) / Double(bytesOut) }
+}
+
+/// The planned columns of a build: names, roles, specs, codecs and unit sizing.
+struct ColumnPlan: Sendable, Hashable {
+    var name: String
+    var role: CacheColumnRole
+    var spec: ArraySpec
+    var codec: CacheCodec
+    var encoderIdentity: String
+
+    /// Bytes of a fixed row, or of one step of a variable row's first axis.
+    var rowBytes: Int { spec.elementsPerStep * spec.dtype.byteWidth }
+
+    /// Whether each row gets its own unit (fixed rows of at least 256 bytes).
+    var oneRowPerUnit: Bool { !spec.isVariableLength && rowBytes >= CacheFormat.ownUnitThreshold }
+
+    /// The most rows a packed unit of a fixed column holds.
+    var rowsPerPackedUnit: Int { max(1, CacheFormat.packedUnitBytes / max(1, rowBytes)) }
+
+    /// The columns of `dataSet`: one per data encoder (named by `dataNames`, or `"data"` for a
+    /// single encoder and `"data0"`, `"data1"`… for several), then `"target"` (or `targetName`).
+    static func columns(of dataSet: GeneratorDataSet, dataNames: [String]?, targetName: String,
+                        codec: CacheCodec, codecs: [String: CacheCodec]) throws(CacheError) -> [ColumnPlan] {
+        let encoders = dataSet.dataEncoders
+        let names: [String]
+        if let dataNames {
+            guard dataNames.count == encoders.count else {
+                throw .invalidOption("\(dataNames.count) data column names given for \(encoders.count) data encoders")
+            }
+            names = dataNames
+        } else {
+            names = encoders.count == 1 ? ["data"] : encoders.indices.map { "data\($0)" }
+        }
+        var columns = zip(names, encoders).map { name, encoder in
+            ColumnPlan(name: name, role: .data, spec: encoder.outputSpec, codec: codecs[name] ?? codec,
+                       encoderIdentity: encoder.identity)
+        }
+        if let target = dataSet.targetEncoder {
+            var spec = target.outputSpec
+            spec.isVariableLength = false
+            columns.append(ColumnPlan(name: targetName, role: .target, spec: spec,
+                                      codec: codecs[targetName] ?? codec, encoderIdentity: target.identity))
+        }
+        guard !columns.isEmpty else { throw .invalidOption("the data set has neither data encoders nor a target encoder") }
+        var seen = Set<String>()
+        for column in columns {
+            guard !column.name.isEmpty, seen.insert(column.name).inserted else {
+                throw .invalidOption("column name '\(column.name)' is empty or used twice")
+            }
+        }
+        for name in codecs.keys where !seen.contains(name) {
+            throw .noSuchColumn(name: name, available: columns.map(\.name))
+        }
+        return columns
+    }
+}

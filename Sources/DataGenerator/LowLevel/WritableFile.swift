@@ -1,0 +1,159 @@
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file open for reading and writing, for the cache builder's side files: positioned writes,
+/// `ftruncate`, `fsync`, plus `rename` and directory sync. Each call retries `EINTR` and throws
+/// its `Errno`, together with the operation's name.
+final class WritableFile {
+    /// The file's path (for errors).
+    let path: String
+    private let fd: FileDescriptor
+    private var closed = false
+
+    /// A failed system call: which one, and its `errno`.
+    struct Failure: Error {
+        let operation: String
+        let errno: Errno
+    }
+
+    /// Opens (creating if needed, never truncating) `path`.
+    init(path: String) throws(Failure) {
+        self.path = path
+        do {
+            fd = try FileDescriptor.open(FilePath(path), .readWrite, options: [.create],
+                                         permissions: [.ownerReadWrite, .groupRead, .otherRead])
+        } catch { throw Failure(operation: "open", errno: error as! Errno) }
+    }
+
+    deinit { if !closed { try? fd.close() } }
+
+    /// The file's current size.
+    func size() throws(Failure) -> UInt64 {
+        var info = stat()
+        guard fstat(fd.rawValue, &info) == 0 else { throw Failure(operation: "fstat", errno: Errno(rawValue: errno)) }
+        return UInt64(max(0, info.st_size))
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(Failure) {
+        do { _ = try fd.writeAll(toAbsoluteOffset: Int64(offset), bytes) } catch {
+            throw Failure(operation: "write", errno: error as! Errno)
+        }
+    }
+
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: [UInt8], at offset: UInt64) throws(Failure) {
+        do {
+            _ = try bytes.withUnsafeBytes { try fd.writeAll(toAbsoluteOffset: Int64(offset), $0) }
+        } catch { throw Failure(operation: "write", errno: error as! Errno) }
+    }
+
+    /// Reads up to `count` bytes at `offset` (fewer at the end of the file).
+    func read(count: Int, at offset: UInt64) throws(Failure) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n: Int
+            do {
+                n = try buffer.withUnsafeMutableBytes { raw in
+                    try fd.read(fromAbsoluteOffset: Int64(offset) + Int64(filled),
+                                into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                }
+            } catch { throw Failure(operation: "read", errno: error as! Errno) }
+            if n == 0 { break }
+            filled += n
+        }
+        buffer.removeLast(count - filled)
+        return buffer
+    }
+
+    /// Cuts the file to `size` bytes (`ftruncate`).
+    func truncate(to size: UInt64) throws(Failure) {
+        while ftruncate(fd.rawValue, off_t(size)) != 0 {
+            if errno != EINTR { throw Failure(operation: "ftruncate", errno: Errno(rawValue: errno)) }
+        }
+    }
+
+    /// Flushes the file's data and metadata to the disk (`fsync`).
+    func sync() throws(Failure) {
+        while fsync(fd.rawValue) != 0 {
+            if errno != EINTR { throw Failure(operation: "fsync", errno: Errno(rawValue: errno)) }
+        }
+    }
+
+    /// Closes the file.
+    func close() throws(Failure) {
+        guard !closed else { return }
+        closed = true
+        do { try fd.close() } catch { throw Failure(operation: "close", errno: error as! Errno) }
+    }
+
+    /// Atomically replaces `destination` by `source` (`rename`).
+    static func rename(_ source: String, to destination: String) throws(Failure) {
+        guard Glibc.rename(source, destination) == 0 else {
+            throw Failure(operation: "rename", errno: Errno(rawValue: errno))
+        }
+    }
+
+    /// Removes a file; a missing file is fine.
+    static func remove(_ path: String) throws(Failure) {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw Failure(operation: "unlink", errno: Errno(rawValue: errno))
+        }
+    }
+
+    /// Whether something exists at `path`.
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// Syncs the directory holding `path`, so that a rename in it survives a power loss.
+    static func syncDirectory(of path: String) throws(Failure) {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw Failure(operation: "open directory", errno: Errno(rawValue: errno)) }
+        defer { Glibc.close(fd) }
+        while fsync(fd) != 0 {
+            if errno == EINVAL { return }  // file systems that cannot sync directories
+            if errno != EINTR { throw Failure(operation: "fsync directory", errno: Errno(rawValue: errno)) }
+        }
+    }
+}
+
+/// An exclusive `flock` on a lock file, held until ``unlock()`` or release.
+///
+/// The kernel drops the lock when its process dies, so a lock file left by a killed build never
+/// blocks anyone. The lock file itself is left in place (removing it would race with a process
+/// that has just opened it).
+final class FileLock {
+    private var fd: Int32
+
+    /// Takes the lock on `path` (creating the file) without waiting.
+    /// - Returns: `nil` when another open file description holds it.
+    /// - Throws: the `Errno` of `open` or `flock`.
+    init?(path: String) throws(WritableFile.Failure) {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WritableFile.Failure(operation: "open lock file", errno: Errno(rawValue: errno)) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            close(fd)
+            if code == EWOULDBLOCK { return nil }
+            throw WritableFile.Failure(operation: "flock", errno: Errno(rawValue: code))
+        }
+        self.fd = fd
+    }
+
+    /// Releases the lock.
+    func unlock() {
+        guard fd >= 0 else { return }
+        flock(fd, LOCK_UN)
+        close(fd)
+        fd = -1
+    }
+
+    deinit { unlock() }
+}

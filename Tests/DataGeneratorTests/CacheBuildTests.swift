@@ -1,0 +1,201 @@
+import Testing
+@testable import DataGenerator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Cache builds")
+struct CacheBuildTests {
+    static func mixedDataSet(_ count: Int = 100) throws -> GeneratorDataSet {
+        try CacheFixtures.dataSet(try CacheFixtures.inventory(count),
+                                  [CacheFixtures.fixedEncoder(.float32, [80]),
+                                   CacheFixtures.variableEncoder(.int32, length: { $0 % 9 * 10 })],
+                                  target: RecordTargetEncoder.label(column: "label"))
+    }
+
+    @Test("the same inputs give the same bytes with 0, 1 and 3 worker threads")
+    func sameBytesWhateverTheThreads() throws {
+        try CacheFixtures.withDirectory { directory in
+            let dataSet = try Self.mixedDataSet()
+            var files = [[UInt8]]()
+            for workers in [0, 1, 3] {
+                let name = "w\(workers).dgcache"
+                try CacheFixtures.build(dataSet, in: directory, name: name,
+                                        options: CacheBuildOptions(workers: workers, rowsPerGroup: 7))
+                files.append(try CacheFixtures.bytes(directory + "/" + name))
+            }
+            #expect(files[0] == files[1] && files[1] == files[2])
+        }
+    }
+
+    @Test("an interrupted build resumes without re-encoding and ends byte-identical to an uninterrupted one")
+    func interruptedBuildResumes() throws {
+        try CacheFixtures.withDirectory { directory in
+            let dataSet = try Self.mixedDataSet()
+            try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache",
+                                    options: CacheBuildOptions(workers: 2, rowsPerGroup: 10))
+            let path = directory + "/resumed.dgcache"
+            var interrupted = CacheBuildOptions(workers: 2)
+            interrupted.rowsPerGroup = 10
+            interrupted.interruptAfterGroups = 4
+            #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
+            #expect(WritableFile.exists(path + ".partial") && !WritableFile.exists(path))
+            let report = try CacheBuilder(dataSet: dataSet, output: path,
+                                          options: CacheBuildOptions(workers: 2, rowsPerGroup: 10)).build()
+            #expect(report.resumedRecords == 40)
+            #expect(try CacheFixtures.bytes(path) == CacheFixtures.bytes(directory + "/whole.dgcache"))
+            #expect(!WritableFile.exists(path + ".partial") && !WritableFile.exists(path + ".partial.journal"))
+        }
+    }
+
+    @Test("a partial file cut inside a journaled group is resumed from the last intact group")
+    func resumeAfterTornWrite() throws {
+        try CacheFixtures.withDirectory { directory in
+            let dataSet = try Self.mixedDataSet()
+            try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache",
+                                    options: CacheBuildOptions(rowsPerGroup: 10))
+            let path = directory + "/torn.dgcache"
+            var interrupted = CacheBuildOptions(workers: 1)
+            interrupted.rowsPerGroup = 10
+            interrupted.interruptAfterGroups = 5
+            #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
+            let partial = try WritableFile(path: path + ".partial")
+            try partial.truncate(to: try partial.size() - 3)
+            let report = try CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(rowsPerGroup: 10)).build()
+            #expect(report.resumedRecords == 40)
+            #expect(try CacheFixtures.bytes(path) == CacheFixtures.bytes(directory + "/whole.dgcache"))
+        }
+    }
+
+    @Test("a journal of other inputs is ignored: the build starts over")
+    func journalOfOtherInputsStartsOver() throws {
+        try CacheFixtures.withDirectory { directory in
+            let path = directory + "/c.dgcache"
+            var interrupted = CacheBuildOptions()
+            interrupted.rowsPerGroup = 10
+            interrupted.interruptAfterGroups = 3
+            #expect(throws: (any Error).self) {
+                try CacheBuilder(dataSet: try Self.mixedDataSet(), output: path, options: interrupted).build()
+            }
+            let other = try Self.mixedDataSet(90)
+            let report = try CacheBuilder(dataSet: other, output: path, options: CacheBuildOptions(rowsPerGroup: 10)).build()
+            #expect(report.resumedRecords == 0 && report.rowCount == 90)
+            #expect(try CacheFile(path: path, for: other).rowCount == 90)
+        }
+    }
+
+    @Test("under the fail policy a bad record stops the build naming its row, id and path; fixed, the rerun resumes")
+    func failPolicyNamesTheRecordAndResumes() throws {
+        try CacheFixtures.withDirectory { directory in
+            let files = directory + "/files"
+            _ = files.withCString { mkdir($0, 0o755) }
+            let inventory = try CacheFixtures.inventory(30)
+            for row in 0..<30 where row != 23 { try Fixtures.write("\(row) \(row * 2)", to: "\(files)/r\(row).txt") }
+            let encoder = FileDataEncoder(directory: files, idMapper: IDMapper(suffix: ".txt"), identity: "pair@1",
+                                          output: ArraySpec(.int32, [2])) { contents in
+                NDArray(String(decoding: contents.bytes, as: UTF8.self).split(separator: " ").map { Int32($0)! })
+            }
+            let dataSet = try CacheFixtures.dataSet(inventory, [encoder])
+            let path = directory + "/files.dgcache"
+            let options = CacheBuildOptions(workers: 2, rowsPerGroup: 4)
+            let error = CacheFixtures.cacheError { _ = try CacheBuilder(dataSet: dataSet, output: path, options: options).build() }
+            guard case let .recordFailed(row, id, failedPath, _) = error else {
+                Issue.record("expected recordFailed, got \(String(describing: error))")
+                return
+            }
+            #expect(row == 23 && id == "r23" && failedPath == "\(files)/r23.txt")
+            #expect(error!.description.contains("row 23") && error!.description.contains("'r23'")
+                    && error!.description.contains("r23.txt"))
+            try Fixtures.write("23 46", to: "\(files)/r23.txt")
+            let report = try CacheBuilder(dataSet: dataSet, output: path, options: options).build()
+            #expect(report.resumedRecords == 20)
+            try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache", options: options)
+            #expect(try CacheFixtures.bytes(path) == CacheFixtures.bytes(directory + "/whole.dgcache"))
+        }
+    }
+
+    @Test("under the skip policy bad records are left out and listed with their causes")
+    func skipPolicyListsSkippedRecords() throws {
+        try CacheFixtures.withDirectory { directory in
+            let inner = CacheFixtures.fixedEncoder(.float32, [3])
+            let flaky = ClosureEncoder(identity: "flaky@1", output: inner.outputSpec) { record in
+                if record.row % 7 == 3 { throw EncodingError.malformedData(row: record.row, id: record.id, location: nil, reason: "bad pixel") }
+                return try inner.encode(record)
+            }
+            let dataSet = try CacheFixtures.dataSet(try CacheFixtures.inventory(25), [flaky],
+                                                    target: RecordTargetEncoder.label(column: "label"))
+            let (cache, report) = try CacheFixtures.build(dataSet, in: directory,
+                                                          options: CacheBuildOptions(onError: .skip, rowsPerGroup: 4))
+            let bad = [3, 10, 17, 24]
+            #expect(report.skipped.map(\.row) == bad && cache.skipped.map(\.row) == bad)
+            #expect(cache.skipped.map(\.id) == bad.map { "r\($0)" })
+            #expect(cache.skipped.allSatisfy { $0.reason.contains("bad pixel") })
+            let kept = (0..<25).filter { !bad.contains($0) }
+            #expect(cache.rowCount == kept.count && cache.statistics.recordsSkipped == 4)
+            #expect(try cache.ids() == kept.map { "r\($0)" })
+            #expect(try cache.gather(column: "data", rows: Array(0..<kept.count))
+                    == NDArray.stack(kept.map { try inner.encode(dataSet.inventory[$0]) }))
+            #expect(try cache.gather(column: "target", rows: Array(0..<kept.count))
+                    == dataSet.targetEncoder!.encodeBatch(kept.map { dataSet.inventory[$0] }))
+        }
+    }
+
+    @Test("building onto a matching cache is a no-op that says so; force or another codec rebuilds")
+    func upToDateBuildIsANoOp() throws {
+        try CacheFixtures.withDirectory { directory in
+            let dataSet = try Self.mixedDataSet(20)
+            let path = directory + "/c.dgcache"
+            #expect(try !CacheBuilder(dataSet: dataSet, output: path).build().upToDate)
+            #expect(try CacheBuilder(dataSet: dataSet, output: path).build().upToDate)
+            #expect(try !CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(force: true)).build().upToDate)
+            #expect(try !CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(codec: .lz4hc)).build().upToDate)
+            #expect(try CacheFile(path: path).columns.allSatisfy { $0.codec == .lz4hc })
+        }
+    }
+
+    @Test("a second builder of the same cache fails at once with locked; a released lock does not block")
+    func concurrentBuildersAreKeptApart() throws {
+        try CacheFixtures.withDirectory { directory in
+            let path = directory + "/c.dgcache"
+            let held = try #require(try FileLock(path: path + ".lock"))
+            let error = CacheFixtures.cacheError { _ = try CacheBuilder(dataSet: try Self.mixedDataSet(10), output: path).build() }
+            #expect(error == .locked(path: path))
+            #expect(error?.description.contains(path) == true)
+            held.unlock()
+            #expect(try CacheBuilder(dataSet: try Self.mixedDataSet(10), output: path).build().rowCount == 10)
+        }
+    }
+
+    @Test("progress reaches every record, with rates, and the statistics add up")
+    func progressAndStatistics() throws {
+        try CacheFixtures.withDirectory { directory in
+            final class Log: @unchecked Sendable {
+                let lock = ConditionLock()
+                var events = [BuildProgress]()
+            }
+            let log = Log()
+            let options = CacheBuildOptions(rowsPerGroup: 16, progress: { event in log.lock.withLock { log.events.append(event) } })
+            let (cache, report) = try CacheFixtures.build(try Self.mixedDataSet(50), in: directory, options: options)
+            let events = log.lock.withLock { log.events }
+            #expect(events.map(\.recordsDone) == [16, 32, 48, 50])
+            #expect(events.allSatisfy { $0.recordsTotal == 50 && $0.bytesOut > 0 && $0.elapsedSeconds >= 0 })
+            #expect(events.last?.fraction == 1)
+            #expect(report.statistics == cache.statistics)
+            #expect(cache.statistics.bytesIn == cache.columns.reduce(0) { $0 + $1.rawBytes })
+            #expect(cache.statistics.recordsIn == 50 && cache.statistics.compressionRatio > 1)
+        }
+    }
+
+    @Test("unknown codec column names and mismatched column names are refused by name")
+    func optionErrorsNameTheCulprit() throws {
+        let dataSet = try Self.mixedDataSet(5)
+        let codec = CacheFixtures.cacheError {
+            _ = try CacheBuilder(dataSet: dataSet, output: "/nonexistent/c", options: CacheBuildOptions(columnCodecs: ["pixels": .none])).build()
+        }
+        #expect(codec?.description.contains("'pixels'") == true)
+        let names = CacheFixtures.cacheError {
+            _ = try CacheBuilder(dataSet: dataSet, output: "/nonexistent/c", options: CacheBuildOptions(dataColumnNames: ["x"])).build()
+        }
+        #expect(names?.description.contains("1 data column names given for 2 data encoders") == true)
+    }
+}
