@@ -141,3 +141,33 @@ enum Report {
         return (value < 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
     }
 }
+
+extension Report {
+    /// Bytes with a binary unit, e.g. `45.2 MiB`.
+    static func bytes(_ value: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var amount = Double(value), unit = 0
+        while amount >= 1024 && unit < units.count - 1 { amount /= 1024; unit += 1 }
+        return unit == 0 ? "\(value) B" : "\(fixed(amount, digits: 1)) \(units[unit])"
+    }
+
+    /// A duration such as `1m05s` or `12.3 s`.
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        if seconds < 60 { return fixed(seconds, digits: 1) + " s" }
+        let whole = Int(seconds)
+        let rest = whole % 60
+        return "\(whole / 60)m\(rest < 10 ? "0" : "")\(rest)s"
+    }
+
+    /// Left-aligned columns separated by two spaces.
+    static func table(_ rows: [[String]]) -> [String] {
+        guard let first = rows.first else { return [] }
+        let widths = first.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: "  ")
+        }
+    }
+}
