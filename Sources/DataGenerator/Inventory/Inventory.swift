@@ -91,7 +91,9 @@ public struct Inventory: Sendable, Equatable {
     ///
     /// Accepts quoted fields holding commas, quotes (`""`) and line breaks, CRLF or LF line ends, a
     /// UTF-8 byte-order mark, and the unnamed first index column that pandas' `DataFrame.to_csv`
-    /// writes (it is dropped).
+    /// writes (it is dropped). Blank lines are skipped; an empty text (no header line) is an
+    /// error. Invalid UTF-8, NUL bytes, stray quotes, a header over 100,000 columns and a field
+    /// over 16 MiB are errors naming the line.
     /// - Parameter source: the name used in errors (a path).
     /// - Throws: ``InventoryError/malformedCSV(source:line:reason:)`` naming the line, and the
     ///   errors of ``init(columns:idColumn:)``.
