@@ -13,6 +13,7 @@ let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)
     ("cache", "cache build, ratio, open time and random gathers", runCacheBenchmark),
 ]
 
+@MainActor
 func usage() -> Never {
     print("usage: datagen-bench <benchmark> [arguments]\n")
     for benchmark in benchmarks { print("  \(benchmark.name)\t\(benchmark.summary)") }

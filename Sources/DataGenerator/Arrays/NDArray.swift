@@ -179,3 +179,25 @@ public enum ArrayError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension NDArray {
+    /// An array of `dtype` and `shape` whose bytes `fill` writes (all of them) into uninitialised
+    /// storage: no zero-filling before a gather.
+    init<E: Error>(dtype: DType, shape: [Int],
+                   filling fill: (UnsafeMutableRawBufferPointer) throws(E) -> Void) throws(E) {
+        let count = shape.reduce(1, *) * dtype.byteWidth
+        var failure: E?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(E) {
+                try fill(UnsafeMutableRawBufferPointer(buffer))
+                initialized = count
+            } catch {
+                buffer.initialize(repeating: 0)
+                initialized = count
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        self = try! NDArray(dtype: dtype, shape: shape, bytes: bytes)  // sizes match by construction
+    }
+}

@@ -1,0 +1,173 @@
+/// A data set served from a cache file: the batch API of ``GeneratorDataSet`` (uncached mode),
+/// with every batch gathered from the cache by row index instead of running the encoders.
+///
+/// For the same options (seed, order, shard, batch size) the batches equal the uncached data
+/// set's element for element: both follow the same ``BatchPlan``.
+///
+/// ```swift
+/// let cached = try dataSet.cached(at: "train.dgcache")          // builds it once
+/// let cursor = try cached.batches(BatchOptions(batchSize: 128, epochs: 10, order: .full, seed: 1))
+/// while let batch = try cursor.next() { train(batch.data, batch.targets!) }
+/// ```
+public struct CachedDataSet: Sendable {
+    /// The open cache.
+    public let cache: CacheFile
+    /// The cache rows this data set serves, in its order (all rows, a split, or a subset).
+    public let rows: [Int]
+    /// The data columns, one per model input, in schema order.
+    public let dataColumns: [CacheColumn]
+    /// The target column, if the cache has one.
+    public let targetColumn: CacheColumn?
+
+    /// All rows of `cache`.
+    public init(cache: CacheFile) {
+        self.init(cache: cache, rows: Array(0..<cache.rowCount))
+    }
+
+    /// Opens the cache at `path` and serves all its rows.
+    /// - Throws: the errors of ``CacheFile/init(path:)``.
+    public init(path: String) throws(CacheError) {
+        self.init(cache: try CacheFile(path: path))
+    }
+
+    init(cache: CacheFile, rows: [Int]) {
+        self.cache = cache
+        self.rows = rows
+        dataColumns = cache.columns.filter { $0.role == .data }
+        targetColumn = cache.columns.first { $0.role == .target }
+    }
+
+    /// The number of rows served.
+    public var size: Int { rows.count }
+
+    /// The label classes of the cache's target encoder, if it has them.
+    public var classes: [String]? { cache.classes }
+
+    // MARK: Subsets
+
+    /// The data set restricted to `rows` (positions in this data set), in that order; no rebuild.
+    /// - Throws: ``CacheError/rowOutOfRange(row:count:)``.
+    public func subset(rows positions: some Sequence<Int>) throws(CacheError) -> CachedDataSet {
+        var selected = [Int]()
+        for position in positions {
+            guard position >= 0 && position < size else { throw .rowOutOfRange(row: position, count: size) }
+            selected.append(rows[position])
+        }
+        return CachedDataSet(cache: cache, rows: selected)
+    }
+
+    /// Splits into training, validation and test data sets, exactly as
+    /// ``GeneratorDataSet/split(validation:test:seed:stratifiedBy:)`` splits the same rows
+    /// (sizes `round(n × ratio)`, seeded; `stratified` spreads each target value in proportion).
+    public func split(validation: Double = 0.2, test: Double = 0, seed: UInt64 = 0,
+                      stratified: Bool = false) throws -> (training: CachedDataSet, validation: CachedDataSet, test: CachedDataSet) {
+        var columns: [(String, [String])] = [("position", (0..<size).map(String.init))]
+        if stratified {
+            guard let targetColumn else { throw DataSetError.noTargetEncoder }
+            let values = try cache.arrays(column: targetColumn.name, rows: rows)
+            columns.append(("stratum", values.map { $0.bytes.map(String.init).joined(separator: ",") }))
+        }
+        let table = try Inventory(columns: columns, idColumn: .none)
+        let parts = try table.split(validation: validation, test: test, seed: seed, stratifiedBy: stratified ? "stratum" : nil)
+        func part(_ inventory: Inventory) throws -> CachedDataSet {
+            try subset(rows: inventory.column("position").map { Int($0)! })
+        }
+        return (try part(parts.training), try part(parts.validation), try part(parts.test))
+    }
+
+    // MARK: Whole columns
+
+    /// Every row's data, one array per data column (variable-length columns padded at the end
+    /// with zeros to the longest row).
+    public func data() throws -> [NDArray] {
+        guard !dataColumns.isEmpty else { throw DataSetError.noDataEncoder }
+        return try dataColumns.map { try gather($0, rows: rows) }
+    }
+
+    /// Every row's target.
+    public func targets() throws -> NDArray {
+        guard let targetColumn else { throw DataSetError.noTargetEncoder }
+        return try gather(targetColumn, rows: rows)
+    }
+
+    // MARK: Batches (owning form)
+
+    /// The number of batches in each epoch under `options`.
+    /// - Throws: ``DataSetError/batchSizeTooLarge(batchSize:size:)``.
+    public func batchesPerEpoch(_ options: BatchOptions) throws -> Int {
+        try BatchPlan(options: options, rowCount: size).batchesPerEpoch
+    }
+
+    /// Batches of (data, targets), each gathered on the worker threads into new arrays.
+    public func batches(_ options: BatchOptions) throws -> BatchCursor<Batch> {
+        let plan = try BatchPlan(options: options, rowCount: size)
+        return BatchCursor(plan: plan) { [self] sequence in try batch(plan: plan, sequence: sequence, parts: .both) }
+    }
+
+    /// Batches of (data, targets) with the seed library's parameters.
+    public func batches(size batchSize: Int = 10, epochs: Int? = nil, truncate: Bool = true,
+                        order: EpochOrder = .none, seed: UInt64 = 0, workers: Int? = nil) throws -> BatchCursor<Batch> {
+        try batches(BatchOptions(batchSize: batchSize, epochs: epochs, truncate: truncate, order: order, seed: seed, workers: workers))
+    }
+
+    /// Batches of data only: one array per data column.
+    public func dataBatches(_ options: BatchOptions) throws -> BatchCursor<[NDArray]> {
+        guard !dataColumns.isEmpty else { throw DataSetError.noDataEncoder }
+        let plan = try BatchPlan(options: options, rowCount: size)
+        return BatchCursor(plan: plan) { [self] sequence in try batch(plan: plan, sequence: sequence, parts: .data).inputs }
+    }
+
+    /// Batches of targets only.
+    public func targetBatches(_ options: BatchOptions) throws -> BatchCursor<NDArray> {
+        guard targetColumn != nil else { throw DataSetError.noTargetEncoder }
+        let plan = try BatchPlan(options: options, rowCount: size)
+        return BatchCursor(plan: plan) { [self] sequence in try batch(plan: plan, sequence: sequence, parts: .targets).targets! }
+    }
+
+    private func batch(plan: BatchPlan, sequence: Int, parts: GeneratorDataSet.Parts) throws -> Batch {
+        let (epoch, index) = plan.locate(sequence)
+        let positions = plan.rows(epoch: epoch, index: index)
+        let cacheRows = positions.map { rows[$0] }
+        let inputs = parts == .targets ? [] : try dataColumns.map { try gather($0, rows: cacheRows) }
+        let targets = parts == .data ? nil : try targetColumn.map { try gather($0, rows: cacheRows) }
+        return Batch(inputs: inputs, targets: targets, rows: positions, epoch: epoch, index: index)
+    }
+
+    /// `rows` of `column` as one array: stacked, or padded at the end with zeros for a
+    /// variable-length column (as a data encoder's default `finalizeBatch`).
+    func gather(_ column: CacheColumn, rows: [Int]) throws -> NDArray {
+        if !column.spec.isVariableLength {
+            return try NDArray(dtype: column.spec.dtype, shape: [rows.count] + column.spec.shape) { (buffer) throws(CacheError) in
+                try cache.gather(column: column.name, rows: rows, into: buffer)
+            }
+        }
+        return try Padding.padded(try cache.arrays(column: column.name, rows: rows), spec: column.spec, value: 0, side: .end).array
+    }
+}
+
+extension GeneratorDataSet {
+    /// This data set backed by the cache at `path`: built first when it is missing or was built
+    /// from other inputs (`policy: .buildIfNeeded`), or opened and checked against this data
+    /// set (`policy: .openExisting`, where a stale cache is ``CacheError/stale(path:differences:)``).
+    ///
+    /// The encoders must be fitted. Rows skipped by the build (policy `skip`) are not served.
+    public func cached(at path: String, policy: CachePolicy = .buildIfNeeded,
+                       options: CacheBuildOptions = CacheBuildOptions()) throws -> CachedDataSet {
+        switch policy {
+        case .buildIfNeeded:
+            _ = try CacheBuilder(dataSet: self, output: path, options: options).build()
+        case .openExisting:
+            break
+        }
+        return CachedDataSet(cache: try CacheFile(path: path, for: self, dataColumnNames: options.dataColumnNames,
+                                                  targetColumnName: options.targetColumnName))
+    }
+}
+
+/// What ``GeneratorDataSet/cached(at:policy:options:)`` does with the cache file.
+public enum CachePolicy: Sendable, Hashable {
+    /// Build it when missing or stale (a matching cache is opened as it is).
+    case buildIfNeeded
+    /// Only open it; a missing or stale cache is an error.
+    case openExisting
+}

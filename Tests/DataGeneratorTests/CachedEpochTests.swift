@@ -1,0 +1,116 @@
+import Testing
+@testable import DataGenerator
+
+/// Cached mode serves exactly what uncached mode serves, from the cache file.
+@Suite struct CachedEpochTests {
+    /// A data set of `count` records with a float32 image-like input, a variable-length int16
+    /// input and labels, all pure functions of the row.
+    static func dataSet(count: Int = 57, variable: Bool = true) throws -> GeneratorDataSet {
+        let inventory = try Inventory(records: (0..<count).map { ["id": "r\($0)", "target": "class\($0 % 4)"] },
+                                      columns: ["id", "target"])
+        let pixels = ClosureEncoder(identity: "pixels@1", output: ArraySpec(.float32, [4, 5])) { record in
+            let row = Int(record["id"]!.dropFirst())!
+            return NDArray((0..<20).map { Float(($0 * 7 + row * 13) % 23) / 23 }, shape: [4, 5])
+        }
+        let tokens = ClosureEncoder(identity: "tokens@1", output: .variableLength(.int16, trailing: [2])) { record in
+            let row = Int(record["id"]!.dropFirst())!
+            let length = row % 5
+            return NDArray((0..<(length * 2)).map { Int16($0 + row) }, shape: [length, 2])
+        }
+        var dataSet = GeneratorDataSet(inventory: inventory, dataEncoders: variable ? [pixels, tokens] : [pixels],
+                                       targetEncoder: RecordTargetEncoder.oneHot())
+        try dataSet.fitEncoders()
+        return dataSet
+    }
+
+    func withCache<R>(_ dataSet: GeneratorDataSet, codec: CacheCodec = .lz4,
+                      _ body: (CachedDataSet) throws -> R) throws -> R {
+        let directory = Fixtures.temporaryDirectory()
+        defer { Fixtures.remove(directory) }
+        let cached = try dataSet.cached(at: directory + "/set.dgcache", options: CacheBuildOptions(codec: codec, workers: 2))
+        return try body(cached)
+    }
+
+    @Test(arguments: [EpochOrder.none, .full, .window(rowsPerBlock: 8, blocksPerWindow: 2)], [true, false])
+    func cachedBatchesEqualUncachedBatches(order: EpochOrder, truncate: Bool) throws {
+        let dataSet = try Self.dataSet()
+        let options = BatchOptions(batchSize: 8, epochs: 3, truncate: truncate, order: order, seed: 42, workers: 2)
+        let expected = try dataSet.batches(options).collect()
+        for codec in CacheCodec.allCases {
+            let served = try withCache(dataSet, codec: codec) { try $0.batches(options).collect() }
+            #expect(served == expected, "codec \(codec)")
+        }
+    }
+
+    @Test func batchesDoNotDependOnTheNumberOfWorkers() throws {
+        let dataSet = try Self.dataSet()
+        try withCache(dataSet) { (cached) throws in
+            let batches = try [0, 1, 2, 8].map { workers in
+                try cached.batches(BatchOptions(batchSize: 5, epochs: 2, truncate: false, order: .full, seed: 3, workers: workers)).collect()
+            }
+            for other in batches.dropFirst() { #expect(other == batches[0]) }
+        }
+    }
+
+    @Test func wholeColumnsEqualUncachedDataAndTargets() throws {
+        let dataSet = try Self.dataSet(variable: false)
+        try withCache(dataSet) { (cached) throws in
+            #expect(try cached.data() == dataSet.data())
+            #expect(try cached.targets() == dataSet.targets())
+            #expect(cached.classes == ["class0", "class1", "class2", "class3"])
+            #expect(cached.size == 57)
+        }
+    }
+
+    @Test func splitsAndSubsetsServeTheSameRowsAsUncached() throws {
+        let dataSet = try Self.dataSet()
+        try withCache(dataSet) { (cached) throws in
+            let uncachedParts = try dataSet.split(validation: 0.2, test: 0.1, seed: 9, stratifiedBy: "target")
+            let cachedParts = try cached.split(validation: 0.2, test: 0.1, seed: 9, stratified: true)
+            let options = BatchOptions(batchSize: 4, epochs: 1, truncate: false, order: .full, seed: 1, workers: 1)
+            #expect(try cachedParts.training.batches(options).collect() == uncachedParts.training.batches(options).collect())
+            #expect(try cachedParts.validation.batches(options).collect() == uncachedParts.validation.batches(options).collect())
+            #expect(try cachedParts.test.batches(options).collect() == uncachedParts.test.batches(options).collect())
+            let rows = [5, 1, 40]
+            #expect(try cached.subset(rows: rows).batches(options).collect() == dataSet.subset(rows: rows).batches(options).collect())
+            #expect(throws: CacheError.self) { try cached.subset(rows: [57]) }
+        }
+    }
+
+    @Test func dataAndTargetBatchesMatchTheirHalves() throws {
+        let dataSet = try Self.dataSet()
+        try withCache(dataSet) { (cached) throws in
+            let options = BatchOptions(batchSize: 6, epochs: 1, truncate: true, order: .full, seed: 5, workers: 2)
+            let both = try cached.batches(options).collect()
+            #expect(try cached.dataBatches(options).collect() == both.map(\.inputs))
+            #expect(try cached.targetBatches(options).collect() == both.map { $0.targets! })
+            #expect(try cached.batchesPerEpoch(options) == 9)
+        }
+    }
+
+    @Test func shardedCachedEpochsMatchUncached() throws {
+        let dataSet = try Self.dataSet()
+        try withCache(dataSet) { (cached) throws in
+            for rank in 0..<3 {
+                var options = BatchOptions(batchSize: 4, epochs: 2, truncate: false, order: .full, seed: 8, workers: 2)
+                options.shard = try Shard(rank: rank, worldSize: 3)
+                #expect(try cached.batches(options).collect() == dataSet.batches(options).collect())
+            }
+        }
+    }
+
+    @Test func openingForAChangedDataSetIsStale() throws {
+        let dataSet = try Self.dataSet(count: 20)
+        let directory = Fixtures.temporaryDirectory()
+        defer { Fixtures.remove(directory) }
+        let path = directory + "/set.dgcache"
+        _ = try dataSet.cached(at: path)
+        let changed = try Self.dataSet(count: 21)
+        #expect { try changed.cached(at: path, policy: .openExisting) } throws: { error in
+            guard case let CacheError.stale(_, differences)? = error as? CacheError else { return false }
+            return differences.contains { $0.contains("rows") }
+        }
+        // Building when stale replaces the cache.
+        #expect(try changed.cached(at: path).size == 21)
+    }
+}
