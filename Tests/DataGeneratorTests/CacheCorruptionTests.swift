@@ -178,4 +178,30 @@ struct CacheStaleTests {
             #expect(error?.description.contains("float32[2,2]") == true)
         }
     }
+
+    @Test("source files that changed since the build are reported with row, id and path; a rebuild is no longer a no-op")
+    func changedSourcesAreReported() throws {
+        try CacheFixtures.withDirectory { directory in
+            for row in 0..<6 { try Fixtures.write("\(row) 1", to: "\(directory)/r\(row).txt") }
+            let encoder = FileDataEncoder(directory: directory, idMapper: IDMapper(suffix: ".txt"), identity: "pair@1",
+                                          output: ArraySpec(.int32, [2])) { contents in
+                NDArray(String(decoding: contents.bytes, as: UTF8.self).split(separator: " ").map { Int32($0)! })
+            }
+            let dataSet = try CacheFixtures.dataSet(try CacheFixtures.inventory(6), [encoder])
+            let path = directory + "/files.dgcache"
+            _ = try CacheBuilder(dataSet: dataSet, output: path).build()
+            let cache = try CacheFile(path: path)
+            #expect(cache.sourceColumn == "data")
+            #expect(try cache.sourceStamp(ofRow: 2)?.size == 3)
+            #expect(try cache.changedSources(in: dataSet) == [])
+            #expect(try CacheBuilder(dataSet: dataSet, output: path).build().upToDate)
+            try Fixtures.write("4 1000", to: "\(directory)/r4.txt")
+            let changes = try cache.changedSources(in: dataSet)
+            #expect(changes == [ChangedSource(row: 4, id: "r4", path: "\(directory)/r4.txt", change: "size 3 → 6")])
+            #expect(changes.first?.description.contains("r4.txt") == true)
+            #expect(try !CacheBuilder(dataSet: dataSet, output: path).build().upToDate)
+            #expect(try CacheFile(path: path).changedSources(in: dataSet) == [])
+            _ = try CacheFile(path: path).verify()
+        }
+    }
 }

@@ -25,6 +25,7 @@ struct GroupSummary: Sendable, Equatable {
     /// The data section's end after this group (the partial file is cut back here on resume).
     var dataEnd: UInt64
     var columns: [Column]
+    var sources: [SourceStamp]
 
     /// The journal bytes of this summary.
     func serialized() -> [UInt8] {
@@ -53,6 +54,11 @@ struct GroupSummary: Sendable, Equatable {
             }
             writer.append(UInt64(column.rowLengths.count))
             for length in column.rowLengths { writer.append(length) }
+        }
+        writer.append(UInt64(sources.count))
+        for stamp in sources {
+            writer.append(stamp.storedSize)
+            writer.append(UInt64(bitPattern: stamp.modified))
         }
         return writer.bytes
     }
@@ -87,17 +93,25 @@ struct GroupSummary: Sendable, Equatable {
             }
             columns.append(column)
         }
+        guard let stampCount = reader.count(minimumSize: 16) else { return nil }
+        var sources = [SourceStamp]()
+        for _ in 0..<stampCount {
+            guard let size = reader.u64(), let modified = reader.u64() else { return nil }
+            sources.append(SourceStamp(storedSize: size, modified: modified))
+        }
         guard reader.isAtEnd else { return nil }
         self.init(index: Int(index), rows: Int(start)..<Int(end), skipped: skipped, dataEnd: dataEnd,
-                  columns: columns)
+                  columns: columns, sources: sources)
     }
 
-    init(index: Int, rows: Range<Int>, skipped: [SkippedRecord], dataEnd: UInt64, columns: [Column]) {
+    init(index: Int, rows: Range<Int>, skipped: [SkippedRecord], dataEnd: UInt64, columns: [Column],
+         sources: [SourceStamp]) {
         self.index = index
         self.rows = rows
         self.skipped = skipped
         self.dataEnd = dataEnd
         self.columns = columns
+        self.sources = sources
     }
 }
 
@@ -118,6 +132,7 @@ struct CacheBuildState {
     var rowsDone = 0
     var rowCount = 0
     var skipped: [SkippedRecord] = []
+    var sources: [SourceStamp] = []
     var dataEnd = UInt64(CacheFormat.headerSize)
 
     init(columnCount: Int) {
@@ -125,12 +140,13 @@ struct CacheBuildState {
     }
 
     /// Whether `summary` follows on from the state and fits the plan (checked on resume).
-    func accepts(_ summary: GroupSummary, plans: [ColumnPlan], groupRows: Int, total: Int) -> Bool {
+    func accepts(_ summary: GroupSummary, plans: [ColumnPlan], groupRows: Int, total: Int, stamped: Bool) -> Bool {
         guard summary.index == groupsDone, summary.rows.lowerBound == rowsDone,
               summary.rows.upperBound == min(total, rowsDone + groupRows),
               summary.columns.count == plans.count, summary.dataEnd >= dataEnd else { return false }
         let kept = summary.rows.count - summary.skipped.count
-        guard kept >= 0, summary.skipped.allSatisfy({ summary.rows.contains($0.row) }) else { return false }
+        guard kept >= 0, summary.skipped.allSatisfy({ summary.rows.contains($0.row) }),
+              summary.sources.count == (stamped ? kept : 0) else { return false }
         var end = dataEnd
         for (column, plan) in zip(summary.columns, plans) {
             guard column.unitRowCounts.reduce(0, +) == kept,
@@ -161,6 +177,7 @@ struct CacheBuildState {
         }
         rowCount += summary.rows.count - summary.skipped.count
         skipped.append(contentsOf: summary.skipped)
+        sources.append(contentsOf: summary.sources)
         rowsDone = summary.rows.upperBound
         groupsDone += 1
         dataEnd = summary.dataEnd

@@ -84,6 +84,7 @@ public struct CacheBuilder: Sendable {
             && cache.columns.map(\.name) == plans.map(\.name)
             && cache.columns.map(\.codec) == plans.map(\.codec)
             && (cache.skipped.isEmpty || options.onError == .skip)
+            && (try? cache.changedSources(in: dataSet).isEmpty) == true
     }
 
     /// Rows per group: up to 1024, fewer for wide rows (about 16 MiB of fixed-size data a group).
@@ -114,10 +115,12 @@ public struct CacheBuilder: Sendable {
         let partial = try WritableFile(path: partialPath)
         let (journal, records) = try CacheJournal.open(path: journalPath, key: key)
         var state = CacheBuildState(columnCount: plans.count)
+        let encoder = CacheGroupEncoder(dataSet: dataSet, columns: plans, policy: options.onError)
         var journalEnd = UInt64(CacheJournal.header(key: key).count)
         let partialSize = try partial.size()
         for (summary, end) in records {
-            guard state.accepts(summary, plans: plans, groupRows: groupRows, total: total),
+            guard state.accepts(summary, plans: plans, groupRows: groupRows, total: total,
+                                stamped: encoder.sourceLocator != nil),
                   summary.dataEnd <= partialSize, try unitsIntact(summary, in: partial) else { break }
             state.apply(summary)
             journalEnd = end
@@ -133,7 +136,6 @@ public struct CacheBuilder: Sendable {
 
         let groupCount = (total + groupRows - 1) / groupRows
         let firstGroup = state.groupsDone
-        let encoder = CacheGroupEncoder(dataSet: dataSet, columns: plans, policy: options.onError)
         let workers = max(0, options.workers ?? processorCount)
         let prefetcher = OrderedPrefetcher<EncodedGroup>(count: groupCount - firstGroup, workers: workers,
                                                          depth: workers + 2) { item in
@@ -158,8 +160,9 @@ public struct CacheBuilder: Sendable {
             return try dataSet.inventory.column(column).enumerated().filter { !skippedRows.contains($0.offset) }.map(\.element)
         }
         let classes = (dataSet.targetEncoder as? RecordTargetEncoder)?.classes
+        let sourceColumn = dataSet.dataEncoders.firstIndex { $0 is any ResourceLocating }.map { plans[$0].name }
         let index = try CacheIndexWriter(state: state, plans: plans, ids: ids, classes: classes,
-                                         fingerprint: fingerprint, recordsIn: total).make()
+                                         fingerprint: fingerprint, recordsIn: total, sourceColumn: sourceColumn).make()
         let indexOffset = CacheFormat.aligned(state.dataEnd)
         let trailer = CacheFormat.trailer(CacheFormat.Trailer(
             indexOffset: indexOffset, indexLength: UInt64(index.bytes.count),
@@ -206,7 +209,7 @@ public struct CacheBuilder: Sendable {
         }
         try file.write(buffer, at: dataEnd)
         return GroupSummary(index: group.index, rows: group.rows, skipped: group.skipped, dataEnd: end,
-                            columns: columns)
+                            columns: columns, sources: group.sources)
     }
 
     /// Whether the partial file still holds a journaled group's units (their CRCs match).

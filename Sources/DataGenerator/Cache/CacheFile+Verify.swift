@@ -68,6 +68,12 @@ extension CacheFile {
             }
             for row in 0..<rowCount { _ = try id(ofRow: row) }
         }
+        if let sourceStamps {
+            tableExtents.append((sourceStamps.offset, UInt64(sourceStamps.bytes.count)))
+            guard CRC32.checksum(sourceStamps.bytes) == sourceStamps.crc else {
+                throw .checksumMismatch(path: path, what: "source stamps table", column: sourceColumn, offset: sourceStamps.offset)
+            }
+        }
         try checkPadding(dataExtents, from: UInt64(CacheFormat.headerSize), to: indexOffset, region: "data section")
         try checkPadding(tableExtents, from: indexOffset, to: tablesEnd, region: "index tables")
         return CacheVerification(unitsChecked: unitsChecked, storedBytes: stored, rawBytes: raw)

@@ -18,8 +18,9 @@ public final class CacheFile: Sendable {
     let stores: [ColumnStore]
     let idOffsets: MappedTable?
     let idText: MappedTable?
-    /// Bits 0, 1: the id tables have been checked.
-    let idTablesVerified = VerifiedBits(count: 2)
+    let sourceStamps: MappedTable?
+    /// Bits 0, 1: the id tables have been checked; bit 2: the source stamps.
+    let idTablesVerified = VerifiedBits(count: 3)
     /// The index section's absolute offset and the end of its tables.
     let indexOffset: UInt64
     let tablesEnd: UInt64
@@ -43,6 +44,7 @@ public final class CacheFile: Sendable {
         stores = validated.stores
         idOffsets = validated.idOffsets
         idText = validated.idText
+        sourceStamps = validated.sources
     }
 
     /// Opens the cache at `path` and checks that it was built from the inputs `expected` names.
@@ -161,6 +163,56 @@ public final class CacheFile: Sendable {
         result.reserveCapacity(rowCount)
         for row in 0..<rowCount { result.append(try id(ofRow: row)!) }
         return result
+    }
+
+    /// The data column whose encoder read the source files that are stamped, if any.
+    public var sourceColumn: String? { metadata.sources?.column }
+
+    /// The size and modification time `row`'s source file had at build time, or `nil` when the
+    /// cache has no source stamps.
+    public func sourceStamp(ofRow row: Int) throws(CacheError) -> SourceStamp? {
+        guard row >= 0 && row < rowCount else { throw .rowOutOfRange(row: row, count: rowCount) }
+        guard let sourceStamps else { return nil }
+        if !idTablesVerified.contains(2) {
+            guard CRC32.checksum(sourceStamps.bytes) == sourceStamps.crc else {
+                throw .checksumMismatch(path: path, what: "source stamps table", column: sourceColumn, offset: sourceStamps.offset)
+            }
+            idTablesVerified.insert(2)
+        }
+        return SourceStamp(storedSize: sourceStamps.u64(row, at: 0), modified: sourceStamps.u64(row, at: 8))
+    }
+
+    /// The rows whose source file changed (size, modification time, or gone) since the build,
+    /// found through `dataSet`'s encoder of ``sourceColumn`` (the future `cache verify --sources`).
+    /// Rows whose source could not be examined at build time (URLs) are not reported.
+    /// - Throws: ``CacheError/stale(path:differences:)`` when `dataSet` does not hold the rows the
+    ///   cache was built from.
+    /// - Complexity: O(rows) `stat` calls.
+    public func changedSources(in dataSet: GeneratorDataSet) throws(CacheError) -> [ChangedSource] {
+        guard let column = sourceColumn else { return [] }
+        let dataColumns = stores.filter { $0.metadata.role == .data }.map(\.name)
+        guard let index = dataColumns.firstIndex(of: column), index < dataSet.dataEncoders.count,
+              let locator = dataSet.dataEncoders[index] as? any ResourceLocating else {
+            throw .stale(path: path, differences: ["the data set has no file-reading encoder for column '\(column)'"])
+        }
+        let skippedRows = Set(skipped.map(\.row))
+        let rows = (0..<dataSet.size).filter { !skippedRows.contains($0) }
+        guard rows.count == rowCount, statistics.recordsIn == dataSet.size else {
+            throw .stale(path: path, differences: ["the inventory rows differ (the cache was built from \(statistics.recordsIn) records, the data set has \(dataSet.size))"])
+        }
+        var changes = [ChangedSource]()
+        for (row, inventoryRow) in rows.enumerated() {
+            guard let stamp = try sourceStamp(ofRow: row), let size = stamp.size else { continue }
+            let record = dataSet.inventory[inventoryRow]
+            guard let location = try? locator.location(of: record) else { continue }
+            let now = SourceStamp.of(location)
+            let change: String? = if now.size == nil { "missing" }
+                else if now.size != size { "size \(size) → \(now.size!)" }
+                else if now.modified != stamp.modified { "modified" }
+                else { nil }
+            if let change { changes.append(ChangedSource(row: row, id: try id(ofRow: row), path: location, change: change)) }
+        }
+        return changes
     }
 
     /// Reads and checks the header, the trailer and the metadata document.

@@ -25,6 +25,8 @@ struct EncodedGroup: Sendable {
     var rows: Range<Int>
     var skipped: [SkippedRecord]
     var columns: [EncodedColumnPart]
+    /// Source file stamps of the kept records (empty when no data encoder reads files).
+    var sources: [SourceStamp]
 }
 
 /// Encodes the records of one row group into every column and compresses the units: the work each
@@ -61,7 +63,15 @@ struct CacheGroupEncoder: Sendable {
         let parts = zip(columns, encoded).map { column, rows in
             pack(column: column, rows: rows, kept: kept)
         }
-        return EncodedGroup(index: index, rows: rows, skipped: skipped, columns: parts)
+        let sources = sourceLocator.map { locator in
+            kept.map { SourceStamp.of(try? locator.location(of: records[$0])) }
+        } ?? []
+        return EncodedGroup(index: index, rows: rows, skipped: skipped, columns: parts, sources: sources)
+    }
+
+    /// The first data encoder that reads a file or URL per record: its sources are stamped.
+    var sourceLocator: (any ResourceLocating)? {
+        dataSet.dataEncoders.lazy.compactMap { $0 as? any ResourceLocating }.first
     }
 
     /// The file or URL of a record, when a data encoder reads one.

@@ -6,6 +6,8 @@ struct CacheIndexWriter {
     let classes: [String]?
     let fingerprint: CacheFingerprint
     let recordsIn: Int
+    /// The column whose encoder reads the stamped source files, if any.
+    let sourceColumn: String?
 
     /// The index section's bytes and the metadata document's length and CRC-32.
     func make() throws(CacheError) -> (bytes: [UInt8], metadataLength: Int, metadataCRC: UInt32) {
@@ -56,13 +58,24 @@ struct CacheIndexWriter {
             }
             idTables = IDTables(offsets: offsets, text: text)
         }
+        var sources: SourceTables?
+        if let sourceColumn {
+            let stamps = table(state.sources.count) { writer in
+                for stamp in state.sources {
+                    writer.append(stamp.storedSize)
+                    writer.append(UInt64(bitPattern: stamp.modified))
+                }
+            }
+            sources = SourceTables(column: sourceColumn, stamps: stamps)
+        }
         let statistics = CacheStatistics(
             recordsIn: recordsIn, recordsWritten: state.rowCount, recordsSkipped: state.skipped.count,
             bytesIn: state.columns.reduce(0) { $0 + $1.rawBytes },
             bytesOut: state.columns.reduce(0) { $0 + $1.storedBytes })
         let metadata = CacheMetadata(
             formatVersion: CacheFormat.version, rowCount: state.rowCount, columns: columns, ids: idTables,
-            classes: classes, statistics: statistics, skipped: state.skipped, fingerprint: fingerprint)
+            classes: classes, statistics: statistics, skipped: state.skipped, fingerprint: fingerprint,
+            sources: sources)
         let document = try metadata.encoded()
         writer.append(document)
         return (writer.bytes, document.count, CRC32.checksum(document))

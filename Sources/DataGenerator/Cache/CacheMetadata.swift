@@ -12,6 +12,8 @@ struct CacheMetadata: Codable, Sendable, Equatable {
     var statistics: CacheStatistics
     var skipped: [SkippedRecord]
     var fingerprint: CacheFingerprint
+    /// Size and modification time of each row's source file (when a data encoder reads files).
+    var sources: SourceTables?
 
     /// The document's bytes: JSON with sorted keys, so the same metadata always gives the same bytes.
     func encoded() throws(CacheError) -> [UInt8] {
@@ -78,6 +80,13 @@ struct TableLocation: Codable, Sendable, Equatable {
     var offset: UInt64
     var count: Int
     var crc32: UInt32
+}
+
+/// The source stamps: the column whose encoder read the files, and a table of `rowCount` entries of
+/// 16 bytes (u64 size, all ones when unknown; i64 modification time in nanoseconds).
+struct SourceTables: Codable, Sendable, Equatable {
+    var column: String
+    var stamps: TableLocation
 }
 
 /// The ids tables: u64 × (rows + 1) offsets into a UTF-8 blob.

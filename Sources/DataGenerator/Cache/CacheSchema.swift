@@ -76,6 +76,48 @@ public struct SkippedRecord: Sendable, Hashable, Codable, CustomStringConvertibl
     public var description: String { "row \(row)\(id.map { " (id '\($0)')" } ?? ""): \(reason)" }
 }
 
+/// The size and modification time a record's source file had when the cache was built.
+public struct SourceStamp: Sendable, Hashable {
+    /// The file's size in bytes, or `nil` when it could not be examined (a URL, say).
+    public let size: Int?
+    /// The modification time in nanoseconds since 1970 (0 when `size` is `nil`).
+    public let modified: Int64
+
+    /// The stamp of the file at `path` now, or an unknown stamp when it cannot be examined.
+    static func of(_ path: String?) -> SourceStamp {
+        guard let path, let status = try? FileIO.status(path), !status.isDirectory else {
+            return SourceStamp(size: nil, modified: 0)
+        }
+        return SourceStamp(size: status.size, modified: status.modified)
+    }
+
+    init(size: Int?, modified: Int64) {
+        self.size = size
+        self.modified = modified
+    }
+
+    /// The u64 stored for the size: the size, or all ones when unknown.
+    var storedSize: UInt64 { size.map { UInt64($0) } ?? .max }
+
+    init(storedSize: UInt64, modified: UInt64) {
+        self.init(size: storedSize == .max ? nil : Int(clamping: storedSize), modified: Int64(bitPattern: modified))
+    }
+}
+
+/// A record whose source file changed since the cache was built.
+public struct ChangedSource: Sendable, Hashable, CustomStringConvertible {
+    /// The cache row.
+    public let row: Int
+    /// The row's id, when rows have ids.
+    public let id: String?
+    /// The file's path.
+    public let path: String
+    /// What changed: `"missing"`, `"size 10 → 12"`, `"modified"`.
+    public let change: String
+
+    public var description: String { "row \(row)\(id.map { " (id '\($0)')" } ?? ""): \(path): \(change)" }
+}
+
 /// Deterministic build statistics kept in the file (no times: the same inputs give the same bytes).
 public struct CacheStatistics: Sendable, Hashable, Codable {
     /// Records in the inventory.

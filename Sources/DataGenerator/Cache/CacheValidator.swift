@@ -28,7 +28,7 @@ struct CacheValidator {
                            offset: indexOffset + location.offset)
     }
 
-    func validate() throws(CacheError) -> (stores: [ColumnStore], idOffsets: MappedTable?, idText: MappedTable?) {
+    func validate() throws(CacheError) -> (stores: [ColumnStore], idOffsets: MappedTable?, idText: MappedTable?, sources: MappedTable?) {
         guard metadata.formatVersion == trailerVersion else {
             throw corrupt("the metadata's format version \(metadata.formatVersion) differs from the trailer's \(trailerVersion)")
         }
@@ -55,7 +55,14 @@ struct CacheValidator {
             idOffsets = try table(ids.offsets, width: 8, expected: rows + 1, what: "id offsets table", column: nil)
             idText = try table(ids.text, width: 1, expected: nil, what: "id text", column: nil)
         }
-        return (stores, idOffsets, idText)
+        var sources: MappedTable?
+        if let stamps = metadata.sources {
+            guard metadata.columns.contains(where: { $0.name == stamps.column && $0.role == .data }) else {
+                throw corrupt("the source stamps name an unknown data column '\(stamps.column)'")
+            }
+            sources = try table(stamps.stamps, width: 16, expected: rows, what: "source stamps table", column: stamps.column)
+        }
+        return (stores, idOffsets, idText, sources)
     }
 
     private func validate(_ column: ColumnMetadata, rows: Int, dataRange: Range<UInt64>) throws(CacheError) -> ColumnStore {
