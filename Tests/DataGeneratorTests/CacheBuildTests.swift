@@ -198,4 +198,13 @@ struct CacheBuildTests {
         }
         #expect(names?.description.contains("1 data column names given for 2 data encoders") == true)
     }
+
+    @Test("a build into a missing directory is an io error naming the file and the operation")
+    func missingDirectoryIsAnIOError() throws {
+        let error = CacheFixtures.cacheError {
+            _ = try CacheBuilder(dataSet: try Self.mixedDataSet(3), output: "/nonexistent-datagen-dir/c.dgcache").build()
+        }
+        #expect(error == .io(path: "/nonexistent-datagen-dir/c.dgcache.lock", operation: "open lock file", errno: ENOENT))
+        #expect(error?.description == "open lock file /nonexistent-datagen-dir/c.dgcache.lock: No such file or directory")
+    }
 }

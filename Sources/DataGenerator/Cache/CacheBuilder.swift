@@ -72,7 +72,7 @@ public struct CacheBuilder: Sendable {
         } catch let error as CacheError {
             throw error
         } catch let error as WritableFile.Failure {
-            throw CacheError.io(path: partialPath, operation: error.operation, errno: error.errno.rawValue)
+            throw CacheError.io(path: error.path ?? partialPath, operation: error.operation, errno: error.errno.rawValue)
         } catch {
             throw CacheError.invalidOption("the build failed: \(error)")
         }
@@ -245,7 +245,7 @@ public struct CacheBuilder: Sendable {
 
     private static func ioError(_ error: any Error, _ path: String) -> CacheError {
         if let failure = error as? WritableFile.Failure {
-            return .io(path: path, operation: failure.operation, errno: failure.errno.rawValue)
+            return .io(path: failure.path ?? path, operation: failure.operation, errno: failure.errno.rawValue)
         }
         return .invalidOption("\(path): \(error)")
     }

@@ -12,10 +12,11 @@ final class WritableFile {
     private let fd: FileDescriptor
     private var closed = false
 
-    /// A failed system call: which one, and its `errno`.
+    /// A failed system call: which one, on which path, and its `errno`.
     struct Failure: Error {
         let operation: String
         let errno: Errno
+        var path: String? = nil
     }
 
     /// Opens (creating if needed, never truncating) `path`.
@@ -24,7 +25,7 @@ final class WritableFile {
         do {
             fd = try FileDescriptor.open(FilePath(path), .readWrite, options: [.create],
                                          permissions: [.ownerReadWrite, .groupRead, .otherRead])
-        } catch { throw Failure(operation: "open", errno: error as! Errno) }
+        } catch { throw Failure(operation: "open", errno: error as! Errno, path: path) }
     }
 
     deinit { if !closed { try? fd.close() } }
@@ -32,14 +33,14 @@ final class WritableFile {
     /// The file's current size.
     func size() throws(Failure) -> UInt64 {
         var info = stat()
-        guard fstat(fd.rawValue, &info) == 0 else { throw Failure(operation: "fstat", errno: Errno(rawValue: errno)) }
+        guard fstat(fd.rawValue, &info) == 0 else { throw Failure(operation: "fstat", errno: Errno(rawValue: errno), path: path) }
         return UInt64(max(0, info.st_size))
     }
 
     /// Writes all of `bytes` at `offset`.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(Failure) {
         do { _ = try fd.writeAll(toAbsoluteOffset: Int64(offset), bytes) } catch {
-            throw Failure(operation: "write", errno: error as! Errno)
+            throw Failure(operation: "write", errno: error as! Errno, path: path)
         }
     }
 
@@ -47,7 +48,7 @@ final class WritableFile {
     func write(_ bytes: [UInt8], at offset: UInt64) throws(Failure) {
         do {
             _ = try bytes.withUnsafeBytes { try fd.writeAll(toAbsoluteOffset: Int64(offset), $0) }
-        } catch { throw Failure(operation: "write", errno: error as! Errno) }
+        } catch { throw Failure(operation: "write", errno: error as! Errno, path: path) }
     }
 
     /// Reads up to `count` bytes at `offset` (fewer at the end of the file).
@@ -61,7 +62,7 @@ final class WritableFile {
                     try fd.read(fromAbsoluteOffset: Int64(offset) + Int64(filled),
                                 into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
                 }
-            } catch { throw Failure(operation: "read", errno: error as! Errno) }
+            } catch { throw Failure(operation: "read", errno: error as! Errno, path: path) }
             if n == 0 { break }
             filled += n
         }
@@ -72,14 +73,14 @@ final class WritableFile {
     /// Cuts the file to `size` bytes (`ftruncate`).
     func truncate(to size: UInt64) throws(Failure) {
         while ftruncate(fd.rawValue, off_t(size)) != 0 {
-            if errno != EINTR { throw Failure(operation: "ftruncate", errno: Errno(rawValue: errno)) }
+            if errno != EINTR { throw Failure(operation: "ftruncate", errno: Errno(rawValue: errno), path: path) }
         }
     }
 
     /// Flushes the file's data and metadata to the disk (`fsync`).
     func sync() throws(Failure) {
         while fsync(fd.rawValue) != 0 {
-            if errno != EINTR { throw Failure(operation: "fsync", errno: Errno(rawValue: errno)) }
+            if errno != EINTR { throw Failure(operation: "fsync", errno: Errno(rawValue: errno), path: path) }
         }
     }
 
@@ -87,20 +88,20 @@ final class WritableFile {
     func close() throws(Failure) {
         guard !closed else { return }
         closed = true
-        do { try fd.close() } catch { throw Failure(operation: "close", errno: error as! Errno) }
+        do { try fd.close() } catch { throw Failure(operation: "close", errno: error as! Errno, path: path) }
     }
 
     /// Atomically replaces `destination` by `source` (`rename`).
     static func rename(_ source: String, to destination: String) throws(Failure) {
         guard Glibc.rename(source, destination) == 0 else {
-            throw Failure(operation: "rename", errno: Errno(rawValue: errno))
+            throw Failure(operation: "rename", errno: Errno(rawValue: errno), path: destination)
         }
     }
 
     /// Removes a file; a missing file is fine.
     static func remove(_ path: String) throws(Failure) {
         guard unlink(path) == 0 || errno == ENOENT else {
-            throw Failure(operation: "unlink", errno: Errno(rawValue: errno))
+            throw Failure(operation: "unlink", errno: Errno(rawValue: errno), path: path)
         }
     }
 
@@ -114,11 +115,11 @@ final class WritableFile {
     static func syncDirectory(of path: String) throws(Failure) {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let fd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY)
-        guard fd >= 0 else { throw Failure(operation: "open directory", errno: Errno(rawValue: errno)) }
+        guard fd >= 0 else { throw Failure(operation: "open directory", errno: Errno(rawValue: errno), path: directory) }
         defer { Glibc.close(fd) }
         while fsync(fd) != 0 {
             if errno == EINVAL { return }  // file systems that cannot sync directories
-            if errno != EINTR { throw Failure(operation: "fsync directory", errno: Errno(rawValue: errno)) }
+            if errno != EINTR { throw Failure(operation: "fsync directory", errno: Errno(rawValue: errno), path: directory) }
         }
     }
 }
@@ -136,13 +137,13 @@ final class FileLock {
     /// - Throws: the `Errno` of `open` or `flock`.
     init?(path: String) throws(WritableFile.Failure) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WritableFile.Failure(operation: "open lock file", errno: Errno(rawValue: errno)) }
+        guard fd >= 0 else { throw WritableFile.Failure(operation: "open lock file", errno: Errno(rawValue: errno), path: path) }
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             if code == EINTR { continue }
             close(fd)
             if code == EWOULDBLOCK { return nil }
-            throw WritableFile.Failure(operation: "flock", errno: Errno(rawValue: code))
+            throw WritableFile.Failure(operation: "flock", errno: Errno(rawValue: code), path: path)
         }
         self.fd = fd
     }
