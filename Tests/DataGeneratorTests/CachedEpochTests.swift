@@ -52,6 +52,22 @@ import Testing
         }
     }
 
+    @Test func residentAndStreamedColumnsServeTheSameBatches() throws {
+        let dataSet = try Self.dataSet()
+        try withCache(dataSet) { (cached) throws in
+            var streamed = cached
+            streamed.memoryBudget = 0
+            var resident = cached
+            resident.memoryBudget = 1 << 30
+            let options = BatchOptions(batchSize: 7, epochs: 3, truncate: false, order: .full, seed: 11, workers: 2)
+            let expected = try dataSet.batches(options).collect()
+            #expect(try streamed.batches(options).collect() == expected)
+            #expect(try resident.batches(options).collect() == expected)
+            // A second pass is served from memory and is still identical.
+            #expect(try resident.batches(options).collect() == expected)
+        }
+    }
+
     @Test func wholeColumnsEqualUncachedDataAndTargets() throws {
         let dataSet = try Self.dataSet(variable: false)
         try withCache(dataSet) { (cached) throws in

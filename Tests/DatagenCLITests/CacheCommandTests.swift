@@ -196,3 +196,35 @@ import Testing
         #expect(forced["up_to_date"] as? Bool == false)
     }
 }
+
+/// `datagen cache bench`: throughput figures and a digest that agrees across modes and workers.
+@Suite struct CacheBenchCommandTests {
+    @Test func digestAgreesBetweenCachedUncachedAndAnyWorkers() throws {
+        let fixture = try CacheCommandTests.Fixture(count: 150, suffix: ".txt") { index in
+            Data((0..<30).map { String(($0 * 3 + index) % 17) }.joined(separator: " ").utf8)
+        }
+        defer { fixture.remove() }
+        #expect(try CLI.run(["cache", "build", fixture.inventory, "-o", fixture.cache, "--id-suffix", ".txt", "--quiet"]).status == 0)
+        let common = ["cache", "bench", fixture.cache, "--batch-size", "16", "--epochs", "2", "--seed", "5", "--json"]
+        var digests = Set<String>()
+        for extra in [["--workers", "1"], ["--workers", "3"], ["--memory-budget", "0"],
+                      ["--uncached", fixture.inventory, "--id-suffix", ".txt", "--workers", "2"]] {
+            let run = try CLI.run(common + extra)
+            #expect(run.status == 0, "\(run.standardError)")
+            #expect(run.standardOutput.split(separator: "\n").count == 1)
+            let object = try #require(try CacheCommandTests.json(run.standardOutput) as? [String: Any])
+            for key in ["mode", "samples", "batches", "open_seconds", "epoch_seconds", "samples_per_second", "peak_rss_bytes", "digest"] {
+                #expect(object[key] != nil, "bench --json lacks \(key)")
+            }
+            #expect(object["samples"] as? Int == 150)
+            #expect(object["batches"] as? Int == 20)
+            #expect(object["mode"] as? String == (extra.contains("--uncached") ? "uncached" : "cached"))
+            #expect((object["epoch_seconds"] as? [Double])?.count == 2)
+            digests.insert(try #require(object["digest"] as? String))
+        }
+        #expect(digests.count == 1)
+        let other = try CLI.run(["cache", "bench", fixture.cache, "--batch-size", "16", "--epochs", "2", "--seed", "6", "--json"])
+        let otherDigest = (try CacheCommandTests.json(other.standardOutput) as? [String: Any])?["digest"] as? String
+        #expect(otherDigest != nil && !digests.contains(otherDigest!))
+    }
+}

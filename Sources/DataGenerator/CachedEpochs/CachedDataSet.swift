@@ -18,6 +18,18 @@ public struct CachedDataSet: Sendable {
     public let dataColumns: [CacheColumn]
     /// The target column, if the cache has one.
     public let targetColumn: CacheColumn?
+    /// Fixed-shape columns decompressed into memory as they are served, when they fit the budget.
+    private var resident: ResidentColumns
+
+    /// The bytes of decompressed columns this data set may hold in memory (default: half the
+    /// machine's memory, ``defaultMemoryBudget``). When every fixed-shape column fits, each unit is
+    /// decompressed once, the first time one of its rows is served, and later epochs copy from
+    /// memory; otherwise rows are decompressed from the mapped file each time they are served.
+    /// Copies of a data set (splits, subsets) share its resident columns.
+    public var memoryBudget: Int {
+        get { resident.budget }
+        set { resident = ResidentColumns(cache: cache, budget: newValue) }
+    }
 
     /// All rows of `cache`.
     public init(cache: CacheFile) {
@@ -30,11 +42,12 @@ public struct CachedDataSet: Sendable {
         self.init(cache: try CacheFile(path: path))
     }
 
-    init(cache: CacheFile, rows: [Int]) {
+    init(cache: CacheFile, rows: [Int], resident: ResidentColumns? = nil) {
         self.cache = cache
         self.rows = rows
         dataColumns = cache.columns.filter { $0.role == .data }
         targetColumn = cache.columns.first { $0.role == .target }
+        self.resident = resident ?? ResidentColumns(cache: cache, budget: defaultMemoryBudget)
     }
 
     /// The number of rows served.
@@ -53,7 +66,7 @@ public struct CachedDataSet: Sendable {
             guard position >= 0 && position < size else { throw .rowOutOfRange(row: position, count: size) }
             selected.append(rows[position])
         }
-        return CachedDataSet(cache: cache, rows: selected)
+        return CachedDataSet(cache: cache, rows: selected, resident: resident)
     }
 
     /// Splits into training, validation and test data sets, exactly as
@@ -81,13 +94,13 @@ public struct CachedDataSet: Sendable {
     /// with zeros to the longest row).
     public func data() throws -> [NDArray] {
         guard !dataColumns.isEmpty else { throw DataSetError.noDataEncoder }
-        return try dataColumns.map { try gather($0, rows: rows) }
+        return try dataColumns.map { try gather($0, rows: rows).array }
     }
 
     /// Every row's target.
     public func targets() throws -> NDArray {
         guard let targetColumn else { throw DataSetError.noTargetEncoder }
-        return try gather(targetColumn, rows: rows)
+        return try gather(targetColumn, rows: rows).array
     }
 
     // MARK: Batches (owning form)
@@ -129,19 +142,21 @@ public struct CachedDataSet: Sendable {
         let positions = plan.rows(epoch: epoch, index: index)
         let cacheRows = positions.map { rows[$0] }
         let inputs = parts == .targets ? [] : try dataColumns.map { try gather($0, rows: cacheRows) }
-        let targets = parts == .data ? nil : try targetColumn.map { try gather($0, rows: cacheRows) }
-        return Batch(inputs: inputs, targets: targets, rows: positions, epoch: epoch, index: index)
+        let targets = parts == .data ? nil : try targetColumn.map { try gather($0, rows: cacheRows).array }
+        return Batch(inputs: inputs.map(\.array), targets: targets, rows: positions, epoch: epoch, index: index,
+                     lengths: inputs.map(\.lengths))
     }
 
     /// `rows` of `column` as one array: stacked, or padded at the end with zeros for a
     /// variable-length column (as a data encoder's default `finalizeBatch`).
-    func gather(_ column: CacheColumn, rows: [Int]) throws -> NDArray {
+    func gather(_ column: CacheColumn, rows: [Int]) throws -> (array: NDArray, lengths: [Int]?) {
         if !column.spec.isVariableLength {
-            return try NDArray(dtype: column.spec.dtype, shape: [rows.count] + column.spec.shape) { (buffer) throws(CacheError) in
-                try cache.gather(column: column.name, rows: rows, into: buffer)
-            }
+            return (try NDArray(dtype: column.spec.dtype, shape: [rows.count] + column.spec.shape) { (buffer) throws(CacheError) in
+                try resident.gather(column: column.name, rows: rows, into: buffer)
+            }, nil)
         }
-        return try Padding.padded(try cache.arrays(column: column.name, rows: rows), spec: column.spec, value: 0, side: .end).array
+        let padded = try Padding.padded(try cache.arrays(column: column.name, rows: rows), spec: column.spec, value: 0, side: .end)
+        return (padded.array, padded.lengths)
     }
 }
 
@@ -161,6 +176,43 @@ extension GeneratorDataSet {
         }
         return CachedDataSet(cache: try CacheFile(path: path, for: self, dataColumnNames: options.dataColumnNames,
                                                   targetColumnName: options.targetColumnName))
+    }
+}
+
+/// The resident (decompressed) copies of a cache's fixed-shape columns, when they fit a budget.
+final class ResidentColumns: Sendable {
+    let cache: CacheFile
+    let budget: Int
+    private let columns: [String: ResidentColumn]
+
+    init(cache: CacheFile, budget: Int) {
+        self.cache = cache
+        self.budget = budget
+        let fixed = cache.stores.filter { !$0.isVariableLength }
+        let needed = fixed.reduce(0) { $0 + $1.rowCount * $1.rowBytes }
+        if needed > 0 && needed <= budget {
+            columns = Dictionary(uniqueKeysWithValues: fixed.map { ($0.name, ResidentColumn(cache: cache, store: $0)) })
+        } else {
+            columns = [:]
+        }
+    }
+
+    /// Whether the fixed-shape columns are served from memory.
+    var isResident: Bool { !columns.isEmpty }
+
+    /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
+    func gather(column name: String, rows: [Int], into buffer: UnsafeMutableRawBufferPointer) throws(CacheError) {
+        guard let column = columns[name] else {
+            try cache.gather(column: name, rows: rows, into: buffer)
+            return
+        }
+        let needed = rows.count * column.rowBytes
+        guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
+        for row in rows where row < 0 || row >= cache.rowCount { throw .rowOutOfRange(row: row, count: cache.rowCount) }
+        guard needed > 0 else { return }
+        try rows.withUnsafeBufferPointer { (indices) throws(CacheError) in
+            try column.gather(indices, into: buffer.baseAddress!)
+        }
     }
 }
 

@@ -5,6 +5,9 @@ public struct Batch: Sendable, Equatable {
     public var inputs: [NDArray]
     /// The targets, when the data set has a target encoder.
     public var targets: NDArray?
+    /// For each input, the rows' lengths along their first axis when the input is variable-length
+    /// (padded to the longest in ``inputs``); `nil` for fixed-shape inputs and for batch encoders.
+    public var lengths: [[Int]?]
     /// The inventory rows of the batch, in order.
     public var rows: [Int]
     /// The epoch the batch belongs to.
@@ -16,9 +19,10 @@ public struct Batch: Sendable, Equatable {
     public var data: NDArray { inputs[0] }
 
     /// Creates a batch.
-    public init(inputs: [NDArray], targets: NDArray?, rows: [Int], epoch: Int, index: Int) {
+    public init(inputs: [NDArray], targets: NDArray?, rows: [Int], epoch: Int, index: Int, lengths: [[Int]?]? = nil) {
         self.inputs = inputs
         self.targets = targets
+        self.lengths = lengths ?? inputs.map { _ in nil }
         self.rows = rows
         self.epoch = epoch
         self.index = index

@@ -74,7 +74,7 @@ public struct GeneratorDataSet: Sendable {
     public func data(workers: Int? = nil) throws -> [NDArray] {
         guard !dataEncoders.isEmpty else { throw DataSetError.noDataEncoder }
         if size == 0 || dataEncoders.contains(where: { $0.outputSpec.isVariableLength }) {
-            return try encodeInputs(inventory.records)
+            return try encodeInputs(inventory.records).map(\.array)
         }
         let parts = try dataBatches(size: 256, epochs: 1, truncate: false, workers: workers).collect()
         return try dataEncoders.indices.map { index throws(ArrayError) in
@@ -137,16 +137,23 @@ public struct GeneratorDataSet: Sendable {
         let records = rows.map { inventory[$0] }
         let inputs = parts == .targets ? [] : try encodeInputs(records)
         let targets = parts == .data ? nil : try targetEncoder?.encodeBatch(records)
-        return Batch(inputs: inputs, targets: targets, rows: rows, epoch: epoch, index: index)
+        return Batch(inputs: inputs.map(\.array), targets: targets, rows: rows, epoch: epoch, index: index,
+                     lengths: inputs.map(\.lengths))
     }
 
     /// Runs every data encoder over `records`, checking each output against its spec.
-    func encodeInputs(_ records: [Record]) throws -> [NDArray] {
-        try dataEncoders.map { encoder in try Self.encode(records, with: encoder) }
+    func encodeInputs(_ records: [Record]) throws -> [(array: NDArray, lengths: [Int]?)] {
+        try dataEncoders.map { encoder in try Self.encodeWithLengths(records, with: encoder) }
     }
 
     /// One encoder's batch array for `records`.
     static func encode(_ records: [Record], with encoder: any DataEncoding) throws -> NDArray {
+        try encodeWithLengths(records, with: encoder).array
+    }
+
+    /// One encoder's batch array for `records`, with each record's length along the first axis
+    /// for a variable-length per-record encoder.
+    static func encodeWithLengths(_ records: [Record], with encoder: any DataEncoding) throws -> (array: NDArray, lengths: [Int]?) {
         let spec = encoder.outputSpec
         if let perRecord = encoder as? any DataEncoder {
             var arrays = [NDArray]()
@@ -159,7 +166,8 @@ public struct GeneratorDataSet: Sendable {
                 }
                 arrays.append(array)
             }
-            return try withContext(encoder, records.first) { try perRecord.finalizeBatch(arrays, records: records) }
+            let lengths = spec.isVariableLength ? arrays.map { $0.shape.first ?? 0 } : nil
+            return (try withContext(encoder, records.first) { try perRecord.finalizeBatch(arrays, records: records) }, lengths)
         }
         guard let batchEncoder = encoder as? any BatchDataEncoder else {
             throw DataSetError.invalidOption("encoder '\(encoder.identity)' is neither a DataEncoder nor a BatchDataEncoder")
@@ -173,7 +181,7 @@ public struct GeneratorDataSet: Sendable {
                                                  id: records.first?.id, expected: spec,
                                                  found: ArraySpec(array.dtype, array.shape))
         }
-        return array
+        return (array, nil)
     }
 
     /// Runs `body`, turning foreign errors into ``EncodingError/failed(encoder:row:id:reason:)``

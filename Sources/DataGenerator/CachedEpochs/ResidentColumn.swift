@@ -1,0 +1,105 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed-shape column decompressed into memory as its rows are first served, so that later
+/// epochs gather with plain copies.
+///
+/// The first gather of a row decodes its whole unit into the column's buffer (at the rows' own
+/// offsets) and marks the unit's rows ready; later gathers of any of those rows copy from memory.
+/// Threads race safely: a unit is claimed by one thread (compare-and-exchange on its state), the
+/// others meanwhile decode the row they need straight from the mapping. Readiness is published
+/// with release/acquire ordering, so a copy never sees a half-decoded row.
+///
+/// `@unchecked Sendable`: the buffer is written only by the thread that claimed a unit, for that
+/// unit's rows, before those rows are published; after that it is only read.
+final class ResidentColumn: @unchecked Sendable {
+    let store: ColumnStore
+    let cache: CacheFile
+    let rowBytes: Int
+    private let buffer: UnsafeMutableRawPointer
+    /// Per row: 0 not resident, 2 resident.
+    private let rowState: UnsafeMutablePointer<Atomic<UInt8>>
+    /// Per unit: 0 untouched, 1 being decoded, 2 resident.
+    private let unitState: UnsafeMutablePointer<Atomic<UInt8>>
+    private let rowCount: Int
+    private let unitCount: Int
+
+    /// The bytes this column holds once every row has been served.
+    static func bytes(of column: CacheColumn, rows: Int) -> Int { rows * column.rowBytes }
+
+    init(cache: CacheFile, store: ColumnStore) {
+        self.cache = cache
+        self.store = store
+        rowBytes = store.rowBytes
+        rowCount = store.rowCount
+        unitCount = store.units.count
+        // Anonymous pages cost nothing until first written: only served rows become resident.
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, rowCount * rowBytes), alignment: 64)
+        rowState = .allocate(capacity: max(1, rowCount))
+        for index in 0..<rowCount { (rowState + index).initialize(to: Atomic(0)) }
+        unitState = .allocate(capacity: max(1, unitCount))
+        for index in 0..<unitCount { (unitState + index).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        rowState.deinitialize(count: rowCount)
+        rowState.deallocate()
+        unitState.deinitialize(count: unitCount)
+        unitState.deallocate()
+        buffer.deallocate()
+    }
+
+    /// Copies `rows` into `destination`, row `rows[i]` at byte `i × rowBytes`.
+    /// - Precondition: every row is in range and `destination` holds `rows.count × rowBytes` bytes
+    ///   (the caller checks both).
+    func gather(_ rows: UnsafeBufferPointer<Int>, into destination: UnsafeMutableRawPointer) throws(CacheError) {
+        let rowBytes = self.rowBytes
+        for (position, row) in rows.enumerated() {
+            let target = destination + position * rowBytes
+            if rowState[row].load(ordering: .acquiring) == 2 {
+                target.copyMemory(from: buffer + row * rowBytes, byteCount: rowBytes)
+                continue
+            }
+            try fill(row, into: target)
+        }
+    }
+
+    /// The slow path: decode the row's unit into memory, or the row alone when another thread is
+    /// decoding that unit.
+    private func fill(_ row: Int, into target: UnsafeMutableRawPointer) throws(CacheError) {
+        let index = try store.unitIndex(ofRow: row)
+        guard index >= 0 && index < unitCount else { throw store.corrupt("no unit holds the row", row: row) }
+        if unitState[index].compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
+            let unit: UnitInfo
+            do throws(CacheError) {
+                unit = try store.unit(index)
+                guard unit.firstRow <= row, row < unit.rowEnd, unit.rowEnd <= rowCount,
+                      unit.rawLength == unit.rowCount * rowBytes else {
+                    throw store.corrupt("unit \(index) does not hold the row", row: row)
+                }
+                try store.decode(unit, into: UnsafeMutableRawBufferPointer(start: buffer + unit.firstRow * rowBytes,
+                                                                            count: unit.rawLength))
+            } catch {
+                unitState[index].store(0, ordering: .releasing)
+                throw error
+            }
+            for resident in unit.firstRow..<unit.rowEnd { rowState[resident].store(2, ordering: .releasing) }
+            unitState[index].store(2, ordering: .releasing)
+            target.copyMemory(from: buffer + row * rowBytes, byteCount: rowBytes)
+        } else if unitState[index].load(ordering: .acquiring) == 2 {
+            target.copyMemory(from: buffer + row * rowBytes, byteCount: rowBytes)
+        } else {
+            try cache.gather(column: store.name, rows: CollectionOfOne(row),
+                             into: UnsafeMutableRawBufferPointer(start: target, count: rowBytes))
+        }
+    }
+}
+
+/// How much memory the engine may hold for decompressed columns by default: half the machine's
+/// physical memory.
+public var defaultMemoryBudget: Int {
+    let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+    return pages > 0 && size > 0 ? pages * size / 2 : 1 << 30
+}

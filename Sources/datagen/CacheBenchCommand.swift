@@ -1,0 +1,153 @@
+import ArgumentParser
+import DataGenerator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension EpochOrderName: ExpressibleByArgument {}
+
+/// The `--shuffle` names.
+enum EpochOrderName: String, CaseIterable {
+    case none, full, window
+
+    var order: EpochOrder {
+        switch self {
+        case .none: .none
+        case .full: .full
+        case .window: .window
+        }
+    }
+}
+
+/// `datagen cache bench`: serves epochs from a cache (or, with `--uncached`, from the inventory
+/// through the encoders) and reports the throughput, memory and a digest of every batch.
+struct CacheBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Serve epochs from a cache (or uncached) and report samples/s, memory and a digest of the batches.",
+        discussion: """
+            The timed epochs run first; the digest (SHA-256 over every batch's bytes, in order) is computed \
+            afterwards in a second, untimed pass over the same epochs. The same seed gives the same digest in \
+            cached and uncached mode and for any --workers.
+            """
+    )
+
+    @Argument(help: "The cache file (with --uncached: its digest is compared, the data come from the inventory).")
+    var file: String
+
+    @Option(name: .customLong("batch-size"), help: "Rows per batch.")
+    var batchSize = 128
+
+    @Option(help: "Epochs to serve.")
+    var epochs = 3
+
+    @Option(help: "Seed of the epoch orders.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Epoch order: full, window or none.")
+    var shuffle: EpochOrderName = .full
+
+    @Option(help: "Worker threads preparing batches (default: all cores).")
+    var workers: Int?
+
+    @Option(name: .customLong("memory-budget"), help: "Memory the engine may hold for decompressed columns, in MB (default: a share of the machine's memory).")
+    var memoryBudget: Int?
+
+    @Flag(name: .customLong("drop-last"), help: "Drop each epoch's last partial batch.")
+    var dropLast = false
+
+    @Option(name: .customLong("uncached"), help: "Serve from this inventory CSV instead, running the encoders every epoch (give the build's data options).")
+    var uncachedInventory: String?
+
+    @OptionGroup(title: "Data options (with --uncached)") var source: DataSourceOptions
+
+    @Flag(help: "Print one JSON object on standard output.")
+    var json = false
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more") }
+        if let memoryBudget, memoryBudget < 0 { throw ValidationError("--memory-budget must be 0 or more") }
+    }
+
+    func run() throws {
+        let options = BatchOptions(batchSize: batchSize, epochs: epochs, truncate: dropLast, order: shuffle.order,
+                                   seed: seed, workers: workers)
+        let opened = ContinuousClock.now
+        let serve: () throws -> BatchCursor<Batch>
+        let samples: Int
+        let mode: String
+        if let uncachedInventory {
+            let dataSet = try source.makeDataSet(inventoryPath: uncachedInventory)
+            serve = { try dataSet.batches(options) }
+            samples = dataSet.size
+            mode = "uncached"
+        } else {
+            var cached = try CachedDataSet(path: file)
+            if let memoryBudget { cached.memoryBudget = memoryBudget << 20 }
+            serve = { try cached.batches(options) }
+            samples = cached.size
+            mode = "cached"
+        }
+        let openSeconds = EpochTimer.seconds(ContinuousClock.now - opened)
+        let times = try EpochTimer.run(epochs: epochs, serve)
+        let batches = try BatchPlan(options: options, rowCount: samples).batchesPerEpoch * epochs
+        let steady = times.count > 1 ? Array(times.dropFirst()) : times
+        let rate = Double(samples) / EpochTimer.median(steady)
+        let peak = ResidentMemory.current()
+
+        var digest = BatchDigest()
+        let cursor = try serve()
+        while let batch = try cursor.next() { digest.add(batch) }
+        let hex = digest.hexDigest()
+
+        if json {
+            JSON.object([
+                ("mode", .string(mode)),
+                ("file", .string(file)),
+                ("samples", .int(samples)),
+                ("batches", .int(batches)),
+                ("batch_size", .int(batchSize)),
+                ("epochs", .int(epochs)),
+                ("shuffle", .string(shuffle.rawValue)),
+                ("seed", .int(Int(seed))),
+                ("workers", .int(options.workers)),
+                ("open_seconds", .double(openSeconds)),
+                ("epoch_seconds", .array(times.map { .double($0) })),
+                ("samples_per_second", .double(rate)),
+                ("peak_rss_bytes", .int(peak.peak)),
+                ("rss_anon_bytes", .int(peak.anonymous)),
+                ("rss_file_bytes", .int(peak.fileBacked)),
+                ("digest", .string(hex)),
+            ]).print()
+        } else {
+            print("\(mode): \(samples) samples, batch \(batchSize), \(shuffle.rawValue) shuffle, \(options.workers) workers; open \(Report.seconds(openSeconds))")
+            for (epoch, seconds) in times.enumerated() {
+                print("  epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(samples) / seconds)) samples/s")
+            }
+            print("steady state: \(Report.rate(rate)) samples/s (median of epochs after the first)")
+            print("peak RSS \(Report.bytes(UInt64(peak.peak))) (anonymous \(Report.bytes(UInt64(peak.anonymous))), file-backed \(Report.bytes(UInt64(peak.fileBacked))))")
+            print("digest \(hex)")
+        }
+    }
+}
+
+/// The process's resident memory from `/proc/self/status`.
+enum ResidentMemory {
+    /// Peak resident set (`VmHWM`), anonymous (`RssAnon`) and file-backed (`RssFile`) bytes now.
+    static func current() -> (peak: Int, anonymous: Int, fileBacked: Int) {
+        guard let file = fopen("/proc/self/status", "r") else { return (0, 0, 0) }
+        defer { fclose(file) }
+        var values = [String: Int]()
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let colon = text.firstIndex(of: ":") else { continue }
+            let key = String(text[..<colon])
+            let number = text[text.index(after: colon)...].split(separator: " ").first.flatMap { Int($0) } ?? 0
+            values[key] = number * 1024
+        }
+        return (values["VmHWM"] ?? 0, values["RssAnon"] ?? 0, values["RssFile"] ?? 0)
+    }
+}
