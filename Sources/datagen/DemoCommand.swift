@@ -9,7 +9,7 @@ import Glibc
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Generate an MNIST-like data set of text files and serve epochs from it.",
+        abstract: "Generate an MNIST-like data set of text files, serve epochs uncached and from a cache, and compare.",
         discussion: """
             Writes N images of 28×28 as numpy.savetxt text files plus inventory.csv (pandas layout) into \
             --dir (kept) or a temporary folder (removed afterwards), then runs epochs that read and parse \
@@ -76,11 +76,44 @@ struct DemoCommand: ParsableCommand {
         for (epoch, seconds) in uncached.enumerated() {
             print("uncached epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(dataSet.size) / seconds)) samples/s")
         }
-        print("uncached: \(Report.rate(Double(dataSet.size) / EpochTimer.median(uncached))) samples/s (median of \(epochs) epochs)")
+        let uncachedRate = Double(dataSet.size) / EpochTimer.median(uncached)
+        print("uncached: \(Report.rate(uncachedRate)) samples/s (median of \(epochs) epochs)")
+
+        let cachePath = PathJoin.join(directory, "mnist.dgcache")
+        log.write("building the cache \(cachePath) (lz4, one pass over every file)\n")
+        let bar = ProgressDisplay(enabled: true)
+        let report = try CacheBuilder(dataSet: dataSet, output: cachePath,
+                                      options: CacheBuildOptions(codec: .lz4, workers: workers, force: true,
+                                                                 progress: { bar.update($0) })).build()
+        bar.finish()
+        let stats = report.statistics
+        print("cache: \(report.rowCount) rows, \(Report.bytes(stats.bytesIn)) → \(Report.bytes(stats.bytesOut)) (ratio \(Report.fixed(stats.compressionRatio, digits: 2))), built in \(Report.seconds(report.elapsedSeconds))")
+
+        let opened = ContinuousClock.now
+        let cached = try CachedDataSet(path: cachePath)
+        let cachedEpochs = max(epochs, 3)
+        log.write("cached: \(cachedEpochs) epochs gathered from the cache, same order\n")
+        let times = try EpochTimer.run(epochs: cachedEpochs) {
+            try cached.batches(BatchOptions(batchSize: batchSize, epochs: cachedEpochs, truncate: false, order: .full,
+                                            seed: seed, workers: workers))
+        }
+        let openSeconds = EpochTimer.seconds(ContinuousClock.now - opened) - times.reduce(0, +)
+        for (epoch, seconds) in times.enumerated() {
+            print("cached epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(cached.size) / seconds)) samples/s")
+        }
+        let cachedRate = Double(cached.size) / EpochTimer.median(Array(times.dropFirst()))
+        print("cached: \(Report.rate(cachedRate)) samples/s (median of the epochs after the first; open \(Report.seconds(openSeconds)))")
+        print("cached / uncached: \(Report.fixed(cachedRate / uncachedRate, digits: 1))×")
     }
 }
 
 /// Times the epochs of a batch cursor.
+enum PathJoin {
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+}
+
 enum EpochTimer {
     /// Seconds per epoch for `epochs` epochs served by `makeCursor`'s cursor.
     static func run(epochs: Int, _ makeCursor: () throws -> BatchCursor<Batch>) throws -> [Double] {
