@@ -1,0 +1,71 @@
+"""datagen: read DataGenerator cache files (built by ``datagen cache build``) from Python.
+
+>>> import datagen
+>>> cache = datagen.open("train.dgcache")
+>>> for batch in cache.batches(batch_size=128, shuffle="full", seed=0):
+...     batch["data"], batch["target"]
+
+Two backends give identical batches: ``"engine"`` (the Swift engine through its C API, when it
+was built at install time) and ``"numpy"`` (a pure numpy + lz4 reader of docs/FORMAT.md).
+"""
+
+from __future__ import annotations
+
+from ._errors import (CacheError, ChecksumError, CorruptError, EngineUnavailableError, NotACacheError, OptionError,
+                      TruncatedError, UnsupportedVersionError)
+from ._numpy_backend import NumpyCache
+from ._order import EpochOrder, Feistel, Shard, epoch_permutation
+
+__all__ = [
+    "open",
+    "engine_available",
+    "CacheError",
+    "ChecksumError",
+    "CorruptError",
+    "EngineUnavailableError",
+    "NotACacheError",
+    "OptionError",
+    "TruncatedError",
+    "UnsupportedVersionError",
+    "NumpyCache",
+    "EpochOrder",
+    "Feistel",
+    "Shard",
+    "epoch_permutation",
+]
+
+__version__ = "0.1.0"
+
+_BACKENDS = ("engine", "numpy")
+
+
+def engine_available() -> bool:
+    """Whether the Swift engine library was built into this installation."""
+    try:
+        from . import _engine
+    except ImportError:
+        return False
+    return _engine.available()
+
+
+def open(path, backend: str | None = None):  # noqa: A001 - the issue spells it datagen.open
+    """Opens the cache file at ``path``.
+
+    ``backend`` is ``"engine"`` (the Swift engine), ``"numpy"`` (pure numpy + lz4), or ``None``:
+    the engine when it was built, else numpy. Raises :class:`CacheError` for a missing, foreign,
+    truncated or corrupt file, and :class:`EngineUnavailableError` when the engine is asked for
+    but was not built.
+    """
+    if backend is None:
+        backend = "engine" if engine_available() else "numpy"
+    if backend == "numpy":
+        return NumpyCache(path)
+    if backend == "engine":
+        try:
+            from . import _engine
+        except ImportError as error:
+            raise EngineUnavailableError(
+                f"the engine backend is not available ({error}); reinstall with a Swift toolchain on PATH "
+                "(pip install ./python builds it with swift build), or use backend='numpy'") from None
+        return _engine.EngineCache(path)
+    raise OptionError(f"unknown backend {backend!r}: use 'engine' or 'numpy'")

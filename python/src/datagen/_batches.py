@@ -1,0 +1,123 @@
+"""The batch iterator shared by the backends, and the digest of a run of batches."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from ._errors import OptionError
+from ._order import BatchPlan, EpochOrder, Shard
+
+__all__ = ["BatchIterator", "make_plan", "digest_batches", "subset_rows"]
+
+
+def subset_rows(rows, row_count: int, path: str | None):
+    """``rows`` (None, a range, a sequence or an array of cache rows) as an int64 array, checked
+    to lie in ``0..<row_count`` (``None`` stays ``None``: every row)."""
+    if rows is None:
+        return None
+    if isinstance(rows, range):
+        array = np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+    else:
+        array = np.asarray(rows)
+        if array.dtype == bool:
+            raise OptionError("rows must be row numbers, not a boolean mask", path)
+        if array.size == 0:
+            array = array.astype(np.int64)
+        if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+            raise OptionError("rows must be a one-dimensional sequence of integers", path)
+        array = array.astype(np.int64)
+    bad = np.flatnonzero((array < 0) | (array >= row_count))
+    if bad.size:
+        raise OptionError(f"row {int(array[bad[0]])} is outside the cache's rows 0..<{row_count}", path)
+    return array
+
+
+def make_plan(row_count, batch_size, shuffle, seed, rank, world_size, drop_last, remainder="drop"):
+    """The :class:`BatchPlan` of these arguments (checked; errors are :class:`OptionError`)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise OptionError(f"batch_size {batch_size!r} is not an integer")
+    return BatchPlan(row_count, int(batch_size), EpochOrder.parse(shuffle), seed,
+                     Shard(int(rank), int(world_size), remainder), bool(drop_last))
+
+
+class BatchIterator:
+    """Batches of ``epochs`` epochs starting at ``epoch``: each a dict of C-contiguous numpy arrays
+    named after the cache's columns (``"data"``, ``"target"``…; a variable-length column is padded
+    at the end with zeros to the batch's longest row, its lengths under ``"<name>_lengths"``).
+
+    ``len()`` is the number of batches left; :meth:`state` and :meth:`restore` save and resume
+    the position.
+    """
+
+    def __init__(self, plan: BatchPlan, fetch, epoch: int, epochs):
+        if epochs is not None and (isinstance(epochs, bool) or int(epochs) < 0):
+            raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
+        self.plan = plan
+        self._fetch = fetch
+        self.first_epoch = int(epoch)
+        self.epochs = None if epochs is None else int(epochs)
+        self._sequence = 0
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Batches in each epoch."""
+        return self.plan.batches_per_epoch
+
+    @property
+    def total(self):
+        """Batches in the whole run (``None`` when endless)."""
+        return None if self.epochs is None else self.epochs * self.plan.batches_per_epoch
+
+    def __len__(self):
+        if self.total is None:
+            raise TypeError("an endless batch iterator has no length")
+        return self.total - self._sequence
+
+    def __iter__(self):
+        return self
+
+    def position(self):
+        """The (epoch, index) of the next batch."""
+        per = self.plan.batches_per_epoch
+        if per == 0:
+            return self.first_epoch, 0
+        return self.first_epoch + self._sequence // per, self._sequence % per
+
+    def __next__(self) -> dict:
+        total = self.total
+        if (total is not None and self._sequence >= total) or self.plan.batches_per_epoch == 0:
+            raise StopIteration
+        epoch, index = self.position()
+        batch = self._fetch(self.plan.rows(epoch, index))
+        self._sequence += 1
+        return batch
+
+    def state(self) -> dict:
+        """The position as a small JSON-able dict (for checkpoints)."""
+        epoch, index = self.position()
+        return {"epoch": epoch, "batch": index, "first_epoch": self.first_epoch, "consumed": self._sequence}
+
+    def restore(self, state: dict):
+        """Continues from a position saved by :meth:`state` of an iterator with the same arguments."""
+        consumed = int(state["consumed"])
+        if int(state["first_epoch"]) != self.first_epoch or consumed < 0 or \
+                (self.total is not None and consumed > self.total):
+            raise OptionError(f"the saved position {state!r} does not belong to this run")
+        self._sequence = consumed
+        return self
+
+
+def digest_batches(batches, names) -> str:
+    """SHA-256 (lowercase hex) over every batch in order; within a batch each column of
+    ``names`` (schema order) as C-order little-endian bytes, a variable-length column's padded
+    bytes followed by its lengths as int64 little-endian."""
+    sha = hashlib.sha256()
+    for batch in batches:
+        for name, variable in names:
+            array = batch[name]
+            sha.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
+            if variable:
+                sha.update(np.ascontiguousarray(batch[name + "_lengths"], dtype="<i8").tobytes())
+    return sha.hexdigest()

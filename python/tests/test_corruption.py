@@ -1,0 +1,133 @@
+"""Bad files: every corrupted byte, truncation or foreign file raises CacheError, never a crash."""
+
+import os
+import struct
+
+import numpy as np
+import pytest
+
+import datagen
+from datagen._errors import ChecksumError, CorruptError, NotACacheError, TruncatedError
+
+
+def _exercise(path):
+    """Opens the file and reads everything; returns the error raised, if any (only CacheError is allowed)."""
+    try:
+        cache = datagen.open(path, backend="numpy")
+        cache.to_numpy()
+        cache.ids
+        for _ in cache.batches(batch_size=7, shuffle="full", seed=1):
+            pass
+        cache.verify()
+    except datagen.CacheError as error:
+        assert str(error), "an error without a message"
+        return error
+    return None
+
+
+def _region_offsets(data: bytes):
+    """A few offsets in each region of a cache: header, data units, index tables, metadata, trailer."""
+    index_offset, index_length, meta_length = struct.unpack_from("<QQQ", data, len(data) - 64)
+    meta_start = index_offset + index_length - meta_length
+    return {
+        "header": [0, 8, 12, 20],
+        "data": [64, (64 + index_offset) // 2, index_offset - 1],
+        "tables": [index_offset, (index_offset + meta_start) // 2, meta_start - 1],
+        "metadata": [meta_start, (meta_start + len(data) - 64) // 2],
+        "trailer": [len(data) - 64, len(data) - 40, len(data) - 36, len(data) - 30, len(data) - 1],
+    }
+
+
+def test_every_single_flipped_byte_is_reported_by_verify(caches, tmp_path):
+    original = caches["text-none-lz4"].read_bytes()
+    target = tmp_path / "flipped.dgcache"
+    for offset in range(len(original)):
+        data = bytearray(original)
+        data[offset] ^= 0x5A
+        target.write_bytes(bytes(data))
+        error = _exercise(target)
+        assert error is not None, f"a flipped byte at offset {offset} went unnoticed"
+        assert str(target) in str(error)
+
+
+@pytest.mark.parametrize("kind", ["big-float-lz4", "raw-int-lz4", "npy-onehot-lz4hc", "raw-int-none"])
+def test_flipped_bytes_in_each_region_give_the_cli_message(cli, caches, kind, tmp_path):
+    original = caches[kind].read_bytes()
+    target = tmp_path / "bad.dgcache"
+    for region, offsets in _region_offsets(original).items():
+        for offset in offsets:
+            data = bytearray(original)
+            data[offset] ^= 0xFF
+            target.write_bytes(bytes(data))
+            error = _exercise(target)
+            assert error is not None, f"{region} byte {offset}"
+            swift = cli("cache", "verify", target, check=False)
+            assert swift.returncode == 1
+            assert swift.stderr.strip() == f"datagen: error: {error}", f"{region} byte {offset}"
+
+
+def test_a_damaged_unit_names_the_unit_rows_column_and_offset(caches, tmp_path):
+    original = bytearray(caches["big-float-lz4"].read_bytes())
+    cache = datagen.open(caches["big-float-lz4"], backend="numpy")
+    column = cache._reader.column("data")
+    units = cache._reader.table_array(column.units, datagen._format.UNIT_DTYPE)
+    offset = int(units["offset"][5])
+    original[offset + 1] ^= 1
+    target = tmp_path / "unit.dgcache"
+    target.write_bytes(bytes(original))
+    with pytest.raises(ChecksumError) as raised:
+        datagen.open(target, backend="numpy").to_numpy()
+    assert str(raised.value) == f"{target}: checksum mismatch in unit 5 (rows 5..<6) of column 'data' at offset {offset}"
+
+
+@pytest.mark.parametrize("length", [0, 1, 8, 63, 64, 100, 127, 128, 1000, -1, -64, -65])
+def test_truncated_files_are_reported_as_such(caches, tmp_path, length):
+    original = caches["text-label-lz4"].read_bytes()
+    data = original[:length] if length >= 0 else original[:len(original) + length]
+    target = tmp_path / "cut.dgcache"
+    target.write_bytes(data)
+    error = _exercise(target)
+    assert error is not None
+    if length == 0:
+        assert isinstance(error, NotACacheError)
+    else:
+        assert isinstance(error, (TruncatedError, CorruptError))
+        assert str(target) in str(error)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n" + bytes(200), b"id,target\n1,2\n", b"DGCACHX\0" + bytes(120),
+                                     b"DGCACHE\0" + bytes(56) + os.urandom(300)])
+def test_foreign_files_raise_cache_errors(tmp_path, content):
+    target = tmp_path / "foreign.bin"
+    target.write_bytes(content)
+    error = _exercise(target)
+    assert error is not None
+    assert str(target) in str(error)
+
+
+def test_missing_files_and_directories_raise_cache_errors_naming_them(tmp_path):
+    with pytest.raises(datagen.CacheError, match="nope.dgcache"):
+        datagen.open(tmp_path / "nope.dgcache", backend="numpy")
+    with pytest.raises(datagen.CacheError, match=str(tmp_path)):
+        datagen.open(tmp_path, backend="numpy")
+
+
+def test_random_damage_never_escapes_as_another_exception(caches, tmp_path):
+    rng = np.random.default_rng(12)
+    original = caches["raw-int-lz4"].read_bytes()
+    target = tmp_path / "random.dgcache"
+    for _ in range(60):
+        data = bytearray(original)
+        for offset in rng.integers(0, len(data), size=int(rng.integers(1, 20))):
+            data[offset] = int(rng.integers(0, 256))
+        target.write_bytes(bytes(data))
+        _exercise(target)
+
+
+def test_a_newer_format_version_is_refused_naming_the_version(caches, tmp_path):
+    data = bytearray(caches["text-label-lz4"].read_bytes())
+    data[8:12] = struct.pack("<I", 2)
+    target = tmp_path / "v2.dgcache"
+    target.write_bytes(bytes(data))
+    with pytest.raises(datagen.UnsupportedVersionError, match="version 2; this reader supports version 1"):
+        datagen.open(target, backend="numpy")
