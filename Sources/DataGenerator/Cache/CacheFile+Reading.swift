@@ -16,9 +16,22 @@ extension CacheFile {
             throw .wrongColumnKind(column: name, reason: "it is variable-length: use gatherVariable(column:rows:)")
         }
         try store.checkTables()
-        let rowBytes = store.rowBytes
-        let needed = rows.count * rowBytes
+        let needed = rows.count * store.rowBytes
         guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
+        do {
+            // One non-generic loop over contiguous row numbers (copied first when `rows` is not contiguous).
+            if try rows.withContiguousStorageIfAvailable({ try gatherFixed(store, rows: $0, into: buffer) }) == nil {
+                try Array(rows).withUnsafeBufferPointer { try gatherFixed(store, rows: $0, into: buffer) }
+            }
+        } catch {
+            throw error as! CacheError  // gatherFixed throws nothing else
+        }
+    }
+
+    /// The loop of ``gather(column:rows:into:)``.
+    private func gatherFixed(_ store: ColumnStore, rows: UnsafeBufferPointer<Int>,
+                             into buffer: UnsafeMutableRawBufferPointer) throws(CacheError) {
+        let rowBytes = store.rowBytes
         var scratch = [UInt8]()
         var scratchUnit = -1
         var scratchFirstRow = 0
