@@ -68,6 +68,42 @@ import Testing
         }
     }
 
+    @Test(arguments: [0, 1, 3])
+    func borrowedBatchesHoldTheOwnedBatchesBytes(workers: Int) throws {
+        let dataSet = try Self.dataSet(variable: false)
+        try withCache(dataSet) { (cached) throws in
+            let options = BatchOptions(batchSize: 8, epochs: 3, truncate: false, order: .full, seed: 4, workers: workers)
+            let owned = try cached.batches(options).collect()
+            var served = 0
+            try cached.forEachBatch(options) { borrowed in
+                let expected = owned[served]
+                #expect(borrowed.epoch == expected.epoch && borrowed.index == expected.index)
+                #expect(Array(borrowed.rows) == expected.rows)
+                #expect(Array(borrowed.data(0)) == expected.inputs[0].bytes)
+                #expect(borrowed.targets.map(Array.init) == expected.targets?.bytes)
+                served += 1
+                return true
+            }
+            #expect(served == owned.count)
+            var stoppedAfter = 0
+            try cached.forEachBatch(options) { _ in
+                stoppedAfter += 1
+                return stoppedAfter < 2
+            }
+            #expect(stoppedAfter == 2)
+        }
+    }
+
+    @Test func borrowingRefusesVariableLengthColumns() throws {
+        let dataSet = try Self.dataSet(variable: true)
+        try withCache(dataSet) { (cached) throws in
+            #expect(throws: CacheError.self) {
+                try cached.forEachBatch(BatchOptions(batchSize: 4, epochs: 1)) { _ in true }
+            }
+            return ()
+        }
+    }
+
     @Test func wholeColumnsEqualUncachedDataAndTargets() throws {
         let dataSet = try Self.dataSet(variable: false)
         try withCache(dataSet) { (cached) throws in

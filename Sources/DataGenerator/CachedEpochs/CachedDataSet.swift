@@ -19,7 +19,7 @@ public struct CachedDataSet: Sendable {
     /// The target column, if the cache has one.
     public let targetColumn: CacheColumn?
     /// Fixed-shape columns decompressed into memory as they are served, when they fit the budget.
-    private var resident: ResidentColumns
+    var resident: ResidentColumns
 
     /// The bytes of decompressed columns this data set may hold in memory (default: half the
     /// machine's memory, ``defaultMemoryBudget``). When every fixed-shape column fits, each unit is
@@ -202,6 +202,11 @@ final class ResidentColumns: Sendable {
 
     /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
     func gather(column name: String, rows: [Int], into buffer: UnsafeMutableRawBufferPointer) throws(CacheError) {
+        try rows.withUnsafeBufferPointer { (indices) throws(CacheError) in try gather(column: name, rows: indices, into: buffer) }
+    }
+
+    /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
+    func gather(column name: String, rows: UnsafeBufferPointer<Int>, into buffer: UnsafeMutableRawBufferPointer) throws(CacheError) {
         guard let column = columns[name] else {
             try cache.gather(column: name, rows: rows, into: buffer)
             return
@@ -210,9 +215,7 @@ final class ResidentColumns: Sendable {
         guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
         for row in rows where row < 0 || row >= cache.rowCount { throw .rowOutOfRange(row: row, count: cache.rowCount) }
         guard needed > 0 else { return }
-        try rows.withUnsafeBufferPointer { (indices) throws(CacheError) in
-            try column.gather(indices, into: buffer.baseAddress!)
-        }
+        try column.gather(rows, into: buffer.baseAddress!)
     }
 }
 

@@ -112,4 +112,16 @@ public struct BatchPlan: Sendable {
         let end = min(start + batchSize, rowsPerEpoch)
         return (start..<end).map { permutation.row(at: options.shard.globalPosition($0, of: rowCount)) }
     }
+
+    /// Writes the rows of batch `index` of `epoch` into `buffer` (at least ``batchSize`` long),
+    /// without allocating, and returns how many there are.
+    public func fillRows(epoch: Int, index: Int, into buffer: UnsafeMutableBufferPointer<Int>) -> Int {
+        let permutation = EpochPermutation(order: options.order, seed: options.seed, epoch: epoch, count: rowCount)
+        let start = index * batchSize
+        let end = min(start + batchSize, rowsPerEpoch)
+        for position in start..<end {
+            buffer[position - start] = permutation.row(at: options.shard.globalPosition(position, of: rowCount))
+        }
+        return max(0, end - start)
+    }
 }
