@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "DataGenerator", targets: ["DataGenerator"]),
         .library(name: "DataGeneratorHTTP", targets: ["DataGeneratorHTTP"]),
         .executable(name: "datagen", targets: ["datagen"]),
+        // The C API (include/datagen.h) that the Python package loads; link with -Xswiftc -static-stdlib.
+        .library(name: "CDataGenerator", type: .dynamic, targets: ["CDataGenerator"]),
     ],
     dependencies: [
         // The CLI's subcommands, options and usage errors.
@@ -55,6 +57,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .target(
+            name: "CDataGenerator",
+            dependencies: ["DataGenerator"],
+            exclude: ["include"]
         ),
         .executableTarget(
             name: "datagen",

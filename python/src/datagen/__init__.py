@@ -48,13 +48,14 @@ def engine_available() -> bool:
     return _engine.available()
 
 
-def open(path, backend: str | None = None):  # noqa: A001 - the issue spells it datagen.open
+def open(path, backend: str | None = None, memory_budget: int | None = None):  # noqa: A001 (the issue's name)
     """Opens the cache file at ``path``.
 
     ``backend`` is ``"engine"`` (the Swift engine), ``"numpy"`` (pure numpy + lz4), or ``None``:
     the engine when it was built, else numpy. Raises :class:`CacheError` for a missing, foreign,
     truncated or corrupt file, and :class:`EngineUnavailableError` when the engine is asked for
-    but was not built.
+    but was not built. ``memory_budget`` bounds the bytes of decompressed columns the engine keeps
+    (default: half the machine's memory); the numpy backend decodes each column whole on first use.
     """
     if backend is None:
         backend = "engine" if engine_available() else "numpy"
@@ -67,5 +68,5 @@ def open(path, backend: str | None = None):  # noqa: A001 - the issue spells it 
             raise EngineUnavailableError(
                 f"the engine backend is not available ({error}); reinstall with a Swift toolchain on PATH "
                 "(pip install ./python builds it with swift build), or use backend='numpy'") from None
-        return _engine.EngineCache(path)
+        return _engine.EngineCache(path, memory_budget)
     raise OptionError(f"unknown backend {backend!r}: use 'engine' or 'numpy'")

@@ -1,0 +1,157 @@
+import DataGenerator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a `dg_iterator *` points to: a run of batches served by a ``BatchCursor`` (worker
+/// threads gathering ahead), announced by ``peek()`` and copied out by ``fill(_:_:_:)``.
+///
+/// The cursor always starts at an epoch boundary. After a seek into the middle of an epoch, or in
+/// a forked child (where the parent's worker threads do not exist), the rest of that epoch is
+/// gathered on the caller's thread and a new cursor starts at the next epoch.
+final class IteratorHandle {
+    let cache: CacheHandle
+    let subset: [Int]?
+    let options: BatchOptions
+    let plan: BatchPlan
+    private var dataSet: CachedDataSet
+    private var pid: pid_t
+    /// Batches consumed since the first epoch of the run.
+    private var sequence = 0
+    private var cursor: BatchCursor<Batch>?
+    /// The sequence number of the batch the cursor returns next.
+    private var cursorSequence = 0
+    private var pending: Batch?
+
+    init(cache: CacheHandle, subset: [Int]?, options: BatchOptions) throws {
+        self.cache = cache
+        self.subset = subset
+        self.options = options
+        dataSet = try Self.dataSet(cache, subset)
+        plan = try BatchPlan(options: options, rowCount: dataSet.size)
+        pid = getpid()
+    }
+
+    private static func dataSet(_ cache: CacheHandle, _ subset: [Int]?) throws -> CachedDataSet {
+        let whole = try cache.current()
+        guard let subset else { return whole }
+        return try whole.subset(rows: subset)
+    }
+
+    var columns: [CacheColumn] { cache.columns }
+
+    /// The (epoch, index) of the next batch.
+    var position: (epoch: Int, index: Int) {
+        plan.batchesPerEpoch == 0 ? (options.startEpoch, 0) : plan.locate(sequence)
+    }
+
+    func seek(epoch: Int, index: Int) throws {
+        guard epoch >= options.startEpoch, index >= 0, index < max(plan.batchesPerEpoch, 1) else {
+            throw ArgumentError(description: "batch \(index) of epoch \(epoch) is outside the run (epochs from \(options.startEpoch), \(plan.batchesPerEpoch) batches each)")
+        }
+        sequence = (epoch - options.startEpoch) * plan.batchesPerEpoch + index
+        pending = nil
+    }
+
+    /// Leaves a forked child's inherited cursor alone (its threads and locks belong to the parent)
+    /// and reopens the data set.
+    private func adoptFork() throws {
+        guard getpid() != pid else { return }
+        if let cursor { _ = Unmanaged.passRetained(cursor) }  // never released: its deinit would join foreign threads
+        cursor = nil
+        dataSet = try Self.dataSet(cache, subset)
+        pid = getpid()
+    }
+
+    /// The next batch, computed or waited for but not consumed; `nil` at the end of the run.
+    func peek() throws -> Batch? {
+        try adoptFork()
+        if let pending { return pending }
+        if plan.batchesPerEpoch == 0 { return nil }
+        if let total = plan.totalBatches, sequence >= total { return nil }
+        let (epoch, index) = plan.locate(sequence)
+        if cursor == nil || cursorSequence != sequence {
+            cursor = nil
+            if index == 0 {
+                var cursorOptions = options
+                cursorOptions.startEpoch = epoch
+                cursorOptions.epochs = options.epochs.map { $0 - (epoch - options.startEpoch) }
+                cursor = try dataSet.batches(cursorOptions)
+                cursorSequence = sequence
+            }
+        }
+        if let cursor {
+            guard let batch = try cursor.next() else { return nil }
+            cursorSequence += 1
+            pending = batch
+        } else {
+            pending = try gather(epoch: epoch, index: index)
+        }
+        return pending
+    }
+
+    /// Batch `index` of `epoch` gathered on the caller's thread.
+    private func gather(epoch: Int, index: Int) throws -> Batch {
+        let positions = plan.rows(epoch: epoch, index: index)
+        let rows = positions.map { dataSet.rows[$0] }
+        let file = dataSet.cache
+        var arrays = [NDArray]()
+        var lengths = [[Int]?]()
+        for column in columns {
+            if !column.spec.isVariableLength {
+                arrays.append(try file.gather(column: column.name, rows: rows))
+                lengths.append(nil)
+                continue
+            }
+            let (bytes, rowLengths) = try file.gatherVariable(column: column.name, rows: rows)
+            let step = column.rowBytes
+            let longest = rowLengths.max() ?? 0
+            var padded = [UInt8](repeating: 0, count: rows.count * longest * step)
+            var source = 0
+            for (row, length) in rowLengths.enumerated() {
+                let count = length * step
+                padded.replaceSubrange((row * longest * step)..<(row * longest * step + count),
+                                       with: bytes[source..<(source + count)])
+                source += count
+            }
+            arrays.append(try NDArray(dtype: column.spec.dtype, shape: [rows.count, longest] + column.spec.shape, bytes: padded))
+            lengths.append(rowLengths)
+        }
+        let dataCount = dataSet.dataColumns.count
+        return Batch(inputs: Array(arrays[..<dataCount]), targets: arrays.count > dataCount ? arrays[dataCount] : nil,
+                     rows: positions, epoch: epoch, index: index, lengths: Array(lengths[..<dataCount]))
+    }
+
+    /// The batch's arrays and variable lengths in schema order.
+    static func columns(of batch: Batch) -> [(array: NDArray, lengths: [Int]?)] {
+        var result = zip(batch.inputs, batch.lengths).map { ($0, $1) }
+        if let targets = batch.targets { result.append((targets, nil)) }
+        return result
+    }
+
+    /// Copies the pending batch into the caller's buffers and consumes it.
+    func fill(_ buffers: UnsafePointer<UnsafeMutableRawPointer?>, _ capacities: UnsafePointer<Int64>,
+              _ lengths: UnsafePointer<UnsafeMutablePointer<Int64>?>?) throws -> Int32 {
+        guard let batch = try peek() else { return Status.end }
+        let parts = Self.columns(of: batch)
+        for (index, part) in parts.enumerated() {
+            guard buffers[index] != nil, capacities[index] >= Int64(part.array.bytes.count) else {
+                throw BufferError(description: "the buffer for column '\(columns[index].name)' holds \(capacities[index]) bytes; \(part.array.bytes.count) are needed")
+            }
+            if part.lengths != nil, lengths?[index] == nil {
+                throw BufferError(description: "column '\(columns[index].name)' is variable-length: its lengths buffer is missing")
+            }
+        }
+        for (index, part) in parts.enumerated() {
+            part.array.withUnsafeBytes { bytes in
+                if let base = bytes.baseAddress, bytes.count > 0 { memcpy(buffers[index]!, base, bytes.count) }
+            }
+            if let rowLengths = part.lengths, let out = lengths?[index] {
+                for (row, length) in rowLengths.enumerated() { out[row] = Int64(length) }
+            }
+        }
+        pending = nil
+        sequence += 1
+        return Status.ok
+    }
+}

@@ -1,0 +1,135 @@
+/*
+ * datagen.h: the C API of the DataGenerator engine (library product `CDataGenerator`).
+ *
+ * Reads cache files built by `datagen cache build` and serves batches, gathered and decompressed on
+ * the engine's own worker threads, into buffers the caller owns. Built by
+ *     swift build -c release -Xswiftc -static-stdlib --product CDataGenerator
+ * the library needs only libc, libm, libstdc++ and libgcc_s at run time (plus liblz4, zlib and
+ * libcrypto, which the cache reader uses).
+ *
+ * Conventions
+ *  - Handles are opaque; every function taking one accepts only a live handle from this library.
+ *  - Functions returning `int32_t` return a status: DG_OK (0), DG_END (1, an iterator has no more
+ *    batches) or a negative DG_ERROR_* code; then dg_last_error() gives the message, naming the
+ *    file, column, row or offset at fault, exactly as the `datagen` CLI prints it.
+ *  - No call calls back into the caller; calls may block (waiting for a batch) and are meant to be
+ *    made without holding an interpreter lock (Python's ctypes.CDLL releases the GIL).
+ *  - A cache handle may be used from several threads at once; an iterator from one thread at a time.
+ *  - fork(): every handle records the process id at creation. Used in a child process, a cache
+ *    reopens its mapping and an iterator recreates its worker threads at its current position (the
+ *    parent's threads do not exist in the child); nothing relies on a thread or dispatch queue
+ *    inherited from the parent.
+ */
+#ifndef DATAGEN_H
+#define DATAGEN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DG_OK 0
+#define DG_END 1
+/* The file is missing, foreign, truncated, corrupt or of a newer version (a CacheError). */
+#define DG_ERROR_CACHE (-1)
+/* An invalid argument: shuffle mode, shard, batch size, row, column index, null pointer. */
+#define DG_ERROR_ARGUMENT (-2)
+/* A caller buffer is smaller than the batch needs (see dg_iterator_peek). */
+#define DG_ERROR_BUFFER (-3)
+
+/* Shuffle modes (docs/EPOCHS.md). */
+#define DG_SHUFFLE_NONE 0
+#define DG_SHUFFLE_FULL 1
+#define DG_SHUFFLE_WINDOW 2
+
+typedef struct dg_cache dg_cache;
+typedef struct dg_iterator dg_iterator;
+
+/*
+ * The message of the last failed call on the calling thread, copied NUL-terminated into `buffer`
+ * (at most `capacity` bytes, truncated if longer). Returns the message's full length in bytes
+ * (without the NUL); 0 when no call on this thread has failed.
+ */
+int64_t dg_last_error(char *buffer, int64_t capacity);
+
+/*
+ * Opens the cache file at `path` (UTF-8) and stores a new handle in `*cache`. `memory_budget` bounds
+ * the bytes of decompressed columns the engine keeps in memory (0: the library's default, half the
+ * machine's memory; when the fixed-shape columns do not fit, rows are decompressed from the mapped
+ * file each time). Checks the header, trailer, metadata and table locations (no row is read).
+ */
+int32_t dg_open(const char *path, int64_t memory_budget, dg_cache **cache);
+
+/* Releases a cache handle (iterators made from it keep what they need alive). NULL is ignored. */
+void dg_close(dg_cache *cache);
+
+/*
+ * The cache's schema and metadata as one JSON object, UTF-8, copied NUL-terminated into `buffer`
+ * when `capacity` exceeds its length; `*length` receives the length in bytes (without the NUL).
+ * Call with capacity 0 to learn the length. Keys: "rows", "fingerprint", "classes" (array or
+ * null), "has_ids", "columns": [{"name", "role", "dtype", "shape" (the row's shape, a variable
+ * first axis as null), "variable_length"}] in schema order (data columns, then the target).
+ */
+int32_t dg_info_json(dg_cache *cache, char *buffer, int64_t capacity, int64_t *length);
+
+/* The id of `row` copied like dg_info_json; DG_ERROR_ARGUMENT when the rows have no ids. */
+int32_t dg_row_id(dg_cache *cache, int64_t row, char *buffer, int64_t capacity, int64_t *length);
+
+/* Checks every checksum, unit, table order and padding byte (`datagen cache verify`). */
+int32_t dg_verify(dg_cache *cache);
+
+/*
+ * Creates an iterator over `epochs` epochs (-1: endless) starting at `epoch`, stored in `*iterator`.
+ *  rows, row_count:  serve only these cache rows in this order (before the shuffle); rows == NULL
+ *                    serves all rows.
+ *  batch_size:       rows per batch (below 1: the whole epoch).
+ *  shuffle, seed:    DG_SHUFFLE_* and its 64-bit seed; the same arguments give the same batches as
+ *                    the Swift library, the CLI and the Python numpy backend.
+ *  rank, world_size: this process's share of each epoch (rank r takes positions r, r + world_size,
+ *                    …); the remainder is dropped, so ranks are disjoint and equal.
+ *  drop_last:        non-zero drops each epoch's last partial batch.
+ *  workers:          threads gathering batches ahead (0: on the caller's thread when asked).
+ *  prefetch:         batches prepared ahead (0: twice the workers, at least 2).
+ */
+int32_t dg_iterator_create(dg_cache *cache, const int64_t *rows, int64_t row_count, int64_t batch_size,
+                           int32_t shuffle, uint64_t seed, int64_t epoch, int64_t epochs, int64_t rank,
+                           int64_t world_size, int32_t drop_last, int32_t workers, int32_t prefetch,
+                           dg_iterator **iterator);
+
+/* Batches in each epoch under the iterator's arguments. */
+int64_t dg_iterator_batches_per_epoch(dg_iterator *iterator);
+
+/*
+ * Waits for the next batch without consuming it. Returns DG_END after the last batch. On DG_OK,
+ * `*rows` receives the batch's row count and `longest[c]`, for each column c in schema order, the
+ * length of the batch's longest row along the first axis of a variable-length column (the padded
+ * length), or 0 for a fixed-shape column. `longest` may be NULL when no column is variable.
+ */
+int32_t dg_iterator_peek(dg_iterator *iterator, int64_t *rows, int64_t *longest);
+
+/*
+ * Copies the batch dg_iterator_peek announced (peeking first if needed) into the caller's buffers and
+ * moves to the next batch. `buffers[c]` (capacity `capacities[c]` bytes) receives column c in C order:
+ * rows × shape (a variable-length column: rows × longest × trailing shape, padded at the end with
+ * zeros). `lengths[c]`, for a variable-length column, receives `rows` int64 lengths; it is ignored
+ * (and may be NULL) for fixed-shape columns; `lengths` may be NULL when no column is variable.
+ * Returns DG_ERROR_BUFFER (consuming nothing) when a buffer is too small.
+ */
+int32_t dg_iterator_fill(dg_iterator *iterator, void *const *buffers, const int64_t *capacities,
+                         int64_t *const *lengths);
+
+/* Moves the iterator to batch `index` of `epoch` (the run continues from there). */
+int32_t dg_iterator_seek(dg_iterator *iterator, int64_t epoch, int64_t index);
+
+/* The epoch and index of the batch the next dg_iterator_peek returns. */
+int32_t dg_iterator_position(dg_iterator *iterator, int64_t *epoch, int64_t *index);
+
+/* Stops the iterator's threads and releases it. NULL is ignored. */
+void dg_iterator_free(dg_iterator *iterator);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DATAGEN_H */
