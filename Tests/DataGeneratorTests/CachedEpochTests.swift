@@ -104,6 +104,46 @@ import Testing
         }
     }
 
+    @Test func resumingFromACheckpointContinuesTheUninterruptedRun() throws {
+        let dataSet = try Self.dataSet(variable: false)
+        try withCache(dataSet) { (cached) throws in
+            let options = BatchOptions(batchSize: 6, epochs: 3, truncate: false, order: .full, seed: 21, workers: 2)
+            let uninterrupted = try cached.batches(options).collect()
+            for stop in [1, 7, 10, 15, uninterrupted.count] {
+                let cursor = try cached.batches(options)
+                var served = [Batch]()
+                for _ in 0..<stop { served.append(try #require(try cursor.next())) }
+                let saved = cursor.checkpoint
+                #expect(saved.fingerprint == cached.cache.fingerprint.value)
+                let resumed = try cached.batches(options, resumingFrom: saved).collect()
+                #expect(served + resumed == uninterrupted, "stopped after \(stop)")
+            }
+            // The same holds uncached.
+            let cursor = try dataSet.batches(options)
+            _ = try cursor.next(); _ = try cursor.next(); _ = try cursor.next()
+            let rest = try dataSet.batches(options, resumingFrom: cursor.checkpoint).collect()
+            #expect(rest == Array(uninterrupted.dropFirst(3)))
+        }
+    }
+
+    @Test func aCheckpointFromAnotherCacheOrRunIsRejected() throws {
+        let dataSet = try Self.dataSet(count: 30, variable: false)
+        let other = try Self.dataSet(count: 31, variable: false)
+        let directory = Fixtures.temporaryDirectory()
+        defer { Fixtures.remove(directory) }
+        let first = try dataSet.cached(at: directory + "/a.dgcache")
+        let second = try other.cached(at: directory + "/b.dgcache")
+        let options = BatchOptions(batchSize: 4, epochs: 2, truncate: false, order: .full, seed: 1, workers: 1)
+        let cursor = try first.batches(options)
+        _ = try cursor.next()
+        let state = cursor.checkpoint
+        #expect(throws: CacheError.self) { try second.batches(options, resumingFrom: state) }
+        var changed = options
+        changed.batchSize = 5
+        #expect(throws: DataSetError.self) { try first.batches(changed, resumingFrom: state) }
+        #expect(throws: DataSetError.self) { try dataSet.batches(options, resumingFrom: state) }
+    }
+
     @Test func wholeColumnsEqualUncachedDataAndTargets() throws {
         let dataSet = try Self.dataSet(variable: false)
         try withCache(dataSet) { (cached) throws in

@@ -114,7 +114,22 @@ public struct CachedDataSet: Sendable {
     /// Batches of (data, targets), each gathered on the worker threads into new arrays.
     public func batches(_ options: BatchOptions) throws -> BatchCursor<Batch> {
         let plan = try BatchPlan(options: options, rowCount: size)
-        return BatchCursor(plan: plan) { [self] sequence in try batch(plan: plan, sequence: sequence, parts: .both) }
+        return BatchCursor(plan: plan, fingerprint: cache.fingerprint.value) { [self] sequence in
+            try batch(plan: plan, sequence: sequence, parts: .both)
+        }
+    }
+
+    /// Batches continuing a run saved with ``BatchCursor/checkpoint``: exactly those the saved
+    /// run would have served next.
+    /// - Throws: ``CacheError/stale(path:differences:)`` for a state saved from another cache,
+    ///   ``DataSetError/invalidOption(_:)`` when `options` describe another run.
+    public func batches(_ options: BatchOptions, resumingFrom state: IteratorState) throws -> BatchCursor<Batch> {
+        guard state.fingerprint == cache.fingerprint.value else {
+            throw CacheError.stale(path: cache.path, differences: [
+                "the iterator state was saved from another cache (fingerprint \(state.fingerprint ?? "none"), this cache \(cache.fingerprint.value))",
+            ])
+        }
+        return try batches(state.resuming(options))
     }
 
     /// Batches of (data, targets) with the seed library's parameters.

@@ -43,6 +43,8 @@ public struct BatchOptions: Sendable, Hashable {
     public var seed: UInt64
     /// The first epoch served (to resume, or for `set_epoch`).
     public var startEpoch: Int
+    /// The first batch served within ``startEpoch`` (to resume in the middle of an epoch).
+    public var startBatch: Int = 0
     /// This process's share of each epoch.
     public var shard: Shard
     /// Worker threads encoding batches ahead (default: all cores; 0 encodes on the caller's thread).
@@ -97,12 +99,13 @@ public struct BatchPlan: Sendable {
 
     /// The total number of batches, or `nil` when endless.
     public var totalBatches: Int? {
-        batchesPerEpoch == 0 ? 0 : options.epochs.map { $0 * batchesPerEpoch }
+        batchesPerEpoch == 0 ? 0 : options.epochs.map { max(0, $0 * batchesPerEpoch - options.startBatch) }
     }
 
     /// The epoch and in-epoch index of the `sequence`-th batch of the run.
     public func locate(_ sequence: Int) -> (epoch: Int, index: Int) {
-        (options.startEpoch + sequence / batchesPerEpoch, sequence % batchesPerEpoch)
+        let shifted = sequence + options.startBatch
+        return (options.startEpoch + shifted / batchesPerEpoch, shifted % batchesPerEpoch)
     }
 
     /// The rows of batch `index` of `epoch`.

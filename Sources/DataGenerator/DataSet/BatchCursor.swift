@@ -12,8 +12,15 @@ public final class BatchCursor<Element: Sendable> {
     /// Batches in the whole run, or `nil` for an endless run.
     public let totalBatches: Int?
     private let prefetcher: OrderedPrefetcher<Element>
+    private let plan: BatchPlan
+    /// The fingerprint of the cache the batches come from, if any (kept in checkpoints).
+    let fingerprint: String?
+    /// Batches handed out so far.
+    public private(set) var delivered = 0
 
-    init(plan: BatchPlan, produce: @escaping @Sendable (Int) throws -> Element) {
+    init(plan: BatchPlan, fingerprint: String? = nil, produce: @escaping @Sendable (Int) throws -> Element) {
+        self.plan = plan
+        self.fingerprint = fingerprint
         batchesPerEpoch = plan.batchesPerEpoch
         totalBatches = plan.totalBatches
         let workers = plan.options.workers
@@ -24,7 +31,22 @@ public final class BatchCursor<Element: Sendable> {
 
     /// The next batch, or `nil` after the last.
     /// - Throws: the error of the record at fault; the cursor ends after an error.
-    public func next() throws -> Element? { try prefetcher.next() }
+    public func next() throws -> Element? {
+        let element = try prefetcher.next()
+        if element != nil { delivered += 1 }
+        return element
+    }
+
+    /// Where the run stands: restoring it (``CachedDataSet/batches(_:resumingFrom:)``) serves
+    /// exactly the batches this cursor would serve next.
+    public var checkpoint: IteratorState {
+        let options = plan.options
+        let (epoch, index) = plan.batchesPerEpoch == 0 ? (options.startEpoch, 0) : plan.locate(delivered)
+        return IteratorState(seed: options.seed, epoch: epoch, batch: index, batchSize: plan.batchSize,
+                             order: options.order, truncate: options.truncate, rank: options.shard.rank,
+                             worldSize: options.shard.worldSize,
+                             endEpoch: options.epochs.map { options.startEpoch + $0 }, fingerprint: fingerprint)
+    }
 
     /// Calls `body` with each remaining batch.
     public func forEach(_ body: (Element) throws -> Void) throws {

@@ -107,6 +107,16 @@ public struct GeneratorDataSet: Sendable {
         }
     }
 
+    /// Batches continuing an uncached run saved with ``BatchCursor/checkpoint``.
+    /// - Throws: ``DataSetError/invalidOption(_:)`` for a state saved from a cached run or
+    ///   another run.
+    public func batches(_ options: BatchOptions, resumingFrom state: IteratorState) throws -> BatchCursor<Batch> {
+        guard state.fingerprint == nil else {
+            throw DataSetError.invalidOption("the iterator state was saved from a cached run (fingerprint \(state.fingerprint!)); resume it on that cache")
+        }
+        return try batches(state.resuming(options))
+    }
+
     /// Batches of data only: one array per data encoder (the targets are not encoded).
     public func dataBatches(size batchSize: Int = 10, epochs: Int? = nil, truncate: Bool = true,
                             order: EpochOrder = .none, seed: UInt64 = 0, workers: Int? = nil) throws -> BatchCursor<[NDArray]> {
