@@ -144,6 +144,58 @@ import Testing
         #expect(throws: DataSetError.self) { try dataSet.batches(options, resumingFrom: state) }
     }
 
+    /// Uniform noise in ±0.5 added to every pixel.
+    static let noise = ClosureAugmentation(identity: "noise@1") { array, random in
+        NDArray(array.scalars(as: Float.self).map { $0 + Float.random(in: -0.5...0.5, using: &random) }, shape: array.shape)
+    }
+
+    @Test func augmentedCachedEpochsEqualAugmentedUncachedEpochs() throws {
+        let dataSet = try Self.dataSet(variable: false).augmenting(with: Self.noise)
+        try withCache(dataSet) { (cached) throws in
+            #expect(cached.augmentations.count == 1)
+            let options = BatchOptions(batchSize: 8, epochs: 3, truncate: false, order: .full, seed: 2, workers: 2)
+            let expected = try dataSet.batches(options).collect()
+            #expect(try cached.batches(options).collect() == expected)
+            // Any worker count and any batch size give the same augmented values per row and epoch.
+            var oneByOne = options
+            oneByOne.batchSize = 3
+            oneByOne.workers = 0
+            let small = try cached.batches(oneByOne).collect()
+            func values(_ batches: [Batch]) -> [[Int]: [Float]] {
+                var result = [[Int]: [Float]]()
+                for batch in batches {
+                    for (position, row) in batch.rows.enumerated() {
+                        result[[batch.epoch, row]] = batch.inputs[0].row(position).scalars(as: Float.self)
+                    }
+                }
+                return result
+            }
+            #expect(values(small) == values(expected))
+        }
+    }
+
+    @Test func augmentationsChangeEachEpochUnlessStatic() throws {
+        let plain = try Self.dataSet(variable: false)
+        let options = BatchOptions(batchSize: 57, epochs: 2, truncate: false, order: .none, seed: 2, workers: 1)
+        let stored = try plain.batches(BatchOptions(batchSize: 57, epochs: 1, truncate: false, workers: 1)).collect()[0].inputs[0]
+        let moving = try plain.augmenting(with: Self.noise).batches(options).collect()
+        #expect(moving[0].inputs[0] != stored)
+        #expect(moving[0].inputs[0] != moving[1].inputs[0])
+        let again = try plain.augmenting(with: Self.noise).batches(options).collect()
+        #expect(again == moving)  // reproducible across runs
+        let fixed = try plain.augmenting(with: Self.noise, isStatic: true).batches(options).collect()
+        #expect(fixed[0].inputs[0] == fixed[1].inputs[0])
+        #expect(fixed[0].inputs[0] != stored)
+    }
+
+    @Test func augmentationKeysFollowTheRecordsIdNotItsPosition() throws {
+        let dataSet = try Self.dataSet(variable: false).augmenting(with: Self.noise)
+        let options = BatchOptions(batchSize: 1, epochs: 1, truncate: false, order: .none, seed: 2, workers: 1)
+        let all = try dataSet.batches(options).collect()
+        let subset = try dataSet.subset(rows: [9]).batches(options).collect()
+        #expect(subset[0].inputs[0] == all[9].inputs[0])
+    }
+
     @Test func wholeColumnsEqualUncachedDataAndTargets() throws {
         let dataSet = try Self.dataSet(variable: false)
         try withCache(dataSet) { (cached) throws in

@@ -73,6 +73,9 @@ extension CachedDataSet {
     public func forEachBatch(_ options: BatchOptions, _ body: (BatchBuffers) throws -> Bool) throws {
         let plan = try BatchPlan(options: options, rowCount: size)
         let columns = dataColumns + (targetColumn.map { [$0] } ?? [])
+        if !augmentations.isEmpty {
+            throw DataSetError.invalidOption("forEachBatch serves stored columns only; use batches(_:) with augmentations")
+        }
         if let variable = columns.first(where: { $0.spec.isVariableLength }) {
             throw CacheError.wrongColumnKind(column: variable.name, reason: "forEachBatch lends fixed-size buffers; use batches(_:) for variable-length columns")
         }

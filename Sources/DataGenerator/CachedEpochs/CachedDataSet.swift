@@ -20,6 +20,8 @@ public struct CachedDataSet: Sendable {
     public let targetColumn: CacheColumn?
     /// Fixed-shape columns decompressed into memory as they are served, when they fit the budget.
     var resident: ResidentColumns
+    /// Augmentations run on data columns every epoch, after the gather.
+    public internal(set) var augmentations: [AugmentationStep] = []
 
     /// The bytes of decompressed columns this data set may hold in memory (default: half the
     /// machine's memory, ``defaultMemoryBudget``). When every fixed-shape column fits, each unit is
@@ -53,6 +55,18 @@ public struct CachedDataSet: Sendable {
     /// The number of rows served.
     public var size: Int { rows.count }
 
+    /// A copy whose data column `input` goes through `augmentation` every epoch, keyed as in
+    /// ``GeneratorDataSet/augmenting(input:with:isStatic:)`` (by the rows' ids), so that cached
+    /// and uncached epochs agree.
+    /// - Precondition: the column is fixed-shape.
+    public func augmenting(input: Int = 0, with augmentation: any Augmentation, isStatic: Bool = false) -> CachedDataSet {
+        precondition(input >= 0 && input < dataColumns.count, "no data column \(input)")
+        precondition(!dataColumns[input].spec.isVariableLength, "augmentations take fixed-shape columns")
+        var copy = self
+        copy.augmentations.append(AugmentationStep(input: input, augmentation: augmentation, isStatic: isStatic))
+        return copy
+    }
+
     /// The label classes of the cache's target encoder, if it has them.
     public var classes: [String]? { cache.classes }
 
@@ -66,7 +80,9 @@ public struct CachedDataSet: Sendable {
             guard position >= 0 && position < size else { throw .rowOutOfRange(row: position, count: size) }
             selected.append(rows[position])
         }
-        return CachedDataSet(cache: cache, rows: selected, resident: resident)
+        var subset = CachedDataSet(cache: cache, rows: selected, resident: resident)
+        subset.augmentations = augmentations
+        return subset
     }
 
     /// Splits into training, validation and test data sets, exactly as
@@ -158,7 +174,14 @@ public struct CachedDataSet: Sendable {
         let cacheRows = positions.map { rows[$0] }
         let inputs = parts == .targets ? [] : try dataColumns.map { try gather($0, rows: cacheRows) }
         let targets = parts == .data ? nil : try targetColumn.map { try gather($0, rows: cacheRows).array }
-        return Batch(inputs: inputs.map(\.array), targets: targets, rows: positions, epoch: epoch, index: index,
+        var arrays = inputs.map(\.array)
+        if !augmentations.isEmpty && !arrays.isEmpty {
+            let keys = try cacheRows.map { row in AugmentationRandom.key(id: try cache.id(ofRow: row), row: row) }
+            for step in augmentations {
+                arrays[step.input] = try step.apply(to: arrays[step.input], keys: keys, seed: plan.options.seed, epoch: epoch)
+            }
+        }
+        return Batch(inputs: arrays, targets: targets, rows: positions, epoch: epoch, index: index,
                      lengths: inputs.map(\.lengths))
     }
 
@@ -189,8 +212,10 @@ extension GeneratorDataSet {
         case .openExisting:
             break
         }
-        return CachedDataSet(cache: try CacheFile(path: path, for: self, dataColumnNames: options.dataColumnNames,
-                                                  targetColumnName: options.targetColumnName))
+        var cached = CachedDataSet(cache: try CacheFile(path: path, for: self, dataColumnNames: options.dataColumnNames,
+                                                        targetColumnName: options.targetColumnName))
+        cached.augmentations = augmentations
+        return cached
     }
 }
 

@@ -16,6 +16,8 @@ public struct GeneratorDataSet: Sendable {
     public private(set) var dataEncoders: [any DataEncoding]
     /// The target encoder, if any.
     public private(set) var targetEncoder: (any TargetEncoder)?
+    /// Augmentations run on inputs every epoch, in order (never stored in a cache).
+    public private(set) var augmentations: [AugmentationStep] = []
 
     /// A data set with several data encoders (several model inputs).
     public init(inventory: Inventory, dataEncoders: [any DataEncoding], targetEncoder: (any TargetEncoder)? = nil) {
@@ -31,6 +33,18 @@ public struct GeneratorDataSet: Sendable {
 
     /// The number of records.
     public var size: Int { inventory.count }
+
+    /// A copy whose input `input` goes through `augmentation` every epoch, with randomness keyed
+    /// by (seed, epoch, record id); `isStatic` holds the epoch term fixed. A cache built from the
+    /// data set stores the input before the augmentation, and cached epochs run it again.
+    /// - Precondition: the input is fixed-shape.
+    public func augmenting(input: Int = 0, with augmentation: any Augmentation, isStatic: Bool = false) -> GeneratorDataSet {
+        precondition(input >= 0 && input < dataEncoders.count, "no input \(input)")
+        precondition(!dataEncoders[input].outputSpec.isVariableLength, "augmentations take fixed-shape inputs")
+        var copy = self
+        copy.augmentations.append(AugmentationStep(input: input, augmentation: augmentation, isStatic: isStatic))
+        return copy
+    }
 
     /// Fits the target encoder and every data encoder on the whole inventory.
     public mutating func fitEncoders() throws {
@@ -147,7 +161,14 @@ public struct GeneratorDataSet: Sendable {
         let records = rows.map { inventory[$0] }
         let inputs = parts == .targets ? [] : try encodeInputs(records)
         let targets = parts == .data ? nil : try targetEncoder?.encodeBatch(records)
-        return Batch(inputs: inputs.map(\.array), targets: targets, rows: rows, epoch: epoch, index: index,
+        var arrays = inputs.map(\.array)
+        if !augmentations.isEmpty && !arrays.isEmpty {
+            let keys = records.map { AugmentationRandom.key(id: $0.id, row: $0.row) }
+            for step in augmentations {
+                arrays[step.input] = try step.apply(to: arrays[step.input], keys: keys, seed: plan.options.seed, epoch: epoch)
+            }
+        }
+        return Batch(inputs: arrays, targets: targets, rows: rows, epoch: epoch, index: index,
                      lengths: inputs.map(\.lengths))
     }
 
