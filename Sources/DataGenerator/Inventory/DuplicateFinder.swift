@@ -2,7 +2,9 @@
 ///
 /// An open-addressing table of row numbers keyed by a cheap hash of each value's UTF-8 bytes
 /// (eight bytes per multiply), with full hashes kept per row so that strings are compared only
-/// when their hashes agree. It runs several times faster than a `Set<String>` on a million ids.
+/// when their hashes agree. It runs several times faster than a `Set<String>` on a million ids:
+/// hand-written because a benchmark showed the `Dictionary` check was the bottleneck of loading an
+/// inventory (1,000,000 rows: 0.64–1.23 s with it, 0.31 s with this; `datagen-bench csv`).
 /// The hash is keyed with a fresh random seed on each call, and should a probe sequence grow
 /// long anyway (crafted collisions), the search starts over with a `Dictionary`, whose hashing
 /// resists flooding: the result never depends on the hash, only the time does.
