@@ -2,7 +2,9 @@
 # Creates python/.venv (if missing), installs the package with its test extras, and runs pytest.
 # Usage: python/run_tests.sh [pytest arguments…]
 # Environment: PYTHON (default python3), DATAGEN_CLI (a built datagen binary; default: the
-# repository's .build/debug/datagen, built with swift build when missing).
+# repository's .build/debug/datagen, built with swift build when missing), DATAGEN_TEST_TRAINING=0
+# (skip installing torch, keras and scikit-learn), DATAGEN_SKIP_ENGINE=1 (numpy backend only).
+export KERAS_BACKEND="${KERAS_BACKEND:-torch}"
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${DATAGEN_VENV:-$here/.venv}"
@@ -11,5 +13,11 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$here[test]"
+# The adapters' training tests need torch (the CPU wheel: a plain `pip install torch` fetches a 3 GB
+# CUDA build), keras and scikit-learn (its bundled digits); they are skipped when these are missing.
+if [ "${DATAGEN_TEST_TRAINING:-1}" != "0" ]; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "torch==2.13.0+cpu" keras scikit-learn \
+        || echo "run_tests.sh: torch/keras/scikit-learn not installed: the training tests will be skipped" >&2
+fi
 cd "$here"
 exec "$venv/bin/python" -m pytest "$@"

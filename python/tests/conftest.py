@@ -119,3 +119,16 @@ def caches(cli, tmp_path_factory):
         fixture = Fixture(root / kind, count, suffix, body, labels)
         built[kind] = fixture.build(cli, "out.dgcache", *options)
     return built
+
+
+@pytest.fixture(scope="session")
+def digits(cli, tmp_path_factory):
+    """scikit-learn's bundled handwritten digits (1,797 images of 8×8, values 0…16) written as
+    text files and built into a cache with `datagen cache build` (pixels scaled to 0…1, one-hot
+    targets): the cache's path."""
+    datasets = pytest.importorskip("sklearn.datasets", reason="scikit-learn is not installed")
+    images, labels = datasets.load_digits(return_X_y=True)
+    fixture = Fixture(tmp_path_factory.mktemp("digits"), len(images), ".txt",
+                      lambda i: "\n".join(" ".join(str(int(v)) for v in row) for row in images[i].reshape(8, 8)) + "\n",
+                      lambda i: str(int(labels[i])))
+    return fixture.build(cli, "digits.dgcache", "--scale", "0.0625", "--shape", "64", "--target", "onehot")

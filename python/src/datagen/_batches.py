@@ -99,6 +99,15 @@ class BatchIterator:
         epoch, index = self.position()
         return {"epoch": epoch, "batch": index, "first_epoch": self.first_epoch, "consumed": self._sequence}
 
+    def seek(self, epoch: int, index: int):
+        """Moves to batch ``index`` of ``epoch`` (the run continues from there)."""
+        per = self.plan.batches_per_epoch
+        if int(epoch) < self.first_epoch or not 0 <= int(index) < max(per, 1):
+            raise OptionError(f"batch {index} of epoch {epoch} is outside the run (epochs from "
+                              f"{self.first_epoch}, {per} batches each)")
+        self._sequence = (int(epoch) - self.first_epoch) * per + int(index)
+        return self
+
     def restore(self, state: dict):
         """Continues from a position saved by :meth:`state` of an iterator with the same arguments."""
         consumed = int(state["consumed"])
