@@ -134,3 +134,12 @@ def test_a_missing_engine_library_gives_a_clear_error(caches):
                             env={**os.environ, "DATAGEN_ENGINE_LIB": "/nonexistent/libCDataGenerator.so"})
     assert "/nonexistent/libCDataGenerator.so does not exist" in result.stdout
     assert "backend='numpy'" in result.stdout
+
+
+def test_reused_output_arrays_hold_the_same_batches(caches):
+    engine = datagen.open(caches["raw-int-lz4"], backend="engine")
+    reference = datagen.open(caches["raw-int-lz4"], backend="numpy")
+    arguments = dict(batch_size=100, shuffle="full", seed=1, epochs=2)
+    copies = [{name: array.copy() for name, array in batch.items()}
+              for batch in engine.batches(reuse=3, **arguments)]
+    _assert_same_batches(copies, reference.batches(**arguments))

@@ -192,9 +192,14 @@ class EngineCache:
     # -- batches ----------------------------------------------------------------------------
 
     def batches(self, batch_size=128, shuffle="full", seed=0, epoch=0, rank=0, world_size=1, drop_last=False,
-                rows=None, epochs=1, workers=2, prefetch=0) -> "EngineBatchIterator":
+                rows=None, epochs=1, workers=1, prefetch=0, reuse=0) -> "EngineBatchIterator":
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
-        (0: on the calling thread) up to ``prefetch`` batches ahead (0: twice the workers)."""
+        (0: on the calling thread) up to ``prefetch`` batches ahead (0: twice the workers).
+
+        ``reuse=N`` (N ≥ 1) recycles N sets of output arrays: a batch's arrays are then overwritten
+        N batches later, so use each batch before drawing N more. This saves allocating (and
+        page-faulting) fresh memory per batch, which costs more than the gather itself for large
+        batches; the default (0) returns new arrays every time."""
         if self._handle is None:
             raise CacheError(f"{self.path} is closed", self.path)
         subset = subset_rows(rows, self.rows, self.path)
@@ -206,7 +211,7 @@ class EngineCache:
             raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
         return EngineBatchIterator(self, subset, int(batch_size), mode, int(seed), int(epoch),
                                    None if epochs is None else int(epochs), int(rank), int(world_size),
-                                   bool(drop_last), int(workers), int(prefetch))
+                                   bool(drop_last), int(workers), int(prefetch), int(reuse))
 
     def to_numpy(self) -> dict:
         """Every column whole, as :meth:`datagen.NumpyCache.to_numpy`."""
@@ -231,7 +236,7 @@ class EngineBatchIterator:
     """Batches from the engine: dicts of new C-contiguous numpy arrays, as the numpy backend's."""
 
     def __init__(self, cache: EngineCache, subset, batch_size, shuffle, seed, epoch, epochs, rank, world_size,
-                 drop_last, workers, prefetch):
+                 drop_last, workers, prefetch, reuse=0):
         self._cache = cache  # keeps the library and columns alive
         self._lib = cache._lib
         self.first_epoch = epoch
@@ -257,6 +262,7 @@ class EngineBatchIterator:
         self._capacities = (ctypes.c_int64 * n)()
         self._lengths = (ctypes.c_void_p * n)()
         self._consumed = 0
+        self._ring = [None] * reuse if reuse > 0 else None
 
     @property
     def total(self):
@@ -277,6 +283,8 @@ class EngineBatchIterator:
         if status == _END:
             raise StopIteration
         rows = self._rows.value
+        if self._ring is not None:
+            return self._fill_reused(rows)
         batch = {}
         for index, (name, dtype, shape, variable, _) in enumerate(self._columns):
             if variable:
@@ -290,6 +298,28 @@ class EngineBatchIterator:
             self._buffers[index] = array.ctypes.data
             self._capacities[index] = array.nbytes
         _check(lib, lib.dg_iterator_fill(handle, self._buffers, self._capacities, self._lengths), self._cache.path)
+        self._consumed += 1
+        return batch
+
+    def _fill_reused(self, rows):
+        """Fills the ring's next set of arrays (reallocated only when the batch's shapes change)."""
+        slot = self._consumed % len(self._ring)
+        shapes = tuple((rows, self._longest[i]) + shape[1:] if variable else (rows,) + shape
+                       for i, (_, _, shape, variable, _) in enumerate(self._columns))
+        entry = self._ring[slot]
+        if entry is None or entry[0] != shapes:
+            batch, buffers, capacities, lengths = {}, (ctypes.c_void_p * len(shapes))(), \
+                (ctypes.c_int64 * len(shapes))(), (ctypes.c_void_p * len(shapes))()
+            for index, ((name, dtype, _, variable, _), shape) in enumerate(zip(self._columns, shapes)):
+                array = np.empty(shape, dtype=dtype)
+                batch[name] = array
+                buffers[index], capacities[index] = array.ctypes.data, array.nbytes
+                if variable:
+                    batch[name + "_lengths"] = np.empty(rows, dtype=np.int64)
+                    lengths[index] = batch[name + "_lengths"].ctypes.data
+            entry = self._ring[slot] = (shapes, batch, buffers, capacities, lengths)
+        _, batch, buffers, capacities, lengths = entry
+        _check(self._lib, self._lib.dg_iterator_fill(self._handle, buffers, capacities, lengths), self._cache.path)
         self._consumed += 1
         return batch
 

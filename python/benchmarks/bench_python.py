@@ -1,0 +1,70 @@
+"""Rows per second of the Python backends against numpy ``X[idx]`` on the same data and the same
+permutations, measured in one run and printed as ratios.
+
+    python python/benchmarks/bench_python.py CACHE [--batch-size 128] [--epochs 3] [--workers 2]
+
+Each mode serves ``--epochs`` full-shuffle epochs (seed 0) after one warm-up epoch; the median
+epoch counts. ``numpy X[idx]`` gathers the same batches from arrays already in memory.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+
+import datagen
+
+
+def _epochs(serve, epochs):
+    serve(0)  # warm-up: page cache, decoded columns, threads
+    times = []
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        serve(epoch)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cache")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    reference = datagen.open(args.cache, backend="numpy")
+    whole = reference.to_numpy()
+    names = [name for name in reference.columns]
+    rows, size = reference.rows, args.batch_size
+
+    def numpy_gather(epoch):
+        order = datagen.epoch_permutation(datagen.EpochOrder("full"), 0, epoch, rows)
+        for start in range(0, rows, size):
+            index = order[start:start + size]
+            for name in names:
+                whole[name][index]
+
+    def backend(cache, **extra):
+        def serve(epoch):
+            for _ in cache.batches(batch_size=size, shuffle="full", seed=0, epoch=epoch, **extra):
+                pass
+        return serve
+
+    results = {"rows": rows, "batch_size": size, "numpy_gather": rows / _epochs(numpy_gather, args.epochs)}
+    results["numpy_backend"] = rows / _epochs(backend(reference), args.epochs)
+    if datagen.engine_available():
+        engine = datagen.open(args.cache, backend="engine")
+        results["engine"] = rows / _epochs(backend(engine, workers=args.workers), args.epochs)
+        results["engine_reuse"] = rows / _epochs(backend(engine, workers=args.workers, reuse=4), args.epochs)
+        results["engine_ratio"] = results["engine"] / results["numpy_gather"]
+        results["engine_reuse_ratio"] = results["engine_reuse"] / results["numpy_gather"]
+    results["numpy_backend_ratio"] = results["numpy_backend"] / results["numpy_gather"]
+    for key, value in results.items():
+        print(f"{key:>22}: {value:,.2f}" + (" rows/s" if key in ("numpy_gather", "numpy_backend", "engine", "engine_reuse") else ""))
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
