@@ -29,8 +29,9 @@ class BuildWithEngine(build_py):
     def run(self):
         super().run()
         library = self._build_engine()
+        target = Path(self.build_lib) / "datagen" / "_lib"
+        shutil.rmtree(target, ignore_errors=True)  # never ship a library left by an earlier build
         if library is not None:
-            target = Path(self.build_lib) / "datagen" / "_lib"
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy2(library, target / "libCDataGenerator.so")
             _log(f"engine library installed from {library}")
