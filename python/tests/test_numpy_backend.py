@@ -170,12 +170,17 @@ def _has_bench(cli):
 @pytest.mark.parametrize("kind,batch,epochs,seed,shuffle", [
     ("big-float-lz4", 64, 2, 0, "full"), ("big-float-lz4", 100, 1, 7, "window"), ("big-float-lz4", 128, 1, 3, "none"),
     ("raw-int-lz4", 50, 2, 11, "full"), ("text-label-lz4", 32, 3, 5, "window"), ("npy-onehot-lz4hc", 8, 1, 2, "full"),
-    ("utf8-float-lz4", 7, 2, 1, "full"), ("text-none-lz4", 4, 1, 0, "full")])
-def test_digest_equals_the_cli_bench_digest(cli, caches, kind, batch, epochs, seed, shuffle):
+    ("utf8-float-lz4", 7, 2, 1, "full"), ("text-none-lz4", 4, 1, 0, "full"), ("raw-int-none", 6, 2, 4, "drop-last")])
+@pytest.mark.parametrize("backend", ["numpy", "engine"])
+def test_digest_equals_the_cli_bench_digest(cli, caches, kind, batch, epochs, seed, shuffle, backend):
     if not _has_bench(cli):
         pytest.skip("this datagen has no `cache bench` yet")
+    if backend == "engine" and not datagen.engine_available():
+        pytest.skip("the engine library was not built")
+    drop_last = shuffle == "drop-last"
+    shuffle = "full" if drop_last else shuffle
     result = cli("cache", "bench", caches[kind], "--json", "--batch-size", batch, "--epochs", epochs, "--seed", seed,
-                 "--shuffle", shuffle)
+                 "--shuffle", shuffle, *(["--drop-last"] if drop_last else []))
     expected = json.loads(result.stdout)["digest"]
-    cache = datagen.open(caches[kind], backend="numpy")
-    assert cache.digest(batch_size=batch, epochs=epochs, shuffle=shuffle, seed=seed) == expected
+    cache = datagen.open(caches[kind], backend=backend)
+    assert cache.digest(batch_size=batch, epochs=epochs, shuffle=shuffle, seed=seed, drop_last=drop_last) == expected
