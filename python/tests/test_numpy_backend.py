@@ -184,3 +184,15 @@ def test_digest_equals_the_cli_bench_digest(cli, caches, kind, batch, epochs, se
     expected = json.loads(result.stdout)["digest"]
     cache = datagen.open(caches[kind], backend=backend)
     assert cache.digest(batch_size=batch, epochs=epochs, shuffle=shuffle, seed=seed, drop_last=drop_last) == expected
+
+
+@pytest.mark.parametrize("backend", ["numpy", "engine"])
+def test_a_closed_cache_keeps_the_arrays_it_returned(caches, backend):
+    if backend == "engine" and not datagen.engine_available():
+        pytest.skip("the engine library was not built")
+    with datagen.open(caches["text-label-lz4"], backend=backend) as cache:
+        whole = cache.to_numpy()
+        batch = next(iter(cache.batches(batch_size=10, seed=1)))
+    assert whole["data"].shape == (150, 3, 4) and batch["data"].shape == (10, 3, 4)
+    np.testing.assert_array_equal(batch["data"][0], whole["data"][datagen.epoch_permutation(
+        datagen.EpochOrder("full"), 1, 0, 150)[0]])

@@ -157,8 +157,11 @@ class CacheFileReader:
     def close(self):
         """Releases the mapping (arrays already returned stay valid: they are copies)."""
         if isinstance(self._map, mmap.mmap):
-            self.buffer.release()
-            self._map.close()
+            try:
+                self.buffer.release()
+                self._map.close()
+            except BufferError:  # an array still views the mapping: it stays mapped until freed
+                pass
 
     # -- frame ------------------------------------------------------------------------------
 
