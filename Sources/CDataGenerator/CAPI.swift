@@ -16,6 +16,7 @@ private func iteratorHandle(_ pointer: OpaquePointer?) throws -> IteratorHandle 
     return Unmanaged<IteratorHandle>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
 }
 
+/// `dg_last_error`: copies the calling thread's last error message; returns its length (datagen.h).
 @_cdecl("dg_last_error")
 public func dg_last_error(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64) -> Int64 {
     guard let message = LastError.message else {
@@ -31,6 +32,7 @@ public func dg_last_error(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: In
     return Int64(length)
 }
 
+/// `dg_open`: opens a cache file and stores a new cache handle (datagen.h).
 @_cdecl("dg_open")
 public func dg_open(_ path: UnsafePointer<CChar>?, _ memoryBudget: Int64,
                     _ cache: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
@@ -43,18 +45,21 @@ public func dg_open(_ path: UnsafePointer<CChar>?, _ memoryBudget: Int64,
     }
 }
 
+/// `dg_close`: releases a cache handle (datagen.h).
 @_cdecl("dg_close")
 public func dg_close(_ cache: OpaquePointer?) {
     guard let cache else { return }
     Unmanaged<CacheHandle>.fromOpaque(UnsafeRawPointer(cache)).release()
 }
 
+/// `dg_info_json`: the cache's schema and metadata as JSON (datagen.h).
 @_cdecl("dg_info_json")
 public func dg_info_json(_ cache: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int64,
                          _ length: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded { copyOut(try cacheHandle(cache).infoJSON(), buffer, capacity, length) }
 }
 
+/// `dg_row_id`: the id of one row (datagen.h).
 @_cdecl("dg_row_id")
 public func dg_row_id(_ cache: OpaquePointer?, _ row: Int64, _ buffer: UnsafeMutablePointer<CChar>?,
                       _ capacity: Int64, _ length: UnsafeMutablePointer<Int64>?) -> Int32 {
@@ -70,6 +75,7 @@ public func dg_row_id(_ cache: OpaquePointer?, _ row: Int64, _ buffer: UnsafeMut
     }
 }
 
+/// `dg_verify`: checks every checksum of the cache (datagen.h).
 @_cdecl("dg_verify")
 public func dg_verify(_ cache: OpaquePointer?) -> Int32 {
     guarded {
@@ -78,6 +84,7 @@ public func dg_verify(_ cache: OpaquePointer?) -> Int32 {
     }
 }
 
+/// `dg_iterator_create`: a batch iterator over epochs of the cache (datagen.h).
 @_cdecl("dg_iterator_create")
 public func dg_iterator_create(_ cache: OpaquePointer?, _ rows: UnsafePointer<Int64>?, _ rowCount: Int64,
                                _ batchSize: Int64, _ shuffle: Int32, _ seed: UInt64, _ epoch: Int64,
@@ -112,12 +119,14 @@ public func dg_iterator_create(_ cache: OpaquePointer?, _ rows: UnsafePointer<In
     }
 }
 
+/// `dg_iterator_batches_per_epoch`: batches in each epoch, or -1 for a NULL handle (datagen.h).
 @_cdecl("dg_iterator_batches_per_epoch")
 public func dg_iterator_batches_per_epoch(_ iterator: OpaquePointer?) -> Int64 {
     guard let handle = try? iteratorHandle(iterator) else { return -1 }
     return Int64(handle.plan.batchesPerEpoch)
 }
 
+/// `dg_iterator_peek`: waits for the next batch and reports its rows and padded lengths (datagen.h).
 @_cdecl("dg_iterator_peek")
 public func dg_iterator_peek(_ iterator: OpaquePointer?, _ rows: UnsafeMutablePointer<Int64>?,
                              _ longest: UnsafeMutablePointer<Int64>?) -> Int32 {
@@ -136,6 +145,7 @@ public func dg_iterator_peek(_ iterator: OpaquePointer?, _ rows: UnsafeMutablePo
     }
 }
 
+/// `dg_iterator_fill`: copies the next batch into the caller's buffers and consumes it (datagen.h).
 @_cdecl("dg_iterator_fill")
 public func dg_iterator_fill(_ iterator: OpaquePointer?, _ buffers: UnsafePointer<UnsafeMutableRawPointer?>?,
                              _ capacities: UnsafePointer<Int64>?,
@@ -147,6 +157,7 @@ public func dg_iterator_fill(_ iterator: OpaquePointer?, _ buffers: UnsafePointe
     }
 }
 
+/// `dg_iterator_seek`: moves the iterator to a batch of an epoch (datagen.h).
 @_cdecl("dg_iterator_seek")
 public func dg_iterator_seek(_ iterator: OpaquePointer?, _ epoch: Int64, _ index: Int64) -> Int32 {
     guarded {
@@ -155,6 +166,7 @@ public func dg_iterator_seek(_ iterator: OpaquePointer?, _ epoch: Int64, _ index
     }
 }
 
+/// `dg_iterator_position`: the epoch and index of the next batch (datagen.h).
 @_cdecl("dg_iterator_position")
 public func dg_iterator_position(_ iterator: OpaquePointer?, _ epoch: UnsafeMutablePointer<Int64>?,
                                  _ index: UnsafeMutablePointer<Int64>?) -> Int32 {
@@ -166,6 +178,7 @@ public func dg_iterator_position(_ iterator: OpaquePointer?, _ epoch: UnsafeMuta
     }
 }
 
+/// `dg_iterator_free`: stops the iterator's threads and releases it (datagen.h).
 @_cdecl("dg_iterator_free")
 public func dg_iterator_free(_ iterator: OpaquePointer?) {
     guard let iterator else { return }

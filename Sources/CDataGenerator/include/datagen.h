@@ -14,7 +14,8 @@
  *    file, column, row or offset at fault, exactly as the `datagen` CLI prints it.
  *  - No call calls back into the caller; calls may block (waiting for a batch) and are meant to be
  *    made without holding an interpreter lock (Python's ctypes.CDLL releases the GIL).
- *  - A cache handle may be used from several threads at once; an iterator from one thread at a time.
+ *  - A cache handle may be used from several threads at once (in a forked child, make its first use
+ *    from one thread: that use reopens the file); an iterator from one thread at a time.
  *  - fork(): every handle records the process id at creation. Used in a child process, a cache
  *    reopens its mapping and an iterator recreates its worker threads at its current position (the
  *    parent's threads do not exist in the child); nothing relies on a thread or dispatch queue
