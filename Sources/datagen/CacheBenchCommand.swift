@@ -145,7 +145,7 @@ enum ResidentMemory {
             let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             guard let colon = text.firstIndex(of: ":") else { continue }
             let key = String(text[..<colon])
-            let number = text[text.index(after: colon)...].split(separator: " ").first.flatMap { Int($0) } ?? 0
+            let number = text[text.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) } ?? 0
             values[key] = number * 1024
         }
         return (values["VmHWM"] ?? 0, values["RssAnon"] ?? 0, values["RssFile"] ?? 0)

@@ -220,6 +220,7 @@ import Testing
             #expect(object["batches"] as? Int == 20)
             #expect(object["mode"] as? String == (extra.contains("--uncached") ? "uncached" : "cached"))
             #expect((object["epoch_seconds"] as? [Double])?.count == 2)
+            #expect((object["peak_rss_bytes"] as? Int ?? 0) > 1 << 20)
             digests.insert(try #require(object["digest"] as? String))
         }
         #expect(digests.count == 1)
