@@ -143,3 +143,30 @@ def test_reused_output_arrays_hold_the_same_batches(caches):
     copies = [{name: array.copy() for name, array in batch.items()}
               for batch in engine.batches(reuse=3, **arguments)]
     _assert_same_batches(copies, reference.batches(**arguments))
+
+
+def test_a_damaged_unit_met_while_serving_batches_raises_a_cache_error(caches, tmp_path):
+    reference = datagen.open(caches["big-float-lz4"], backend="numpy")
+    column = reference._reader.column("data")
+    offset = int(reference._reader.table_array(column.units, datagen._format.UNIT_DTYPE)["offset"][400])
+    data = bytearray(caches["big-float-lz4"].read_bytes())
+    data[offset + 2] ^= 0x10
+    target = tmp_path / "unit400.dgcache"
+    target.write_bytes(bytes(data))
+    for workers in (0, 2):
+        engine = datagen.open(target, backend="engine")
+        with pytest.raises(datagen.CacheError) as raised:
+            for _ in engine.batches(batch_size=32, shuffle="none", workers=workers):
+                pass
+        assert str(raised.value) == (f"{target}: checksum mismatch in unit 400 (rows 400..<401) of column 'data' "
+                                     f"at offset {offset}")
+
+
+def test_invalid_arguments_raise_option_errors_naming_them(caches):
+    engine = datagen.open(caches["text-label-lz4"], backend="engine")
+    with pytest.raises(datagen.OptionError, match="'sideways'"):
+        engine.batches(shuffle="sideways")
+    with pytest.raises(datagen.OptionError, match="rank 3 does not exist in a world of size 2"):
+        engine.batches(rank=3, world_size=2)
+    with pytest.raises(datagen.OptionError, match="batch size 200 is larger than the data set"):
+        engine.batches(batch_size=200, drop_last=True)
