@@ -35,18 +35,9 @@ struct ShapeArgument: ExpressibleByArgument {
 
     init?(argument: String) {
         let parts = argument.split(separator: ",", omittingEmptySubsequences: false)
-        let dimensions = parts.compactMap { Int($0.trimmingCharacters(in: " ")) }
+        let dimensions = parts.compactMap { Int(String($0.filter { $0 != " " })) }
         guard !parts.isEmpty, dimensions.count == parts.count, dimensions.allSatisfy({ $0 >= 0 }) else { return nil }
         self.dimensions = dimensions
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        let drop: (Character) -> Bool = { set.contains($0) }
-        guard let start = firstIndex(where: { !drop($0) }) else { return "" }
-        let end = lastIndex(where: { !drop($0) })!
-        return String(self[start...end])
     }
 }
 
