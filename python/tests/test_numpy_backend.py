@@ -147,9 +147,12 @@ def test_an_iterator_position_can_be_saved_and_restored(caches):
     state = json.loads(json.dumps(run.state()))
     assert state["epoch"] == 1 and state["batch"] == 3
     rest = [b["data"] for b in run]
+    assert state["fingerprint"] == cache.fingerprint and state["end_epoch"] == 2 and state["order"] == "full"
     resumed = cache.batches(batch_size=16, seed=2, epochs=2).restore(state)
     for expected, batch in zip(rest, resumed, strict=True):
         np.testing.assert_array_equal(batch["data"], expected)
+    with pytest.raises(datagen.OptionError, match="seed 2 \\(this run: 3\\)"):
+        cache.batches(batch_size=16, seed=3, epochs=2).restore(state)
 
 
 def test_digest_hashes_the_batches_in_schema_order(caches):

@@ -51,7 +51,7 @@ class BatchIterator:
     the position.
     """
 
-    def __init__(self, plan: BatchPlan, fetch, epoch: int, epochs):
+    def __init__(self, plan: BatchPlan, fetch, epoch: int, epochs, fingerprint=None):
         if epochs is not None and (isinstance(epochs, bool) or int(epochs) < 0):
             raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
         self.plan = plan
@@ -59,6 +59,7 @@ class BatchIterator:
         self.first_epoch = int(epoch)
         self.epochs = None if epochs is None else int(epochs)
         self._sequence = 0
+        self.fingerprint = fingerprint
 
     @property
     def batches_per_epoch(self) -> int:
@@ -95,27 +96,50 @@ class BatchIterator:
         return batch
 
     def state(self) -> dict:
-        """The position as a small JSON-able dict (for checkpoints)."""
+        """The position as a small JSON-able dict (for checkpoints; the fields of the Swift
+        ``IteratorState``)."""
         epoch, index = self.position()
-        return {"epoch": epoch, "batch": index, "first_epoch": self.first_epoch, "consumed": self._sequence}
+        return run_state(self.plan, epoch, index, self.first_epoch, self.epochs, self.fingerprint)
 
     def seek(self, epoch: int, index: int):
         """Moves to batch ``index`` of ``epoch`` (the run continues from there)."""
         per = self.plan.batches_per_epoch
-        if int(epoch) < self.first_epoch or not 0 <= int(index) < max(per, 1):
+        end = None if self.epochs is None else self.first_epoch + self.epochs
+        if int(epoch) < self.first_epoch or not 0 <= int(index) < max(per, 1) or \
+                (end is not None and (int(epoch), int(index)) > (end, 0)):
             raise OptionError(f"batch {index} of epoch {epoch} is outside the run (epochs from "
                               f"{self.first_epoch}, {per} batches each)")
         self._sequence = (int(epoch) - self.first_epoch) * per + int(index)
         return self
 
     def restore(self, state: dict):
-        """Continues from a position saved by :meth:`state` of an iterator with the same arguments."""
-        consumed = int(state["consumed"])
-        if int(state["first_epoch"]) != self.first_epoch or consumed < 0 or \
-                (self.total is not None and consumed > self.total):
-            raise OptionError(f"the saved position {state!r} does not belong to this run")
-        self._sequence = consumed
-        return self
+        """Continues from a position saved by :meth:`state` of a run with the same arguments: the
+        remaining batches are exactly those the uninterrupted run would have served."""
+        epoch, index = check_state(state, self.plan, self.first_epoch, self.epochs, self.fingerprint)
+        return self.seek(epoch, index)
+
+
+def run_state(plan: BatchPlan, epoch, index, first_epoch, epochs, fingerprint) -> dict:
+    """A checkpoint of a run at batch ``index`` of ``epoch``."""
+    order = plan.order.name if plan.order.name != "window" else \
+        {"window": {"rowsPerBlock": plan.order.rows_per_block, "blocksPerWindow": plan.order.blocks_per_window}}
+    return {"seed": plan.seed, "epoch": int(epoch), "batch": int(index), "batch_size": plan.batch_size,
+            "order": order, "drop_last": plan.drop_last, "rank": plan.shard.rank, "world_size": plan.shard.world_size,
+            "end_epoch": None if epochs is None else first_epoch + epochs, "fingerprint": fingerprint}
+
+
+def check_state(state: dict, plan: BatchPlan, first_epoch, epochs, fingerprint):
+    """The (epoch, index) of a checkpoint, after checking that it belongs to this run."""
+    expected = run_state(plan, 0, 0, first_epoch, epochs, fingerprint)
+    try:
+        differing = [key for key in expected if key not in ("epoch", "batch") and state[key] != expected[key]]
+        epoch, index = int(state["epoch"]), int(state["batch"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise OptionError(f"the saved state {state!r} is not a checkpoint ({error})") from None
+    if differing:
+        raise OptionError("the saved state belongs to another run: " + ", ".join(
+            f"{key} {state[key]!r} (this run: {expected[key]!r})" for key in differing))
+    return epoch, index
 
 
 def digest_batches(batches, names) -> str:

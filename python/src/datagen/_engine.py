@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._batches import digest_batches, make_plan, subset_rows
+from ._batches import check_state, digest_batches, make_plan, run_state, subset_rows
 from ._errors import CacheError, EngineUnavailableError, OptionError
 
 __all__ = ["EngineCache", "available", "library_path"]
@@ -204,14 +204,14 @@ class EngineCache:
             raise CacheError(f"{self.path} is closed", self.path)
         subset = subset_rows(rows, self.rows, self.path)
         # Checks the arguments exactly as the numpy backend does (same messages).
-        make_plan(self.rows if subset is None else len(subset), batch_size, shuffle, seed, rank, world_size,
-                  drop_last)
+        plan = make_plan(self.rows if subset is None else len(subset), batch_size, shuffle, seed, rank, world_size,
+                         drop_last)
         mode = _SHUFFLE["full" if shuffle is True else "none" if shuffle in (False, None) else shuffle]
         if epochs is not None and int(epochs) < 0:
             raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
         return EngineBatchIterator(self, subset, int(batch_size), mode, int(seed), int(epoch),
                                    None if epochs is None else int(epochs), int(rank), int(world_size),
-                                   bool(drop_last), int(workers), int(prefetch), int(reuse))
+                                   bool(drop_last), int(workers), int(prefetch), int(reuse), plan)
 
     def to_numpy(self) -> dict:
         """Every column whole, as :meth:`datagen.NumpyCache.to_numpy`."""
@@ -236,8 +236,9 @@ class EngineBatchIterator:
     """Batches from the engine: dicts of new C-contiguous numpy arrays, as the numpy backend's."""
 
     def __init__(self, cache: EngineCache, subset, batch_size, shuffle, seed, epoch, epochs, rank, world_size,
-                 drop_last, workers, prefetch, reuse=0):
-        self._cache = cache  # keeps the library and columns alive
+                 drop_last, workers, prefetch, reuse=0, plan=None):
+        self._cache = cache
+        self.plan = plan  # keeps the library and columns alive
         self._lib = cache._lib
         self.first_epoch = epoch
         self.epochs = epochs
@@ -332,17 +333,12 @@ class EngineBatchIterator:
     def state(self) -> dict:
         """The position as a small JSON-able dict (as the numpy backend's)."""
         epoch, index = self.position()
-        return {"epoch": epoch, "batch": index, "first_epoch": self.first_epoch, "consumed": self._consumed}
+        return run_state(self.plan, epoch, index, self.first_epoch, self.epochs, self._cache.fingerprint)
 
     def restore(self, state: dict):
-        """Continues from a position saved by :meth:`state`."""
-        consumed = int(state["consumed"])
-        if int(state["first_epoch"]) != self.first_epoch or consumed < 0 or \
-                (self.total is not None and consumed > self.total):
-            raise OptionError(f"the saved position {state!r} does not belong to this run")
-        self.seek(int(state["epoch"]), int(state["batch"]))
-        self._consumed = consumed
-        return self
+        """Continues from a position saved by :meth:`state` of a run with the same arguments."""
+        epoch, index = check_state(state, self.plan, self.first_epoch, self.epochs, self._cache.fingerprint)
+        return self.seek(epoch, index)
 
     def seek(self, epoch: int, index: int):
         """Moves to batch ``index`` of ``epoch``."""

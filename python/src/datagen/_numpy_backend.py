@@ -164,7 +164,7 @@ class NumpyCache:
         else:
             def fetch(positions):
                 return self._gather(subset[positions])
-        return BatchIterator(plan, fetch, epoch, epochs)
+        return BatchIterator(plan, fetch, epoch, epochs, self.fingerprint)
 
     def digest(self, batch_size=128, epochs=1, shuffle="full", seed=0, epoch=0, rank=0, world_size=1,
                drop_last=False, rows=None) -> str:
