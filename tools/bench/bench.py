@@ -203,15 +203,54 @@ def tool_package(args, backend):
             "samples": cache.rows, "bytes_per_sample": 784 * 4 + 8}
 
 
+def tool_prepare(args):
+    """x.npy / y.npy (the float32 cache's columns, decoded by the Python package), the raw bytes
+    compressed by the lz4 command, and pyarrow's LZ4 IPC file."""
+    facts, notes = {}, []
+    import numpy as np
+    import datagen
+    columns = datagen.open(os.path.join(args.work, "f32-lz4.dgcache"), backend="numpy").to_numpy()
+    x, y = np.ascontiguousarray(columns["data"], dtype=np.float32), columns["target"].astype(np.int64)
+    np.save(os.path.join(args.work, "x.npy"), x)
+    np.save(os.path.join(args.work, "y.npy"), y)
+    facts["zero_fraction"] = float((x == 0).mean())
+    facts["decompressed_bytes"] = x.nbytes + y.nbytes
+    raw = {"f32": x.tobytes() + y.tobytes(), "u8": np.rint(x * 255).astype(np.uint8).tobytes() + y.tobytes()}
+    sizes = {}
+    if shutil.which("lz4"):
+        for kind, data in raw.items():
+            for level in ("1", "9"):
+                result = subprocess.run(["lz4", "-" + level, "-c"], input=data, capture_output=True, check=True)
+                sizes[f"{kind}-lz4-{level}"] = len(result.stdout)
+        sizes["raw-f32"], sizes["raw-u8"] = len(raw["f32"]), len(raw["u8"])
+    else:
+        notes.append("the lz4 command is missing: no comparison with lz4 -1 / -9")
+    facts["lz4_cli"] = sizes
+    try:
+        import pyarrow as pa
+        import pyarrow.ipc
+        table = pa.table({"x": pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), 784), "y": pa.array(y)})
+        path = os.path.join(args.work, "mnist-lz4.arrow")
+        with pa.OSFile(path, "wb") as sink:
+            with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+                writer.write_table(table, max_chunksize=8192)
+        facts["arrow_bytes"] = os.path.getsize(path)
+    except ImportError:
+        facts["arrow_bytes"] = None
+    return {"facts": facts, "notes": notes}
+
+
 def run_tool(argv):
     parser = argparse.ArgumentParser(prog="bench.py tool")
-    parser.add_argument("name", choices=["numpy", "memmap", "arrow", "torch", "engine", "numpy-backend"])
+    parser.add_argument("name", choices=["prepare", "numpy", "memmap", "arrow", "torch", "engine", "numpy-backend"])
     parser.add_argument("--work", required=True)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    if args.name in ("numpy", "memmap"):
+    if args.name == "prepare":
+        result = tool_prepare(args)
+    elif args.name in ("numpy", "memmap"):
         result = tool_numpy(args, mmap=args.name == "memmap")
     elif args.name == "arrow":
         result = tool_arrow(args)
@@ -258,7 +297,7 @@ class Driver:
         return stdout
 
     def remember(self, argv):
-        shown = " ".join(argv).replace(self.args.datagen, "datagen").replace(self.work + "/", "$WORK/")
+        shown = " ".join(argv).replace(self.args.datagen, "datagen").replace(self.work, "$WORK")
         if shown not in self.commands:
             self.commands.append(shown)
 
@@ -309,38 +348,12 @@ class Driver:
         self.facts["builds"] = builds
 
     def export_arrays(self):
-        """x.npy / y.npy (the float32 cache's columns, decoded by the Python package), the raw bytes
-        compressed by the lz4 CLI, and pyarrow's LZ4 IPC file."""
-        import numpy as np
-        import datagen
-        columns = datagen.open(self.facts["builds"]["f32-lz4"]["path"], backend="numpy").to_numpy()
-        x, y = np.ascontiguousarray(columns["data"], dtype=np.float32), columns["target"].astype(np.int64)
-        np.save(os.path.join(self.work, "x.npy"), x)
-        np.save(os.path.join(self.work, "y.npy"), y)
-        self.facts["zero_fraction"] = float((x == 0).mean())
-        self.facts["decompressed_bytes"] = x.nbytes + y.nbytes
-        raw = {"f32": x.tobytes() + y.tobytes(), "u8": np.rint(x * 255).astype(np.uint8).tobytes() + y.tobytes()}
-        sizes = {}
-        if shutil.which("lz4"):
-            for kind, data in raw.items():
-                for level in ("1", "9"):
-                    result = subprocess.run(["lz4", "-" + level, "-c"], input=data, capture_output=True, check=True)
-                    sizes[f"{kind}-lz4-{level}"] = len(result.stdout)
-            sizes["raw-f32"], sizes["raw-u8"] = len(raw["f32"]), len(raw["u8"])
-        else:
-            self.notes.append("the lz4 command is missing: no comparison with lz4 -1 / -9")
-        self.facts["lz4_cli"] = sizes
-        try:
-            import pyarrow as pa
-            import pyarrow.ipc
-            table = pa.table({"x": pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), 784), "y": pa.array(y)})
-            path = os.path.join(self.work, "mnist-lz4.arrow")
-            with pa.OSFile(path, "wb") as sink:
-                with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
-                    writer.write_table(table, max_chunksize=8192)
-            self.facts["arrow_bytes"] = os.path.getsize(path)
-        except ImportError:
-            self.facts["arrow_bytes"] = None
+        """Runs `tool prepare` in a child (the driver stays small: a child's peak RSS from wait4
+        includes the driver's at the fork)."""
+        argv = [sys.executable, os.path.abspath(__file__), "tool", "prepare", "--work", self.work]
+        prepared = json.loads(self.command(argv))
+        self.facts.update(prepared.pop("facts"))
+        self.notes.extend(prepared["notes"])
 
     # -- runs
 
@@ -361,6 +374,16 @@ class Driver:
                  784 * dtype_bytes + 8, disk, result["peak_rss_bytes"] or self.child_peak, result["digest"],
                  extra_info={"rss_anon_bytes": result["rss_anon_bytes"], "rss_file_bytes": result["rss_file_bytes"]})
         return result
+
+    def check_uncached_digest(self):
+        """The uncached run serves fewer epochs: compares its digest with the cache's over as many."""
+        uncached = next(row for row in self.rows if row["tool"].startswith("datagen uncached"))
+        argv = [self.args.datagen, "cache", "bench", self.facts["builds"]["f32-lz4"]["path"], "--json",
+                "--batch-size", str(self.args.batch_size), "--epochs", str(uncached["epochs"]), "--seed", str(SEED),
+                "--workers", str(self.args.workers)]
+        cached = json.loads(self.command(argv))["digest"]
+        self.facts["uncached_digest_equal"] = cached == uncached["digest"]
+        self.facts["uncached_epochs"] = uncached["epochs"]
 
     def python_tool(self, label, name, disk_paths, group="warm", cold=False):
         if name in self.skipped_tools:
@@ -402,6 +425,9 @@ class Driver:
                               "DATAGEN_ENGINE_LIB, not built by this run")
         for tool, reason in self.skipped_tools.items():
             self.notes.append(f"{tool} skipped: {reason}")
+        self.notes.append("uint8-stored caches: `datagen cache bench` serves a column in its stored type, so these rows "
+                          "deliver uint8 features (784 + 8 bytes a sample); the float32 conversion is left to the "
+                          "training step and not timed")
         self.make_data()
         self.build_caches()
         self.export_arrays()
@@ -418,6 +444,7 @@ class Driver:
                 self.datagen_bench(f"datagen cached ({label}), {workers} workers", cache)
         self.datagen_bench(f"datagen uncached (savetxt text), {workers} workers", "f32-lz4", uncached=True,
                            epochs=self.args.uncached_epochs)
+        self.check_uncached_digest()
         self.python_tool("numpy memmap X[idx]", "memmap", npy)
         if "pyarrow" not in self.skipped_tools:
             self.python_tool("pyarrow LZ4 IPC file, take(idx)", "arrow", arrow)

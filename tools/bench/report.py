@@ -125,8 +125,8 @@ def write(driver):
         if "uint8" not in row["tool"] and "window" not in row["tool"]:
             digests.setdefault(row["digest"], []).append(row["tool"])
     reference = baseline_row["digest"]
-    differing = [tool for digest, tools in digests.items() if digest != reference for tool in tools
-                 if "uncached" not in tool]
+    digests = {digest: [tool for tool in tools if "uncached" not in tool] for digest, tools in digests.items()}
+    differing = [tool for digest, tools in digests.items() if digest != reference for tool in tools]
     builds = facts["builds"]
     lines = [
         "# Benchmarks: cached against uncached, and against what users pick instead",
@@ -154,14 +154,18 @@ def write(driver):
         "[EPOCHS.md](EPOCHS.md), which `datagen cache bench` uses too). The Python tools get the permutations "
         "computed before the clock starts. *Open* is opening or loading (for numpy in-memory and PyTorch: "
         "`np.load`; for pyarrow: reading and decompressing the whole IPC file); *steady* is the median of the "
-        "epochs after the first; GB/s counts the delivered bytes (features + labels); peak RSS is the child "
-        f"process's `VmHWM`. Workers: {args.workers} for datagen (both cores); numpy, pyarrow and PyTorch "
+        "epochs after the first; GB/s counts the delivered bytes (features + labels); peak RSS is each child "
+        "process's own (`VmHWM` for the Python tools, `wait4`'s `ru_maxrss` for `datagen`). The `lz4` command "
+        "compresses the raw column bytes (features then labels) as one frame of 4 MB blocks; the caches compress "
+        "units small enough to serve random rows. Workers: {args.workers} for datagen (both cores); numpy, pyarrow and PyTorch "
         "(DataLoader with `num_workers=0`, default collate) run on the calling thread.",
         "",
-        f"Every float32 tool delivered identical bytes: the SHA-256 over all delivered batches of the "
-        f"{args.epochs} epochs equals numpy's (`{reference[:16]}…`) for "
-        + (", ".join(f"`{tool}`" for tool in digests.get(reference, [])) or "no tool")
-        + (f"; it differs for {', '.join(differing)}." if differing else "."),
+        f"Same bytes everywhere: the SHA-256 over every delivered batch of the {args.epochs} epochs "
+        f"(`datagen cache bench`'s digest, computed after the timed epochs) equals numpy's (`{reference[:16]}…`) "
+        f"for {len(digests.get(reference, []))} of the {sum(len(tools) for tools in digests.values())} float32 "
+        "full-shuffle rows" + (f"; it differs for {', '.join(differing)}" if differing else " (all of them)")
+        + (f"; the uncached run ({facts['uncached_epochs']} epochs) has the cache's digest over as many epochs: "
+           f"{'yes' if facts.get('uncached_digest_equal') else '**no**'}." if "uncached_epochs" in facts else "."),
         "",
         "## Results (warm page cache)",
         "",
@@ -192,7 +196,8 @@ def write(driver):
     for name, build in builds.items():
         lines.append(f"| `{name}` | {build['seconds']:.2f} | {build['bytes']:,} |")
     for name, size in facts.get("lz4_cli", {}).items():
-        lines.append(f"| `{name}` (the lz4 command on the raw column bytes) | | {size:,} |")
+        what = "raw column bytes, uncompressed" if name.startswith("raw") else "the lz4 command on the raw column bytes"
+        lines.append(f"| `{name}` ({what}) | | {size:,} |")
     if facts.get("arrow_bytes"):
         lines.append(f"| pyarrow IPC file, LZ4 frame | | {facts['arrow_bytes']:,} |")
     if driver.notes:
