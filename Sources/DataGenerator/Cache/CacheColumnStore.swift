@@ -143,7 +143,7 @@ final class ColumnStore: Sendable {
         let crc = units.u32(index, at: 16)
         let flags = units.u32(index, at: 20)
         guard offset >= dataRange.lowerBound, offset % UInt64(CacheFormat.alignment) == 0,
-              length <= dataRange.upperBound - offset, offset <= dataRange.upperBound,
+              offset <= dataRange.upperBound, length <= dataRange.upperBound - offset,
               let stored = units.file.bytes(at: offset, count: length) else {
             throw corrupt("unit \(index) at offset \(offset), length \(length), lies outside the data section")
         }
@@ -174,7 +174,8 @@ final class ColumnStore: Sendable {
             rawLength = (rowEnd - firstRow) * rowBytes
         }
         let isRaw = flags & CacheFormat.flagStoredRaw != 0
-        guard isRaw ? Int(length) == rawLength : (rawLength <= Int(Int32.max) && length > 0) else {
+        guard isRaw ? Int(length) == rawLength
+                    : (rawLength <= Int(Int32.max) && length > 0 && UInt64(rawLength) <= length * CacheFormat.maxExpansion) else {
             throw corrupt("unit \(index) stores \(length) bytes for \(rawLength) raw bytes", row: firstRow)
         }
         if force || !unitsVerified.contains(index) {

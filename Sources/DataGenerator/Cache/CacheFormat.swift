@@ -22,6 +22,9 @@ enum CacheFormat {
     static let flagStoredRaw: UInt32 = 1
     /// The most rows a cache may declare (a sanity bound checked before any allocation).
     static let maxRows = 1 << 40
+    /// The most raw bytes one stored byte can decode to: an LZ4 block expands at most 255-fold
+    /// (a match length grows by 255 per byte), so a unit or a column claiming more is corrupt.
+    static let maxExpansion: UInt64 = 255
     /// The most columns a cache may declare.
     static let maxColumns = 4096
     /// The largest metadata document accepted (bytes).

@@ -81,6 +81,10 @@ struct CacheValidator {
         guard column.storedBytes <= dataRange.upperBound - dataRange.lowerBound else {
             throw corrupt("\(column.storedBytes) stored bytes exceed the data section", column: name)
         }
+        let (expansionBound, expansionOverflow) = column.storedBytes.multipliedReportingOverflow(by: CacheFormat.maxExpansion)
+        guard expansionOverflow || column.rawBytes <= expansionBound else {
+            throw corrupt("\(column.rawBytes) raw bytes cannot decode from \(column.storedBytes) stored bytes", column: name)
+        }
         switch column.layout {
         case .row:
             guard !column.variableLength, column.unitCount == rows, column.unitFirstRows == nil else {
