@@ -27,6 +27,7 @@ class BuildWithEngine(build_py):
     """build_py that also builds and ships libCDataGenerator.so."""
 
     def run(self):
+        self.force = True  # copy every module even when build/ holds a copy with a newer time stamp
         super().run()
         library = self._build_engine()
         target = Path(self.build_lib) / "datagen" / "_lib"
