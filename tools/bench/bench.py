@@ -140,10 +140,13 @@ def tool_arrow(args):
             "samples": table.num_rows, "bytes_per_sample": 784 * 4 + 8}
 
 
-def tool_torch(args):
+def tool_torch(args, batched=False):
     import numpy as np
     import torch
     from torch.utils.data import DataLoader, Sampler, TensorDataset
+    # One intra-op thread: with the default (one per core) the OpenMP workers of each small
+    # gather spin against the machine's other jobs and the epochs run 10-25x slower.
+    torch.set_num_threads(1)
     start = time.perf_counter()
     x = torch.from_numpy(np.load(os.path.join(args.work, "x.npy")))
     y = torch.from_numpy(np.load(os.path.join(args.work, "y.npy")))
@@ -158,13 +161,28 @@ def tool_torch(args):
             self.epoch = 0
 
         def __iter__(self):
-            return iter([index.tolist() for index in batches_of(epoch_orders[self.epoch], args.batch_size)])
+            batches = batches_of(epoch_orders[self.epoch], args.batch_size)
+            if batched:
+                return iter([torch.from_numpy(index) for index in batches])
+            return iter([index.tolist() for index in batches])
 
         def __len__(self):
             return -(-len(y) // args.batch_size)
 
+    class WholeBatches(torch.utils.data.Dataset):
+        """Indexed by a whole batch of indices: one gather per batch instead of one per row."""
+
+        def __getitem__(self, index):
+            return x[index], y[index]
+
+        def __len__(self):
+            return len(y)
+
     sampler = EpochBatches()
-    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=0)
+    if batched:
+        loader = DataLoader(WholeBatches(), sampler=sampler, batch_size=None, num_workers=0)
+    else:
+        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=0)
 
     def serve(epoch):
         sampler.epoch = epoch
@@ -242,7 +260,7 @@ def tool_prepare(args):
 
 def run_tool(argv):
     parser = argparse.ArgumentParser(prog="bench.py tool")
-    parser.add_argument("name", choices=["prepare", "numpy", "memmap", "arrow", "torch", "engine", "numpy-backend"])
+    parser.add_argument("name", choices=["prepare", "numpy", "memmap", "arrow", "torch", "torch-batched", "engine", "numpy-backend"])
     parser.add_argument("--work", required=True)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -254,8 +272,8 @@ def run_tool(argv):
         result = tool_numpy(args, mmap=args.name == "memmap")
     elif args.name == "arrow":
         result = tool_arrow(args)
-    elif args.name == "torch":
-        result = tool_torch(args)
+    elif args.name in ("torch", "torch-batched"):
+        result = tool_torch(args, batched=args.name == "torch-batched")
     else:
         result = tool_package(args, "engine" if args.name == "engine" else "numpy")
     print(json.dumps(result))
@@ -386,8 +404,9 @@ class Driver:
         self.facts["uncached_epochs"] = uncached["epochs"]
 
     def python_tool(self, label, name, disk_paths, group="warm", cold=False):
-        if name in self.skipped_tools:
-            self.notes.append(f"{label}: skipped ({self.skipped_tools[name]})")
+        package = name.split("-")[0]
+        if package in self.skipped_tools:
+            self.notes.append(f"{label}: skipped ({self.skipped_tools[package]})")
             return None
         argv = [sys.executable, os.path.abspath(__file__), "tool", name, "--work", self.work, "--epochs",
                 str(self.args.epochs), "--batch-size", str(self.args.batch_size), "--workers", str(self.args.workers)]
@@ -449,6 +468,7 @@ class Driver:
         if "pyarrow" not in self.skipped_tools:
             self.python_tool("pyarrow LZ4 IPC file, take(idx)", "arrow", arrow)
         self.python_tool("PyTorch DataLoader (TensorDataset, batch sampler)", "torch", npy)
+        self.python_tool("PyTorch DataLoader (sampler of index batches, X[idx])", "torch-batched", npy)
         self.python_tool(f"datagen Python, engine backend ({workers} workers)", "engine", lz4)
         self.python_tool("datagen Python, numpy backend", "numpy-backend", lz4)
         # Cold page cache: the files evicted with posix_fadvise(DONTNEED) just before each run.

@@ -157,8 +157,11 @@ def write(driver):
         "epochs after the first; GB/s counts the delivered bytes (features + labels); peak RSS is each child "
         "process's own (`VmHWM` for the Python tools, `wait4`'s `ru_maxrss` for `datagen`). The `lz4` command "
         "compresses the raw column bytes (features then labels) as one frame of 4 MB blocks; the caches compress "
-        "units small enough to serve random rows. Workers: {args.workers} for datagen (both cores); numpy, pyarrow and PyTorch "
-        "(DataLoader with `num_workers=0`, default collate) run on the calling thread.",
+        f"units small enough to serve random rows. Workers: {args.workers} for datagen (both cores); numpy, pyarrow and PyTorch "
+        "(DataLoader with `num_workers=0`; `torch.set_num_threads(1)`, since with its default of one OpenMP thread "
+        "per core each small gather spun against the machine's other jobs and ran 10-25× slower) run on the "
+        "calling thread. PyTorch runs twice: the usual `TensorDataset` (one item per row, default collate) and a "
+        "dataset indexed by the whole batch of indices (`sampler=` a batch sampler, `batch_size=None`).",
         "",
         f"Same bytes everywhere: the SHA-256 over every delivered batch of the {args.epochs} epochs "
         f"(`datagen cache bench`'s digest, computed after the timed epochs) equals numpy's (`{reference[:16]}…`) "
