@@ -80,12 +80,16 @@ extension CachedDataSet {
             throw CacheError.wrongColumnKind(column: variable.name, reason: "forEachBatch lends fixed-size buffers; use batches(_:) for variable-length columns")
         }
         let workers = options.workers
-        let depth = options.prefetch ?? max(2, 2 * workers)
+        let rowBytes = columns.map { servedRowBytes($0) }
+        let depth = Self.prefetchDepth(requested: options.prefetch ?? max(2, 2 * workers), workers: workers,
+                                       slotBytes: rowBytes.reduce(0, +) * plan.batchSize,
+                                       available: resident.budget - resident.residentBytes)
         // One more slot than the prefetch depth: the consumer holds one while workers fill the rest.
-        let slots = (0...max(depth, workers, 1)).map { _ in
-            BatchSlot(rowBytes: columns.map(\.rowBytes), batchSize: plan.batchSize, hasTarget: targetColumn != nil)
+        let slots = (0...depth).map { _ in
+            BatchSlot(rowBytes: rowBytes, batchSize: plan.batchSize, hasTarget: targetColumn != nil)
         }
         let names = columns.map(\.name)
+        let kernels = columns.map { self.kernels[$0.name] }
         let rows = self.rows
         let resident = self.resident
         let prefetcher = OrderedPrefetcher<Int>(count: plan.totalBatches, workers: workers, depth: slots.count - 1) { sequence in
@@ -95,7 +99,7 @@ extension CachedDataSet {
             for position in 0..<count { slot.cacheRows[position] = rows[slot.rows[position]] }
             let cacheRows = UnsafeBufferPointer(rebasing: slot.cacheRows[..<count])
             for (column, name) in names.enumerated() {
-                try resident.gather(column: name, rows: cacheRows, into: slot.columns[column])
+                try resident.gather(column: name, rows: cacheRows, into: slot.columns[column], kernel: kernels[column])
             }
             slot.count = count
             slot.epoch = epoch
@@ -107,5 +111,16 @@ extension CachedDataSet {
             let slot = slots[slotIndex]
             guard try body(BatchBuffers(epoch: slot.epoch, index: slot.index, count: slot.count, slot: slot)) else { return }
         }
+    }
+
+    /// The batches computed ahead in ``forEachBatch(_:_:)``: `requested`, lowered so that the
+    /// slots (`depth + 1` of `slotBytes`) fit in the `available` budget, but never below the
+    /// workers (and 1), which keep every worker busy.
+    static func prefetchDepth(requested: Int, workers: Int, slotBytes: Int, available: Int) -> Int {
+        let floor = max(workers, 1)
+        let wanted = max(requested, floor)
+        guard slotBytes > 0 else { return wanted }
+        let affordable = max(0, available) / slotBytes - 1
+        return max(floor, min(wanted, affordable))
     }
 }

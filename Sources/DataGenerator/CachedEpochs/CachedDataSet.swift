@@ -22,11 +22,23 @@ public struct CachedDataSet: Sendable {
     var resident: ResidentColumns
     /// Augmentations run on data columns every epoch, after the gather.
     public internal(set) var augmentations: [AugmentationStep] = []
+    /// The columns delivered converted (``serving(column:as:scale:)``), by column name.
+    public internal(set) var conversions: [String: ServeConversion] = [:]
+    /// The conversion loops of ``conversions``, chosen once per column.
+    var kernels: [String: ServeKernel] = [:]
 
-    /// The bytes of decompressed columns this data set may hold in memory (default: half the
-    /// machine's memory, ``defaultMemoryBudget``). When every fixed-shape column fits, each unit is
-    /// decompressed once, the first time one of its rows is served, and later epochs copy from
-    /// memory; otherwise rows are decompressed from the mapped file each time they are served.
+    /// The bytes this data set may hold in memory: decompressed columns, and the batch buffers in
+    /// flight of ``forEachBatch(_:_:)`` (default: half the machine's memory,
+    /// ``defaultMemoryBudget``).
+    ///
+    /// Fixed-shape columns are made resident smallest first while their decompressed bytes fit:
+    /// each unit of a resident column is decompressed once, the first time one of its rows is
+    /// served, and later epochs copy from memory. The other columns are decompressed from the
+    /// mapped file each time they are served, and the pages of the mapping they read are released
+    /// (`madvise(MADV_DONTNEED)`) every quarter of the budget (at least 1 MiB, at most 64 MiB) read,
+    /// so the file-backed resident memory stays bounded as well; use window order for such caches.
+    /// ``forEachBatch(_:_:)`` prefetches fewer batches when the budget left after the resident
+    /// columns cannot hold more (never fewer than the workers plus one).
     /// Copies of a data set (splits, subsets) share its resident columns.
     public var memoryBudget: Int {
         get { resident.budget }
@@ -82,6 +94,8 @@ public struct CachedDataSet: Sendable {
         }
         var subset = CachedDataSet(cache: cache, rows: selected, resident: resident)
         subset.augmentations = augmentations
+        subset.conversions = conversions
+        subset.kernels = kernels
         return subset
     }
 
@@ -189,8 +203,10 @@ public struct CachedDataSet: Sendable {
     /// variable-length column (as a data encoder's default `finalizeBatch`).
     func gather(_ column: CacheColumn, rows: [Int]) throws -> (array: NDArray, lengths: [Int]?) {
         if !column.spec.isVariableLength {
-            return (try NDArray(dtype: column.spec.dtype, shape: [rows.count] + column.spec.shape) { (buffer) throws(CacheError) in
-                try resident.gather(column: column.name, rows: rows, into: buffer)
+            let kernel = kernels[column.name]
+            let dtype = conversions[column.name]?.dtype ?? column.spec.dtype
+            return (try NDArray(dtype: dtype, shape: [rows.count] + column.spec.shape) { (buffer) throws(CacheError) in
+                try resident.gather(column: column.name, rows: rows, into: buffer, kernel: kernel)
             }, nil)
         }
         let padded = try Padding.padded(try cache.arrays(column: column.name, rows: rows), spec: column.spec, value: 0, side: .end)
@@ -216,46 +232,6 @@ extension GeneratorDataSet {
                                                         targetColumnName: options.targetColumnName))
         cached.augmentations = augmentations
         return cached
-    }
-}
-
-/// The resident (decompressed) copies of a cache's fixed-shape columns, when they fit a budget.
-final class ResidentColumns: Sendable {
-    let cache: CacheFile
-    let budget: Int
-    private let columns: [String: ResidentColumn]
-
-    init(cache: CacheFile, budget: Int) {
-        self.cache = cache
-        self.budget = budget
-        let fixed = cache.stores.filter { !$0.isVariableLength }
-        let needed = fixed.reduce(0) { $0 + $1.rowCount * $1.rowBytes }
-        if needed > 0 && needed <= budget {
-            columns = Dictionary(uniqueKeysWithValues: fixed.map { ($0.name, ResidentColumn(cache: cache, store: $0)) })
-        } else {
-            columns = [:]
-        }
-    }
-
-    /// Whether the fixed-shape columns are served from memory.
-    var isResident: Bool { !columns.isEmpty }
-
-    /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
-    func gather(column name: String, rows: [Int], into buffer: UnsafeMutableRawBufferPointer) throws(CacheError) {
-        try rows.withUnsafeBufferPointer { (indices) throws(CacheError) in try gather(column: name, rows: indices, into: buffer) }
-    }
-
-    /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
-    func gather(column name: String, rows: UnsafeBufferPointer<Int>, into buffer: UnsafeMutableRawBufferPointer) throws(CacheError) {
-        guard let column = columns[name] else {
-            try cache.gather(column: name, rows: rows, into: buffer)
-            return
-        }
-        let needed = rows.count * column.rowBytes
-        guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
-        for row in rows where row < 0 || row >= cache.rowCount { throw .rowOutOfRange(row: row, count: cache.rowCount) }
-        guard needed > 0 else { return }
-        try column.gather(rows, into: buffer.baseAddress!)
     }
 }
 

@@ -51,24 +51,37 @@ final class ResidentColumn: @unchecked Sendable {
         buffer.deallocate()
     }
 
-    /// Copies `rows` into `destination`, row `rows[i]` at byte `i × rowBytes`.
-    /// - Precondition: every row is in range and `destination` holds `rows.count × rowBytes` bytes
-    ///   (the caller checks both).
-    func gather(_ rows: UnsafeBufferPointer<Int>, into destination: UnsafeMutableRawPointer) throws(CacheError) {
+    /// Copies `rows` into `destination`, row `rows[i]` at byte `i × rowBytes`; with a `kernel`,
+    /// converts each row on the way instead (row `i` at byte `i × kernel.targetRowBytes`).
+    /// - Precondition: every row is in range and `destination` holds every delivered row (the
+    ///   caller checks both).
+    func gather(_ rows: UnsafeBufferPointer<Int>, into destination: UnsafeMutableRawPointer,
+                kernel: ServeKernel? = nil) throws(CacheError) {
         let rowBytes = self.rowBytes
+        let targetRowBytes = kernel?.targetRowBytes ?? rowBytes
         for (position, row) in rows.enumerated() {
-            let target = destination + position * rowBytes
+            let target = destination + position * targetRowBytes
             if rowState[row].load(ordering: .acquiring) == 2 {
-                target.copyMemory(from: buffer + row * rowBytes, byteCount: rowBytes)
+                deliver(buffer + row * rowBytes, to: target, kernel: kernel)
                 continue
             }
-            try fill(row, into: target)
+            try fill(row, into: target, kernel: kernel)
+        }
+    }
+
+    /// Copies (or converts) one row.
+    @inline(__always)
+    private func deliver(_ source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, kernel: ServeKernel?) {
+        if let kernel {
+            kernel.convertRows(source, target, rows: 1)
+        } else {
+            target.copyMemory(from: source, byteCount: rowBytes)
         }
     }
 
     /// The slow path: decode the row's unit into memory, or the row alone when another thread is
     /// decoding that unit.
-    private func fill(_ row: Int, into target: UnsafeMutableRawPointer) throws(CacheError) {
+    private func fill(_ row: Int, into target: UnsafeMutableRawPointer, kernel: ServeKernel?) throws(CacheError) {
         let index = try store.unitIndex(ofRow: row)
         guard index >= 0 && index < unitCount else { throw store.corrupt("no unit holds the row", row: row) }
         if unitState[index].compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
@@ -87,9 +100,15 @@ final class ResidentColumn: @unchecked Sendable {
             }
             for resident in unit.firstRow..<unit.rowEnd { rowState[resident].store(2, ordering: .releasing) }
             unitState[index].store(2, ordering: .releasing)
-            target.copyMemory(from: buffer + row * rowBytes, byteCount: rowBytes)
+            deliver(buffer + row * rowBytes, to: target, kernel: kernel)
         } else if unitState[index].load(ordering: .acquiring) == 2 {
-            target.copyMemory(from: buffer + row * rowBytes, byteCount: rowBytes)
+            deliver(buffer + row * rowBytes, to: target, kernel: kernel)
+        } else if let kernel {
+            // Another thread is decoding the unit: decode the row alone, then convert it.
+            try withUnsafeTemporaryAllocation(byteCount: rowBytes, alignment: 16) { (scratch) throws(CacheError) in
+                try cache.gather(column: store.name, rows: CollectionOfOne(row), into: scratch)
+                kernel.convertRows(UnsafeRawPointer(scratch.baseAddress!), target, rows: 1)
+            }
         } else {
             try cache.gather(column: store.name, rows: CollectionOfOne(row),
                              into: UnsafeMutableRawBufferPointer(start: target, count: rowBytes))

@@ -1,0 +1,126 @@
+import Synchronization
+
+/// What a data set holds of a cache's fixed-shape columns within its memory budget, and the
+/// gathers that serve them.
+///
+/// Columns are made resident smallest first while their decompressed bytes fit the budget (the
+/// targets and small inputs of a large image cache, say), so a cache whose big column does not
+/// fit still serves its small ones from memory. A resident column is decompressed unit by unit on
+/// first touch (``ResidentColumn``); a streamed one is decoded from the mapping at every gather,
+/// and every ``releaseInterval`` bytes read from the mapping its data section's pages are handed
+/// back to the kernel (`madvise(MADV_DONTNEED)`), so that the file-backed resident memory of a
+/// cache larger than the budget stays bounded too. Pages still in use fault back in from the page
+/// cache: the mapping is read-only, so releasing never loses data.
+final class ResidentColumns: Sendable {
+    let cache: CacheFile
+    let budget: Int
+    /// The decompressed bytes of the resident columns (once every row was served).
+    let residentBytes: Int
+    /// Bytes read from the mapping between two releases of a streamed column's pages.
+    let releaseInterval: Int
+    private let columns: [String: ResidentColumn]
+    private let streamed: [String: StreamedColumn]
+
+    init(cache: CacheFile, budget: Int) {
+        self.cache = cache
+        self.budget = budget
+        releaseInterval = Self.releaseInterval(budget: budget)
+        var chosen = [String: ResidentColumn]()
+        var streamed = [String: StreamedColumn]()
+        var used = 0
+        let fixed = cache.stores.filter { !$0.isVariableLength }
+        for store in fixed.sorted(by: { $0.rowCount * $0.rowBytes < $1.rowCount * $1.rowBytes }) {
+            let bytes = store.rowCount * store.rowBytes
+            if bytes > 0 && used + bytes <= budget {
+                chosen[store.name] = ResidentColumn(cache: cache, store: store)
+                used += bytes
+            } else {
+                streamed[store.name] = StreamedColumn(store: store)
+            }
+        }
+        columns = chosen
+        self.streamed = streamed
+        residentBytes = used
+    }
+
+    /// A quarter of the budget, between 1 MiB and 64 MiB.
+    static func releaseInterval(budget: Int) -> Int { min(64 << 20, max(1 << 20, budget / 4)) }
+
+    /// Whether every fixed-shape column is served from memory.
+    var isResident: Bool { streamed.isEmpty && !columns.isEmpty }
+
+    /// Whether column `name` is served from memory.
+    func isResident(_ name: String) -> Bool { columns[name] != nil }
+
+    /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
+    func gather(column name: String, rows: [Int], into buffer: UnsafeMutableRawBufferPointer,
+                kernel: ServeKernel? = nil) throws(CacheError) {
+        try rows.withUnsafeBufferPointer { (indices) throws(CacheError) in
+            try gather(column: name, rows: indices, into: buffer, kernel: kernel)
+        }
+    }
+
+    /// Gathers rows of a fixed-shape column into `buffer`: from memory when resident, else from
+    /// the mapping; converted by `kernel` when given (row `i` then lands at byte
+    /// `i × kernel.targetRowBytes`).
+    func gather(column name: String, rows: UnsafeBufferPointer<Int>, into buffer: UnsafeMutableRawBufferPointer,
+                kernel: ServeKernel? = nil) throws(CacheError) {
+        guard let column = columns[name] else {
+            try gatherStreamed(column: name, rows: rows, into: buffer, kernel: kernel)
+            return
+        }
+        let needed = rows.count * (kernel?.targetRowBytes ?? column.rowBytes)
+        guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
+        for row in rows where row < 0 || row >= cache.rowCount { throw .rowOutOfRange(row: row, count: cache.rowCount) }
+        guard needed > 0 else { return }
+        try column.gather(rows, into: buffer.baseAddress!, kernel: kernel)
+    }
+
+    /// The streamed path: decode from the mapping (through a scratch copy when converting), then
+    /// count the bytes read and release the column's pages every ``releaseInterval``.
+    private func gatherStreamed(column name: String, rows: UnsafeBufferPointer<Int>,
+                                into buffer: UnsafeMutableRawBufferPointer, kernel: ServeKernel?) throws(CacheError) {
+        if let kernel {
+            let needed = rows.count * kernel.targetRowBytes
+            guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
+            let stored = rows.count * kernel.sourceRowBytes
+            if stored > 0 {
+                try withUnsafeTemporaryAllocation(byteCount: stored, alignment: 64) { (scratch) throws(CacheError) in
+                    try cache.gather(column: name, rows: rows, into: scratch)
+                    kernel.convertRows(UnsafeRawPointer(scratch.baseAddress!), buffer.baseAddress!, rows: rows.count)
+                }
+            } else {
+                try cache.gather(column: name, rows: rows, into: buffer)
+            }
+        } else {
+            try cache.gather(column: name, rows: rows, into: buffer)
+        }
+        streamed[name]?.served(rows: rows.count, interval: releaseInterval)
+    }
+}
+
+/// The release bookkeeping of a column served from the mapping.
+///
+/// `served` adds an estimate of the stored bytes a gather read (rows × the column's mean stored
+/// bytes per unit: a row of a packed unit decodes the whole unit); the thread that crosses the
+/// interval resets the count and releases the column's data section.
+final class StreamedColumn: Sendable {
+    let store: ColumnStore
+    private let bytesPerRow: Int
+    private let pending = Atomic<Int>(0)
+
+    init(store: ColumnStore) {
+        self.store = store
+        let units = max(1, store.units.count)
+        bytesPerRow = max(1, Int(store.metadata.storedBytes) / units)
+    }
+
+    func served(rows: Int, interval: Int) {
+        let added = rows * bytesPerRow
+        let total = pending.add(added, ordering: .relaxed).newValue
+        guard total >= interval, total - added < interval else { return }
+        pending.store(0, ordering: .relaxed)
+        store.units.file.release(offset: store.dataRange.lowerBound,
+                                 count: store.dataRange.upperBound - store.dataRange.lowerBound)
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+@testable import DataGenerator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The memory budget: what the engine holds itself stays within it, file-backed pages included.
+@Suite struct CachedEpochMemoryTests {
+    /// `count` records of `rowBytes` pseudo-random (incompressible) bytes, so the cache file is
+    /// about as large as its decompressed column.
+    static func noiseDataSet(count: Int, rowBytes: Int) throws -> GeneratorDataSet {
+        let inventory = try Inventory(columns: [("id", (0..<count).map { "n\($0)" }),
+                                                ("label", (0..<count).map { String($0 % 10) })])
+        let noise = ClosureEncoder(identity: "noise(\(rowBytes))@1", output: ArraySpec(.uint8, [rowBytes])) { record in
+            var state = UInt64(record.row + 1) &* 0x9E37_79B9_7F4A_7C15
+            var bytes = [UInt8](repeating: 0, count: rowBytes)
+            for index in 0..<rowBytes {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                bytes[index] = UInt8(truncatingIfNeeded: state >> 24)
+            }
+            return try NDArray(dtype: .uint8, shape: [rowBytes], bytes: bytes)
+        }
+        var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: noise,
+                                       targetEncoder: RecordTargetEncoder.label(column: "label"))
+        try dataSet.fitEncoders()
+        return dataSet
+    }
+
+    /// `RssAnon` and `RssFile` of this process, in bytes (from `/proc/self/status`).
+    static func residentMemory() throws -> (anonymous: Int, file: Int) {
+        let text = String(decoding: try FileIO.readAll("/proc/self/status"), as: UTF8.self)
+        var values = [String: Int]()
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == ":" || $0 == " " || $0 == "\t" })
+            if fields.count >= 2, let kilobytes = Int(fields[1]) { values[String(fields[0])] = kilobytes * 1024 }
+        }
+        return (try #require(values["RssAnon"]), try #require(values["RssFile"]))
+    }
+
+    @Test func aWindowEpochOfACacheFourTimesTheBudgetStaysWithinTheBudget() throws {
+        let budget = 8 << 20
+        let dataSet = try Self.noiseDataSet(count: 8192, rowBytes: 4096)  // 32 MiB of rows
+        try CacheFixtures.withDirectory { directory in
+            var cached = try dataSet.cached(at: directory + "/noise.dgcache")
+            #expect(cached.cache.fileSize >= UInt64(4 * budget))
+            cached.memoryBudget = budget
+            #expect(!cached.resident.isResident(cached.dataColumns[0].name))
+            #expect(cached.resident.isResident(cached.targetColumn!.name))  // the small column fits
+            let options = BatchOptions(batchSize: 64, epochs: 1, truncate: false,
+                                       order: .window(rowsPerBlock: 64, blocksPerWindow: 4), seed: 5, workers: 2)
+            let before = try Self.residentMemory()
+            var peak = 0
+            var served = 0
+            var checksum: UInt64 = 0
+            try cached.forEachBatch(options) { batch in
+                for byte in batch.data(0) { checksum &+= UInt64(byte) }  // touch every delivered byte
+                served += batch.count
+                let now = try Self.residentMemory()
+                peak = max(peak, (now.anonymous - before.anonymous) + (now.file - before.file))
+                return true
+            }
+            #expect(served == 8192)
+            #expect(checksum > 0)
+            // Budget plus a fixed overhead (thread stacks, allocator slack) of 8 MiB.
+            #expect(peak <= budget + (8 << 20), "resident memory grew by \(peak >> 20) MiB with an \(budget >> 20) MiB budget")
+
+            // The same epoch with the whole cache resident does grow by the cache's size: the
+            // measurement sees what the engine holds.
+            var resident = cached
+            resident.memoryBudget = 1 << 30
+            let start = try Self.residentMemory()
+            var grown = 0
+            try resident.forEachBatch(options) { _ in
+                let now = try Self.residentMemory()
+                grown = max(grown, (now.anonymous - start.anonymous) + (now.file - start.file))
+                return true
+            }
+            #expect(grown >= 3 * budget, "a resident epoch grew by \(grown >> 20) MiB only")
+        }
+    }
+
+    @Test func partlyResidentColumnsServeTheSameBatches() throws {
+        let dataSet = try Self.noiseDataSet(count: 300, rowBytes: 1000)
+        try CacheFixtures.withDirectory { directory in
+            var cached = try dataSet.cached(at: directory + "/noise.dgcache")
+            cached.memoryBudget = 100_000  // the labels fit, the 300 kB of rows do not
+            #expect(cached.resident.isResident(cached.targetColumn!.name))
+            #expect(!cached.resident.isResident(cached.dataColumns[0].name))
+            #expect(!cached.resident.isResident)
+            let options = BatchOptions(batchSize: 32, epochs: 2, truncate: false, order: .full, seed: 2, workers: 2)
+            #expect(try cached.batches(options).collect() == dataSet.batches(options).collect())
+        }
+    }
+
+    @Test func theReleaseIntervalIsAQuarterOfTheBudgetWithinBounds() throws {
+        #expect(ResidentColumns.releaseInterval(budget: 0) == 1 << 20)
+        #expect(ResidentColumns.releaseInterval(budget: 40 << 20) == 10 << 20)
+        #expect(ResidentColumns.releaseInterval(budget: 1 << 40) == 64 << 20)
+    }
+
+    @Test func prefetchDepthShrinksToTheBudgetButKeepsTheWorkersBusy() {
+        // Room for 5 slots: depth 4.
+        #expect(CachedDataSet.prefetchDepth(requested: 8, workers: 2, slotBytes: 100, available: 500) == 4)
+        // Room for none: still one slot per worker.
+        #expect(CachedDataSet.prefetchDepth(requested: 8, workers: 2, slotBytes: 100, available: 0) == 2)
+        #expect(CachedDataSet.prefetchDepth(requested: 8, workers: 0, slotBytes: 100, available: -5) == 1)
+        // Plenty of room: as requested.
+        #expect(CachedDataSet.prefetchDepth(requested: 3, workers: 2, slotBytes: 100, available: 1 << 20) == 3)
+    }
+}
