@@ -11,6 +11,7 @@ let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)
     ("csv", "parse a 1,000,000-row, 3-column inventory CSV", runCSVBenchmark),
     ("uncached", "uncached epochs over MNIST-like savetxt text files", runUncachedBenchmark),
     ("cache", "cache build, ratio, open time and random gathers", runCacheBenchmark),
+    ("epochs", "cached epochs: steady, open + first, window over budget, uint8 served as float32", runEpochBenchmark),
 ]
 
 @MainActor

@@ -1,0 +1,162 @@
+import DataGenerator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Cached epochs against plain memory, in one release run, on a 60,000 × float32[784]
+/// MNIST-like cache (``SyntheticDigits``), batches of 128, full shuffle:
+///
+/// * steady epoch (`forEachBatch`, 2 workers, columns resident) against a plain in-memory gather
+///   of the same rows on one thread (`memcpy` of each row into a reused buffer: numpy's `X[idx]`);
+/// * open + first epoch (decompressing every unit) against a steady epoch;
+/// * window order with a memory budget a quarter of the column (streamed from the mapping,
+///   pages released) against the in-budget steady epoch, with its resident-memory growth;
+/// * a uint8-stored column served as float32 / 255 against the float32-stored column.
+///
+///     datagen-bench epochs [rows=60000] [repeats=3]
+func runEpochBenchmark(arguments: [String]) throws {
+    let rows = arguments.count > 0 ? Int(arguments[0]) ?? 60_000 : 60_000
+    let repeats = max(1, arguments.count > 1 ? Int(arguments[1]) ?? 3 : 3)
+    var template = Array("/tmp/datagen-bench-epochs-XXXXXX".utf8CString)
+    let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    defer { _ = system("rm -rf '\(directory)'") }
+
+    let digits = SyntheticDigits(seed: 1)
+    let inventory = try Inventory(columns: [("id", (0..<rows).map { "digit\($0)" }),
+                                            ("label", (0..<rows).map { String(digits.label(of: $0)) })])
+    let floatPixels = ClosureEncoder(identity: "synthetic-digits(seed=1,float32,scale=1/255)@1",
+                                     output: ArraySpec(.float32, [784])) { record in
+        NDArray(digits.image(record.row).map { Float($0) / 255 }, shape: [784])
+    }
+    let bytePixels = ClosureEncoder(identity: "synthetic-digits(seed=1,uint8)@1",
+                                    output: ArraySpec(.uint8, [784])) { record in
+        NDArray(digits.image(record.row), shape: [784])
+    }
+    let floatPath = directory + "/digits-f32.dgcache"
+    let bytePath = directory + "/digits-u8.dgcache"
+    for (encoder, path) in [(floatPixels, floatPath), (bytePixels, bytePath)] {
+        var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder, targetEncoder: RecordTargetEncoder.label(column: "label"))
+        try dataSet.fitEncoders()
+        _ = try CacheBuilder(dataSet: dataSet, output: path).build()
+    }
+    let batchSize = 128
+    let workers = 2
+    func options(_ order: EpochOrder, epoch: Int) -> BatchOptions {
+        BatchOptions(batchSize: batchSize, epochs: 1, truncate: false, order: order, seed: 7, startEpoch: epoch, workers: workers)
+    }
+    print("\(rows) MNIST-like rows, float32[784], batches of \(batchSize), full shuffle, \(workers) workers, \(processorCount) cores")
+
+    // Open + first epoch (every unit decompressed once), then steady epochs from memory.
+    var cached: CachedDataSet?
+    let first = try epochSeconds {
+        let opened = try CachedDataSet(path: floatPath)
+        cached = opened
+        try consume(opened, options(.full, epoch: 0))
+    }
+    let floats = cached!
+    let steady = try medianSeconds(repeats) { run in try consume(floats, options(.full, epoch: 1 + run)) }
+
+    // The in-memory baseline: the same epoch's rows copied with memcpy into a reused buffer.
+    let matrix = try floats.data()[0]
+    let order = EpochPermutation(order: .full, seed: 7, epoch: 1, count: rows).rows
+    let memory = try medianSeconds(repeats) { _ in _ = gatherRows(matrix, order: order, batchSize: batchSize) }
+
+    // Window order, budget a quarter of the column: streamed from the mapping, pages released.
+    let columnBytes = rows * 784 * 4
+    var streamed = try CachedDataSet(path: floatPath)
+    streamed.memoryBudget = columnBytes / 4
+    let before = try residentMemory()
+    var peak = 0
+    let window = try medianSeconds(repeats) { run in
+        try streamed.forEachBatch(options(.window, epoch: 1 + run)) { batch in
+            if batch.index % 16 == 0 {
+                let now = try residentMemory()
+                peak = max(peak, now.anonymous - before.anonymous + now.file - before.file)
+            }
+            return true
+        }
+    }
+    let fullStreamed = try medianSeconds(repeats) { run in try consume(streamed, options(.full, epoch: 1 + run)) }
+
+    // uint8 stored, float32 served (resident, steady).
+    let bytes = try CachedDataSet(path: bytePath).serving(column: "data", as: .float32, scale: 1.0 / 255)
+    try consume(bytes, options(.full, epoch: 0))
+    let served = try medianSeconds(repeats) { run in try consume(bytes, options(.full, epoch: 1 + run)) }
+    let floatFile = try CacheFile(path: floatPath).fileSize
+    let byteFile = try CacheFile(path: bytePath).fileSize
+
+    func rate(_ seconds: Double) -> String { "\(Int(Double(rows) / seconds)) rows/s" }
+    print("in-memory gather, 1 thread (memcpy per row): \(format3(memory)) s (\(rate(memory)))")
+    print("steady epoch, resident:                      \(format3(steady)) s (\(rate(steady)))")
+    print("open + first epoch:                          \(format3(first)) s (\(rate(first)))")
+    print("window epoch, budget 1/4 of the column:      \(format3(window)) s (\(rate(window))); resident growth \(peak >> 20) MiB, budget \((columnBytes / 4) >> 20) MiB")
+    print("full-shuffle epoch, same budget (streamed):  \(format3(fullStreamed)) s (\(rate(fullStreamed)))")
+    print("uint8 stored, float32 served:                \(format3(served)) s (\(rate(served))); files \(byteFile) B vs \(floatFile) B")
+    print("ratio steady / in-memory gather (speed):     \(format3(memory / steady))   goal >= 1.5")
+    print("ratio open+first / steady (time):            \(format3(first / steady))   goal <= 1.3 (2.0 required)")
+    print("ratio window over budget / steady (speed):   \(format3(steady / window))   goal >= 0.5")
+    print("ratio uint8->float32 served / float32 (speed): \(format3(steady / served))")
+}
+
+/// Runs one epoch through `forEachBatch`, reading one value of each batch.
+@inline(never)
+private func consume(_ dataSet: CachedDataSet, _ options: BatchOptions) throws {
+    var sink: UInt8 = 0
+    try dataSet.forEachBatch(options) { batch in
+        sink &+= batch.data(0)[0]
+        return true
+    }
+    if sink == 1 { print("", terminator: "") }
+}
+
+/// Copies the rows of `order` from `matrix`, `batchSize` at a time, into one reused buffer.
+@inline(never)
+private func gatherRows(_ matrix: NDArray, order: [Int], batchSize: Int) -> UInt8 {
+    let rowBytes = matrix.shape.dropFirst().reduce(1, *) * matrix.dtype.byteWidth
+    let buffer = UnsafeMutableRawPointer.allocate(byteCount: rowBytes * batchSize, alignment: 64)
+    defer { buffer.deallocate() }
+    var sink: UInt8 = 0
+    matrix.withUnsafeBytes { source in
+        var start = 0
+        while start < order.count {
+            let end = min(order.count, start + batchSize)
+            for position in start..<end {
+                memcpy(buffer + (position - start) * rowBytes, source.baseAddress! + order[position] * rowBytes, rowBytes)
+            }
+            sink &+= buffer.load(as: UInt8.self)
+            start = end
+        }
+    }
+    return sink
+}
+
+/// Seconds `body` takes.
+private func epochSeconds(_ body: () throws -> Void) throws -> Double {
+    let start = ContinuousClock.now
+    try body()
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}
+
+/// The median of `count` timings of `body(run)`.
+private func medianSeconds(_ count: Int, _ body: (Int) throws -> Void) throws -> Double {
+    var times = [Double]()
+    for run in 0..<count { times.append(try epochSeconds { try body(run) }) }
+    return times.sorted()[count / 2]
+}
+
+/// `RssAnon` and `RssFile` of this process, in bytes.
+private func residentMemory() throws -> (anonymous: Int, file: Int) {
+    guard let file = fopen("/proc/self/status", "r") else { return (0, 0) }
+    defer { fclose(file) }
+    var bytes = [UInt8](repeating: 0, count: 1 << 16)
+    let count = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+    var anonymous = 0, mapped = 0
+    for line in String(decoding: bytes[..<count], as: UTF8.self).split(separator: "\n") {
+        let fields = line.split(whereSeparator: { $0 == ":" || $0 == " " || $0 == "\t" })
+        guard fields.count >= 2, let kilobytes = Int(fields[1]) else { continue }
+        if fields[0] == "RssAnon" { anonymous = kilobytes * 1024 }
+        if fields[0] == "RssFile" { mapped = kilobytes * 1024 }
+    }
+    return (anonymous, mapped)
+}
