@@ -57,7 +57,7 @@ public struct NPYDecoder: Sendable, Hashable {
         if header.bigEndian && width > 1 {
             for start in stride(from: 0, to: bytes.count, by: width) { bytes[start..<(start + width)].reverse() }
         }
-        if header.fortranOrder && header.shape.count > 1 {
+        if header.fortranOrder && header.shape.count > 1 && count > 0 {  // no element: no strides (they could overflow)
             bytes = Self.fortranToC(bytes, shape: header.shape, width: width)
         }
         var array = try! NDArray(dtype: header.dtype, shape: header.shape, bytes: bytes)  // sizes checked above
