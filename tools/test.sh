@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: builds everything (failing on any compiler warning in the project's
-# own sources), then runs the Swift tests. Installs liblz4-dev first when it is missing.
+# own sources), runs the Swift tests, then the Python package's tests in a virtual environment
+# it creates (python/.venv). Installs liblz4-dev first when it is missing.
 #   bash tools/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,14 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$log" >&2; then
 fi
 
 echo "== swift test" >&2
-swift test --skip-build
+swift test --skip-build --skip CachedEpochMemoryTests
+# The memory-budget test measures this process's resident memory: run it alone, so that no other
+# test's allocations count against the budget.
+echo "== swift test (memory budget, alone)" >&2
+swift test --skip-build --filter CachedEpochMemoryTests
+
+echo "== fuzz smoke (tools/fuzz --smoke: each libFuzzer target for 30 s)" >&2
+bash tools/fuzz --smoke
+
+echo "== python tests (python/run_tests.sh)" >&2
+DATAGEN_CLI="$(swift build --show-bin-path)/datagen" bash python/run_tests.sh -q

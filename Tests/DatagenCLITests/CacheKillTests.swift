@@ -23,7 +23,7 @@ import Testing
         let expected = try Data(contentsOf: URL(fileURLWithPath: reference))
 
         var resumedSomewhere = false
-        for delay in [0.15, 0.4, 0.8] {
+        for delay in [0.3, 0.9, 2.0] {
             try? FileManager.default.removeItem(atPath: output)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: CLI.executable)
