@@ -293,6 +293,9 @@ class CacheFileReader:
             raise self.corrupt(f"{column.unit_count} units for {rows} rows", name)
         if column.stored_bytes > data_end - HEADER_SIZE:
             raise self.corrupt(f"{column.stored_bytes} stored bytes exceed the data section", name)
+        if column.raw_bytes > 255 * column.stored_bytes:
+            raise self.corrupt(f"{column.raw_bytes} raw bytes exceed 255 × the {column.stored_bytes} stored bytes "
+                               "(LZ4 never expands more)", name)
         if column.layout == "row":
             if column.variable_length or column.unit_count != rows or column.first_rows_loc is not None:
                 raise self.corrupt("the row layout needs a fixed shape and one unit per row", name)
@@ -403,6 +406,9 @@ class CacheFileReader:
             raise ChecksumError(self.path, f"unit {u} (rows {first}..<{end})", offset, column.name)
         if is_raw:
             return stored
+        if raw_length > 255 * length:
+            raise self.corrupt(f"unit {u} claims {raw_length} raw bytes from {length} stored (LZ4 expands 255-fold at most)",
+                               column.name, first)
         try:
             return lz4.block.decompress(stored, uncompressed_size=raw_length)
         except (lz4.block.LZ4BlockError, ValueError, MemoryError):
