@@ -18,6 +18,7 @@ final class ResidentColumn: @unchecked Sendable {
     let store: ColumnStore
     let cache: CacheFile
     let rowBytes: Int
+    private let storage: HugePageBuffer
     private let buffer: UnsafeMutableRawPointer
     /// Per row: 0 not resident, 2 resident.
     private let rowState: UnsafeMutablePointer<Atomic<UInt8>>
@@ -36,7 +37,9 @@ final class ResidentColumn: @unchecked Sendable {
         rowCount = store.rowCount
         unitCount = store.units.count
         // Anonymous pages cost nothing until first written: only served rows become resident.
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, rowCount * rowBytes), alignment: 64)
+        // Huge pages: random row gathers are bound by TLB misses with 4 KiB pages.
+        storage = HugePageBuffer(byteCount: rowCount * rowBytes)
+        buffer = storage.baseAddress
         rowState = .allocate(capacity: max(1, rowCount))
         for index in 0..<rowCount { (rowState + index).initialize(to: Atomic(0)) }
         unitState = .allocate(capacity: max(1, unitCount))
@@ -48,7 +51,6 @@ final class ResidentColumn: @unchecked Sendable {
         rowState.deallocate()
         unitState.deinitialize(count: unitCount)
         unitState.deallocate()
-        buffer.deallocate()
     }
 
     /// Copies `rows` into `destination`, row `rows[i]` at byte `i × rowBytes`; with a `kernel`,
