@@ -157,6 +157,56 @@ public func dg_iterator_fill(_ iterator: OpaquePointer?, _ buffers: UnsafePointe
     }
 }
 
+/// `dg_iterator_attach`: ring mode, batches written straight into the caller's slots (datagen.h).
+@_cdecl("dg_iterator_attach")
+public func dg_iterator_attach(_ iterator: OpaquePointer?, _ slotCount: Int32,
+                               _ buffers: UnsafePointer<UnsafeMutableRawPointer?>?,
+                               _ capacities: UnsafePointer<Int64>?) -> Int32 {
+    guarded {
+        let handle = try iteratorHandle(iterator)
+        guard let buffers, let capacities, slotCount > 0 else {
+            throw ArgumentError(description: "dg_iterator_attach needs a positive slot count, buffers and capacities")
+        }
+        let columns = handle.columns.count
+        let slots = (0..<Int(slotCount)).map { slot in
+            slotBuffers(buffers + slot * columns, capacities + slot * columns, count: columns)
+        }
+        try handle.attach(slots: slots)
+        return Status.ok
+    }
+}
+
+/// `dg_iterator_next_slot`: the next batch's slot and row count, in ring mode (datagen.h).
+@_cdecl("dg_iterator_next_slot")
+public func dg_iterator_next_slot(_ iterator: OpaquePointer?, _ slot: UnsafeMutablePointer<Int32>?,
+                                  _ rows: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        guard let delivery = try iteratorHandle(iterator).nextSlot() else { return Status.end }
+        slot?.pointee = Int32(delivery.slot)
+        rows?.pointee = Int64(delivery.count)
+        return Status.ok
+    }
+}
+
+/// `dg_iterator_replace_slot`: new buffers for the slot last delivered, in ring mode (datagen.h).
+@_cdecl("dg_iterator_replace_slot")
+public func dg_iterator_replace_slot(_ iterator: OpaquePointer?, _ slot: Int32,
+                                     _ buffers: UnsafePointer<UnsafeMutableRawPointer?>?,
+                                     _ capacities: UnsafePointer<Int64>?) -> Int32 {
+    guarded {
+        let handle = try iteratorHandle(iterator)
+        guard let buffers, let capacities else { throw ArgumentError(description: "dg_iterator_replace_slot needs buffers and capacities") }
+        try handle.replace(slot: Int(slot), with: slotBuffers(buffers, capacities, count: handle.columns.count))
+        return Status.ok
+    }
+}
+
+/// One slot's buffers from C arrays of pointers and capacities.
+private func slotBuffers(_ buffers: UnsafePointer<UnsafeMutableRawPointer?>, _ capacities: UnsafePointer<Int64>,
+                         count: Int) -> [UnsafeMutableRawBufferPointer] {
+    (0..<count).map { UnsafeMutableRawBufferPointer(start: buffers[$0], count: Int(max(0, capacities[$0]))) }
+}
+
 /// `dg_iterator_seek`: moves the iterator to a batch of an epoch (datagen.h).
 @_cdecl("dg_iterator_seek")
 public func dg_iterator_seek(_ iterator: OpaquePointer?, _ epoch: Int64, _ index: Int64) -> Int32 {

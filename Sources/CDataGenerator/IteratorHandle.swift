@@ -22,6 +22,13 @@ final class IteratorHandle {
     /// The sequence number of the batch the cursor returns next.
     private var cursorSequence = 0
     private var pending: Batch?
+    /// Ring mode (``attach(slots:)``): batches written straight into the caller's slots.
+    private var slots: [[UnsafeMutableRawBufferPointer]]?
+    private var ring: BatchRing?
+    /// The sequence number of the batch the ring delivers next.
+    private var ringSequence = 0
+    /// The slots of the last batches delivered in ring mode, oldest first.
+    private var deliveredSlots: [Int] = []
 
     init(cache: CacheHandle, subset: [Int]?, options: BatchOptions) throws {
         self.cache = cache
@@ -58,14 +65,71 @@ final class IteratorHandle {
     private func adoptFork() throws {
         guard getpid() != pid else { return }
         if let cursor { _ = Unmanaged.passRetained(cursor) }  // never released: its deinit would join foreign threads
+        if let ring { _ = Unmanaged.passRetained(ring) }
         cursor = nil
+        ring = nil
         dataSet = try Self.dataSet(cache, subset)
         pid = getpid()
+    }
+
+    /// Switches to ring mode: from the next batch on, batch `k` is written into `slots[k mod
+    /// slots.count]` (one buffer per column in schema order) by the iterator's workers, ahead of
+    /// ``nextSlot()``. Calling it again (after a seek, say) replaces every slot.
+    func attach(slots: [[UnsafeMutableRawBufferPointer]]) throws {
+        try adoptFork()
+        ring?.stop()
+        ring = nil
+        pending = nil
+        deliveredSlots = []
+        try BatchRing.check(dataSet: dataSet, options: options, held: Self.heldSlots, buffers: slots)
+        self.slots = slots
+    }
+
+    /// The batches whose slots the caller keeps in ring mode: the last two, so that a Python loop
+    /// variable still referring to the previous batch while the next is fetched is safe to check.
+    static let heldSlots = 2
+
+    /// Ring mode: waits for the next batch and consumes it; the slot delivered two batches before
+    /// goes back to the workers. `nil` at the end of the run.
+    func nextSlot() throws -> BatchRing.Delivery? {
+        try adoptFork()
+        guard let slots else { throw ArgumentError(description: "the iterator has no slots: call dg_iterator_attach first") }
+        if ring == nil || ringSequence != sequence {
+            ring?.stop()
+            // A new ring (after a fork or a seek) continues the slot numbering, so that the slots
+            // the caller still holds are written only once released.
+            let first = deliveredSlots.last.map { ($0 + 1) % slots.count } ?? 0
+            ring = try BatchRing(dataSet: dataSet, options: options, startingAt: sequence, held: Self.heldSlots,
+                                 firstSlot: first, heldSlots: deliveredSlots, buffers: slots)
+            ringSequence = sequence
+        }
+        guard let delivery = try ring!.next() else { return nil }
+        ringSequence += 1
+        sequence += 1
+        deliveredSlots.append(delivery.slot)
+        if deliveredSlots.count > Self.heldSlots { deliveredSlots.removeFirst() }
+        return delivery
+    }
+
+    /// Ring mode: gives a held slot (one of the last two delivered) new buffers (the caller keeps
+    /// the old ones).
+    func replace(slot: Int, with buffers: [UnsafeMutableRawBufferPointer]) throws {
+        guard var slots, slot >= 0, slot < slots.count else {
+            throw ArgumentError(description: "slot \(slot) does not exist (\(self.slots?.count ?? 0) slots attached)")
+        }
+        guard deliveredSlots.contains(slot) else {
+            throw ArgumentError(description: "slot \(slot) is not held (held: \(deliveredSlots)); only the slots of the last two batches can be given new buffers")
+        }
+        try adoptFork()
+        if let ring { try ring.replaceBuffers(ofSlot: slot, with: buffers) }
+        slots[slot] = buffers
+        self.slots = slots
     }
 
     /// The next batch, computed or waited for but not consumed; `nil` at the end of the run.
     func peek() throws -> Batch? {
         try adoptFork()
+        if slots != nil { throw ArgumentError(description: "the iterator is in ring mode (dg_iterator_attach): use dg_iterator_next_slot") }
         if let pending { return pending }
         if plan.batchesPerEpoch == 0 { return nil }
         if let total = plan.totalBatches, sequence >= total { return nil }

@@ -145,6 +145,47 @@ def test_reused_output_arrays_hold_the_same_batches(caches):
     _assert_same_batches(copies, reference.batches(**arguments))
 
 
+def test_the_ring_recycles_the_arrays_of_batches_nobody_holds(caches):
+    engine = datagen.open(caches["big-float-lz4"], backend="engine")
+    reference = datagen.open(caches["big-float-lz4"], backend="numpy")
+    arguments = dict(batch_size=50, shuffle="full", seed=4, epochs=2)
+    addresses = set()
+    for batch, expected in zip(engine.batches(workers=2, prefetch=2, **arguments), reference.batches(**arguments),
+                               strict=True):
+        np.testing.assert_array_equal(batch["data"], expected["data"])
+        np.testing.assert_array_equal(batch["target"], expected["target"])
+        addresses.add(batch["data"].__array_interface__["data"][0])
+        del batch
+    # 28 batches written into the ring's 4 slots: no new arrays.
+    assert len(addresses) == 4
+
+
+def test_batches_kept_while_iterating_keep_their_values(caches):
+    engine = datagen.open(caches["big-float-lz4"], backend="engine")
+    reference = list(datagen.open(caches["big-float-lz4"], backend="numpy").batches(batch_size=50, seed=2, epochs=2))
+    iterator = engine.batches(batch_size=50, seed=2, epochs=2, workers=2)
+    assert iterator._slots is not None  # served through the ring
+    kept_dict = next(iterator)
+    kept_array = next(iterator)["data"]
+    kept_view = next(iterator)["target"][3:9]
+    rest = list(iterator)
+    np.testing.assert_array_equal(kept_dict["data"], reference[0]["data"])
+    np.testing.assert_array_equal(kept_array, reference[1]["data"])
+    np.testing.assert_array_equal(kept_view, reference[2]["target"][3:9])
+    _assert_same_batches(rest, reference[3:])
+
+
+def test_seeking_a_ring_iterator_keeps_the_batches_handed_out(caches):
+    engine = datagen.open(caches["big-float-lz4"], backend="engine")
+    reference = list(datagen.open(caches["big-float-lz4"], backend="numpy").batches(batch_size=64, seed=5, epochs=2))
+    iterator = engine.batches(batch_size=64, seed=5, epochs=2, workers=2)
+    first, second = next(iterator), next(iterator)
+    iterator.seek(1, 3)
+    after = list(iterator)
+    _assert_same_batches([first, second], reference[:2])
+    _assert_same_batches(after, reference[len(reference) // 2 + 3:])
+
+
 def test_a_damaged_unit_met_while_serving_batches_raises_a_cache_error(caches, tmp_path):
     reference = datagen.open(caches["big-float-lz4"], backend="numpy")
     column = reference._reader.column("data")

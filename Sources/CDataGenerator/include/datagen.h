@@ -120,6 +120,35 @@ int32_t dg_iterator_peek(dg_iterator *iterator, int64_t *rows, int64_t *longest)
 int32_t dg_iterator_fill(dg_iterator *iterator, void *const *buffers, const int64_t *capacities,
                          int64_t *const *lengths);
 
+/*
+ * Ring mode: batches are written by the iterator's workers straight into `slots` sets of caller-owned
+ * buffers, ahead of dg_iterator_next_slot, with no copy. `buffers[s * C + c]` (capacity
+ * `capacities[s * C + c]` bytes, at least batch_size rows of column c) is column c of slot s, for C
+ * columns in schema order. Needs at least workers + 2 slots (3 without workers) and fixed-shape
+ * columns only (use dg_iterator_peek/fill for variable-length columns). Batch k of the run lands in
+ * slot k mod slots. After this call, dg_iterator_peek and dg_iterator_fill are refused. Calling it
+ * again (after dg_iterator_seek, say) replaces every slot. The buffers must stay valid until the
+ * iterator is freed or the slot is replaced.
+ */
+int32_t dg_iterator_attach(dg_iterator *iterator, int32_t slots, void *const *buffers, const int64_t *capacities);
+
+/*
+ * Ring mode: waits for the next batch and consumes it. On DG_OK, `*slot` is the slot holding it and
+ * `*rows` its row count (column c fills the first rows × row bytes of its buffer). The slots of the
+ * last two batches delivered stay the caller's: the call that delivers batch k hands the slot of
+ * batch k - 2 back to the workers. To keep a batch, give its slot new buffers with
+ * dg_iterator_replace_slot while it is held. Returns DG_END after the last batch.
+ */
+int32_t dg_iterator_next_slot(dg_iterator *iterator, int32_t *slot, int64_t *rows);
+
+/*
+ * Ring mode: gives `slot`, one of the two dg_iterator_next_slot returned last, new buffers
+ * (`buffers[c]`, `capacities[c]` for each column c); the old ones keep their batch and are never
+ * written again.
+ */
+int32_t dg_iterator_replace_slot(dg_iterator *iterator, int32_t slot, void *const *buffers,
+                                 const int64_t *capacities);
+
 /* Moves the iterator to batch `index` of `epoch` (the run continues from there). */
 int32_t dg_iterator_seek(dg_iterator *iterator, int64_t epoch, int64_t index);
 

@@ -10,7 +10,7 @@ public struct BatchBuffers {
     public let index: Int
     /// The number of rows in the batch.
     public let count: Int
-    fileprivate let slot: BatchSlot
+    let slot: BatchSlot
 
     /// The data set positions of the batch's rows.
     public var rows: UnsafeBufferPointer<Int> { UnsafeBufferPointer(rebasing: slot.rows[..<count]) }
@@ -28,36 +28,6 @@ public struct BatchBuffers {
     }
 }
 
-/// The reusable buffers of one batch in flight.
-///
-/// `@unchecked Sendable`: a slot is written by one worker thread for batch `k` and read by the
-/// consumer only after the ordered prefetcher hands out `k`; it is reused for batch `k + slots`
-/// only after the consumer asked for batch `k + 1`, i.e. finished with `k`.
-final class BatchSlot: @unchecked Sendable {
-    let columns: [UnsafeMutableRawBufferPointer]
-    let rowBytes: [Int]
-    let rows: UnsafeMutableBufferPointer<Int>
-    let cacheRows: UnsafeMutableBufferPointer<Int>
-    let hasTarget: Bool
-    var count = 0
-    var epoch = 0
-    var index = 0
-
-    init(rowBytes: [Int], batchSize: Int, hasTarget: Bool) {
-        self.rowBytes = rowBytes
-        self.hasTarget = hasTarget
-        columns = rowBytes.map { .allocate(byteCount: max(1, $0 * batchSize), alignment: 64) }
-        rows = .allocate(capacity: max(1, batchSize))
-        cacheRows = .allocate(capacity: max(1, batchSize))
-    }
-
-    deinit {
-        for column in columns { column.deallocate() }
-        rows.deallocate()
-        cacheRows.deallocate()
-    }
-}
-
 extension CachedDataSet {
     /// Serves batches under `options` to `body` one after another, lending each batch's buffers
     /// instead of returning new arrays: the buffers of a few batches are allocated once and
@@ -72,45 +42,35 @@ extension CachedDataSet {
     ///   is served.
     public func forEachBatch(_ options: BatchOptions, _ body: (BatchBuffers) throws -> Bool) throws {
         let plan = try BatchPlan(options: options, rowCount: size)
-        let columns = dataColumns + (targetColumn.map { [$0] } ?? [])
-        if !augmentations.isEmpty {
-            throw DataSetError.invalidOption("forEachBatch serves stored columns only; use batches(_:) with augmentations")
-        }
-        if let variable = columns.first(where: { $0.spec.isVariableLength }) {
-            throw CacheError.wrongColumnKind(column: variable.name, reason: "forEachBatch lends fixed-size buffers; use batches(_:) for variable-length columns")
-        }
-        let workers = options.workers
+        let columns = try fixedServedColumns(for: "forEachBatch")
         let rowBytes = columns.map { servedRowBytes($0) }
-        let depth = Self.prefetchDepth(requested: options.prefetch ?? max(2, 2 * workers), workers: workers,
+        let depth = Self.prefetchDepth(requested: options.prefetch ?? max(2, 2 * options.workers), workers: options.workers,
                                        slotBytes: rowBytes.reduce(0, +) * plan.batchSize,
                                        available: resident.budget - resident.residentBytes)
         // One more slot than the prefetch depth: the consumer holds one while workers fill the rest.
-        let slots = (0...depth).map { _ in
-            BatchSlot(rowBytes: rowBytes, batchSize: plan.batchSize, hasTarget: targetColumn != nil)
+        let buffers = (0...depth).map { _ in
+            rowBytes.map { UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, $0 * plan.batchSize), alignment: 64) }
         }
-        let names = columns.map(\.name)
-        let kernels = columns.map { self.kernels[$0.name] }
-        let rows = self.rows
-        let resident = self.resident
-        let prefetcher = OrderedPrefetcher<Int>(count: plan.totalBatches, workers: workers, depth: slots.count - 1) { sequence in
-            let slot = slots[sequence % slots.count]
-            let (epoch, index) = plan.locate(sequence)
-            let count = plan.fillRows(epoch: epoch, index: index, into: slot.rows)
-            for position in 0..<count { slot.cacheRows[position] = rows[slot.rows[position]] }
-            let cacheRows = UnsafeBufferPointer(rebasing: slot.cacheRows[..<count])
-            for (column, name) in names.enumerated() {
-                try resident.gather(column: name, rows: cacheRows, into: slot.columns[column], kernel: kernels[column])
-            }
-            slot.count = count
-            slot.epoch = epoch
-            slot.index = index
-            return sequence % slots.count
+        defer { for set in buffers { for buffer in set { buffer.deallocate() } } }
+        let ring = try BatchRing(dataSet: self, options: options, buffers: buffers)
+        defer { ring.stop() }
+        while let delivery = try ring.next() {
+            let slot = ring.slots[delivery.slot]
+            guard try body(BatchBuffers(epoch: delivery.epoch, index: delivery.index, count: delivery.count, slot: slot)) else { return }
         }
-        defer { prefetcher.stop() }
-        while let slotIndex = try prefetcher.next() {
-            let slot = slots[slotIndex]
-            guard try body(BatchBuffers(epoch: slot.epoch, index: slot.index, count: slot.count, slot: slot)) else { return }
+    }
+
+    /// The served columns (data columns, then the target) when every one has a fixed shape and
+    /// no augmentation runs: what the lending paths serve.
+    func fixedServedColumns(for what: String) throws -> [CacheColumn] {
+        if !augmentations.isEmpty {
+            throw DataSetError.invalidOption("\(what) serves stored columns only; use batches(_:) with augmentations")
         }
+        let columns = dataColumns + (targetColumn.map { [$0] } ?? [])
+        if let variable = columns.first(where: { $0.spec.isVariableLength }) {
+            throw CacheError.wrongColumnKind(column: variable.name, reason: "\(what) lends fixed-size buffers; use batches(_:) for variable-length columns")
+        }
+        return columns
     }
 
     /// The batches computed ahead in ``forEachBatch(_:_:)``: `requested`, lowered so that the

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,9 @@ def _load():
         "dg_iterator_batches_per_epoch": (i64, [p]),
         "dg_iterator_peek": (i32, [p, i64p, p]),
         "dg_iterator_fill": (i32, [p, p, p, p]),
+        "dg_iterator_attach": (i32, [p, i32, p, p]),
+        "dg_iterator_next_slot": (i32, [p, ctypes.POINTER(i32), i64p]),
+        "dg_iterator_replace_slot": (i32, [p, i32, p, p]),
         "dg_iterator_seek": (i32, [p, i64, i64]),
         "dg_iterator_position": (i32, [p, i64p, i64p]),
         "dg_iterator_free": (None, [p]),
@@ -192,14 +196,20 @@ class EngineCache:
     # -- batches ----------------------------------------------------------------------------
 
     def batches(self, batch_size=128, shuffle="full", seed=0, epoch=0, rank=0, world_size=1, drop_last=False,
-                rows=None, epochs=1, workers=1, prefetch=0, reuse=0) -> "EngineBatchIterator":
+                rows=None, epochs=1, workers=1, prefetch=0, reuse=0, ring=True) -> "EngineBatchIterator":
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
         (0: on the calling thread) up to ``prefetch`` batches ahead (0: twice the workers).
 
-        ``reuse=N`` (N ≥ 1) recycles N sets of output arrays: a batch's arrays are then overwritten
-        N batches later, so use each batch before drawing N more. This saves allocating (and
-        page-faulting) fresh memory per batch, which costs more than the gather itself for large
-        batches; the default (0) returns new arrays every time."""
+        By default, when every column has a fixed shape, the engine's workers write each batch
+        straight into numpy arrays this iterator owns (a ring of ``prefetch + 2`` sets, their
+        pointers registered once), and a batch's arrays are recycled only when nothing else
+        refers to them any more: a batch you keep (the dict, an array, a view or a tensor made
+        with ``torch.from_numpy``) keeps its values, and the iterator gives the ring fresh arrays
+        instead. Each batch's arrays are therefore yours as long as you hold them.
+
+        ``reuse=N`` (N ≥ 1) instead recycles N sets of output arrays unconditionally (a batch's
+        arrays are overwritten N batches later, so use each batch before drawing N more), with
+        one copy per batch; ``reuse=0`` and ``ring=False`` return new arrays every time."""
         if self._handle is None:
             raise CacheError(f"{self.path} is closed", self.path)
         subset = subset_rows(rows, self.rows, self.path)
@@ -211,7 +221,7 @@ class EngineCache:
             raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
         return EngineBatchIterator(self, subset, int(batch_size), mode, int(seed), int(epoch),
                                    None if epochs is None else int(epochs), int(rank), int(world_size),
-                                   bool(drop_last), int(workers), int(prefetch), int(reuse), plan)
+                                   bool(drop_last), int(workers), int(prefetch), int(reuse), plan, bool(ring))
 
     def to_numpy(self) -> dict:
         """Every column whole, as :meth:`datagen.NumpyCache.to_numpy`."""
@@ -236,7 +246,7 @@ class EngineBatchIterator:
     """Batches from the engine: dicts of new C-contiguous numpy arrays, as the numpy backend's."""
 
     def __init__(self, cache: EngineCache, subset, batch_size, shuffle, seed, epoch, epochs, rank, world_size,
-                 drop_last, workers, prefetch, reuse=0, plan=None):
+                 drop_last, workers, prefetch, reuse=0, plan=None, ring=True):
         self._cache = cache
         self.plan = plan  # keeps the library and columns alive
         self._lib = cache._lib
@@ -251,6 +261,7 @@ class EngineBatchIterator:
             cache._handle, rows_pointer, count, batch_size, shuffle, seed, epoch, -1 if epochs is None else epochs,
             rank, world_size, int(drop_last), workers, prefetch, ctypes.byref(handle)), cache.path)
         self._handle = handle
+        self._workers, self._prefetch = workers, prefetch
         self.batches_per_epoch = self._lib.dg_iterator_batches_per_epoch(handle)
         columns = cache._columns
         n = len(columns)
@@ -264,6 +275,63 @@ class EngineBatchIterator:
         self._lengths = (ctypes.c_void_p * n)()
         self._consumed = 0
         self._ring = [None] * reuse if reuse > 0 else None
+        self._slots = None
+        if ring and reuse <= 0 and not self._variable and self.batches_per_epoch > 0:
+            self._attach(batch_size, workers, prefetch)
+
+    # -- ring mode: the engine writes straight into arrays this iterator owns ------------------
+
+    def _attach(self, batch_size, workers, prefetch):
+        """Registers a ring of slot arrays with the engine (dg_iterator_attach)."""
+        full = self.plan.batch_size
+        self._full_rows = full
+        count = max(prefetch if prefetch > 0 else 2 * max(workers, 1), workers, 1) + 2
+        self._slots = [self._new_slot(full) for _ in range(count)]
+        columns = len(self._columns)
+        buffers = (ctypes.c_void_p * (count * columns))()
+        capacities = (ctypes.c_int64 * (count * columns))()
+        for slot, (arrays, pointers, sizes, _) in enumerate(self._slots):
+            for column in range(columns):
+                buffers[slot * columns + column] = pointers[column]
+                capacities[slot * columns + column] = sizes[column]
+        _check(self._lib, self._lib.dg_iterator_attach(self._handle, count, buffers, capacities), self._cache.path)
+        self._held = []  # the slots of the last two batches, oldest first
+        self._slot_ref = ctypes.c_int32()
+        self._slot_byref = ctypes.byref(self._slot_ref)
+        self._names = [name for name, _, _, _, _ in self._columns]
+
+    def _new_slot(self, rows):
+        """One set of arrays for ``rows`` rows, their pointers and byte sizes (looked up once),
+        and each array's reference count while only the ring refers to it."""
+        arrays = [np.empty((rows,) + shape, dtype=dtype) for _, dtype, shape, _, _ in self._columns]
+        pointers = (ctypes.c_void_p * len(arrays))(*[array.ctypes.data for array in arrays])
+        sizes = (ctypes.c_int64 * len(arrays))(*[array.nbytes for array in arrays])
+        slot = [arrays, pointers, sizes, None]
+        slot[3] = _reference_counts(arrays)
+        return slot
+
+    def _next_from_ring(self):
+        lib, handle = self._lib, self._handle
+        if len(self._held) == 2:
+            # The slot of two batches ago goes back to the engine with this call: if anything
+            # still refers to its arrays, the caller keeps them and the ring gets new ones.
+            oldest = self._held.pop(0)
+            slot = self._slots[oldest]
+            if _reference_counts(slot[0]) != slot[3]:
+                fresh = self._new_slot(self._full_rows)
+                self._slots[oldest] = fresh
+                _check(lib, lib.dg_iterator_replace_slot(handle, oldest, fresh[1], fresh[2]), self._cache.path)
+        status = _check(lib, lib.dg_iterator_next_slot(handle, self._slot_byref, self._rows_ref), self._cache.path)
+        if status == _END:
+            self._held = []
+            raise StopIteration
+        index, rows = self._slot_ref.value, self._rows.value
+        self._held.append(index)
+        self._consumed += 1
+        arrays = self._slots[index][0]
+        if rows == self._full_rows:
+            return dict(zip(self._names, arrays))
+        return {name: array[:rows] for name, array in zip(self._names, arrays)}
 
     @property
     def total(self):
@@ -279,6 +347,8 @@ class EngineBatchIterator:
         return self
 
     def __next__(self) -> dict:
+        if self._slots is not None:
+            return self._next_from_ring()
         lib, handle = self._lib, self._handle
         status = _check(lib, lib.dg_iterator_peek(handle, self._rows_ref, self._longest), self._cache.path)
         if status == _END:
@@ -344,6 +414,9 @@ class EngineBatchIterator:
         """Moves to batch ``index`` of ``epoch``."""
         _check(self._lib, self._lib.dg_iterator_seek(self._handle, int(epoch), int(index)))
         self._consumed = (int(epoch) - self.first_epoch) * self.batches_per_epoch + int(index)
+        if self._slots is not None:
+            # Batches handed out before the seek may still be in use: start from a new ring.
+            self._attach(self.plan.batch_size, self._workers, self._prefetch)
         return self
 
     def close(self):
@@ -354,3 +427,8 @@ class EngineBatchIterator:
 
     def __del__(self):
         self.close()
+
+
+def _reference_counts(arrays):
+    """Each array's reference count, seen from here (compared before and after handing it out)."""
+    return [sys.getrefcount(array) for array in arrays]

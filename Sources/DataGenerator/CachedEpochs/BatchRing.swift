@@ -1,0 +1,203 @@
+/// A run of batches that worker threads write, ahead of the consumer, into a ring of buffer sets
+/// (slots) that the caller owns: the engine under ``CachedDataSet/forEachBatch(_:_:)`` and under
+/// the C API, where the slots are numpy arrays that Python owns, so that a batch is gathered
+/// straight into its final memory and never copied again.
+///
+/// The ring's `k`-th batch is written into slot `(firstSlot + k) mod slotCount`. The slots of the last `held`
+/// batches handed out by ``next()`` belong to the caller (the last one only, by default): the
+/// slot of batch `k` goes back to the workers when batch `k + held` is asked for, and they may
+/// then write a later batch into it. To keep a batch's memory, give its slot new buffers with
+/// ``replaceBuffers(ofSlot:with:)`` while it is still held. Results never depend on the number
+/// of workers.
+///
+/// Buffers are raw pointers: the caller keeps every buffer it passed alive and unchanged by
+/// others until ``stop()`` returns (or until it replaced them).
+public final class BatchRing {
+    /// A batch delivered in a slot.
+    public struct Delivery: Sendable, Hashable {
+        /// The slot holding the batch's columns (index into the buffer sets given).
+        public let slot: Int
+        /// The batch's epoch.
+        public let epoch: Int
+        /// The batch's position in its epoch.
+        public let index: Int
+        /// The rows in the batch (column `c` fills `count × rowBytes[c]` bytes of its buffer).
+        public let count: Int
+    }
+
+    /// The slots in the ring.
+    public let slotCount: Int
+    /// The bytes of one row of each served column, in schema order (data columns, then target).
+    public let rowBytes: [Int]
+    /// The slots' buffers; workers read a slot's entry only while filling it.
+    let slots: [BatchSlot]
+    private let prefetcher: OrderedPrefetcher<Int>
+    /// The slots the caller holds, oldest first.
+    private var heldSlots: [Int] = []
+    private let held: Int
+
+    /// Starts filling `buffers` with the batches of `options` from batch `sequence` of the run
+    /// (epoch `options.startEpoch` batch 0 is sequence 0; any batch may start the ring).
+    ///
+    /// - Parameters:
+    ///   - buffers: one set per slot, each with a buffer per served column in schema order, each
+    ///     holding at least `batchSize × rowBytes[c]` bytes. At least `workers + held` slots
+    ///     (`held + 1` without workers); more slots let the workers run further ahead.
+    ///   - held: how many of the last delivered batches the caller keeps using (at least 1).
+    ///   - firstSlot: the slot of the ring's first batch.
+    ///   - heldSlots: slots the caller holds already (oldest first, at most `held`), when this
+    ///     ring continues another's run (after a fork, say): they are written only once released.
+    ///     Pass the slots just before `firstSlot`.
+    /// - Throws: ``DataSetError/invalidOption(_:)`` for too few slots, a cache with
+    ///   augmentations, or a buffer too small; ``CacheError/wrongColumnKind(column:reason:)``
+    ///   for a variable-length column; the plan's errors.
+    public init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int = 0, held: Int = 1,
+                firstSlot: Int = 0, heldSlots: [Int] = [], buffers: [[UnsafeMutableRawBufferPointer]]) throws {
+        let plan = try BatchPlan(options: options, rowCount: dataSet.size)
+        let held = max(1, held)
+        self.held = held
+        let (columns, slots) = try Self.slots(dataSet: dataSet, options: options, plan: plan, held: held, buffers: buffers)
+        let rowBytes = slots[0].rowBytes
+        self.slots = slots
+        self.rowBytes = rowBytes
+        slotCount = slots.count
+        let start = max(0, sequence)
+        let remaining = plan.totalBatches.map { max(0, $0 - start) }
+        let names = columns.map(\.name)
+        let kernels = columns.map { dataSet.kernels[$0.name] }
+        let rows = dataSet.rows
+        let resident = dataSet.resident
+        let count = slots.count
+        let firstSlot = ((firstSlot % count) + count) % count
+        let previous = heldSlots.suffix(held)
+        guard previous.enumerated().allSatisfy({ $0.element == (firstSlot - previous.count + $0.offset + 2 * count) % count }) else {
+            throw DataSetError.invalidOption("held slots \(heldSlots) must be the ones just before slot \(firstSlot)")
+        }
+        self.heldSlots = Array(previous)
+        prefetcher = OrderedPrefetcher<Int>(count: plan.batchesPerEpoch == 0 ? 0 : remaining,
+                                            workers: options.workers, depth: count - held) { offset in
+            let slot = slots[(firstSlot + offset) % count]
+            let (epoch, index) = plan.locate(start + offset)
+            let filled = plan.fillRows(epoch: epoch, index: index, into: slot.rows)
+            for position in 0..<filled { slot.cacheRows[position] = rows[slot.rows[position]] }
+            let cacheRows = UnsafeBufferPointer(rebasing: slot.cacheRows[..<filled])
+            for (column, name) in names.enumerated() {
+                try resident.gather(column: name, rows: cacheRows, into: slot.columns[column], kernel: kernels[column])
+            }
+            slot.count = filled
+            slot.epoch = epoch
+            slot.index = index
+            return (firstSlot + offset) % count
+        }
+    }
+
+    deinit { prefetcher.stop() }
+
+    /// Checks that `buffers` fit a ring of `dataSet` under `options`, without starting one.
+    /// - Throws: the errors of ``init(dataSet:options:startingAt:buffers:)``.
+    public static func check(dataSet: CachedDataSet, options: BatchOptions, held: Int = 1,
+                             buffers: [[UnsafeMutableRawBufferPointer]]) throws {
+        let plan = try BatchPlan(options: options, rowCount: dataSet.size)
+        _ = try slots(dataSet: dataSet, options: options, plan: plan, held: max(1, held), buffers: buffers)
+    }
+
+    /// The served columns and a checked slot per buffer set.
+    private static func slots(dataSet: CachedDataSet, options: BatchOptions, plan: BatchPlan, held: Int,
+                              buffers: [[UnsafeMutableRawBufferPointer]]) throws -> ([CacheColumn], [BatchSlot]) {
+        let columns = try dataSet.fixedServedColumns(for: "a batch ring")
+        let rowBytes = columns.map { dataSet.servedRowBytes($0) }
+        let minimum = max(options.workers, 1) + held
+        guard buffers.count >= minimum else {
+            throw DataSetError.invalidOption("a batch ring with \(options.workers) workers, holding \(held) batches, needs at least \(minimum) slots; \(buffers.count) given")
+        }
+        let slots = try buffers.map { set in
+            try BatchSlot(columns: set, rowBytes: rowBytes, batchSize: plan.batchSize,
+                          names: columns.map(\.name), hasTarget: dataSet.targetColumn != nil)
+        }
+        return (columns, slots)
+    }
+
+    /// Waits for the next batch; the oldest held slot goes back to the workers when `held`
+    /// slots are held already. `nil` after the last batch.
+    /// - Throws: the first read error, after which nothing more is delivered.
+    public func next() throws -> Delivery? {
+        if heldSlots.count >= held { heldSlots.removeFirst() }
+        guard let index = try prefetcher.next() else {
+            heldSlots.removeAll()
+            return nil
+        }
+        heldSlots.append(index)
+        let slot = slots[index]
+        return Delivery(slot: index, epoch: slot.epoch, index: slot.index, count: slot.count)
+    }
+
+    /// Gives a slot the caller holds (one of the last `held` that ``next()`` delivered) new
+    /// buffers, so that the old ones keep the batch: workers write later batches into the new ones.
+    /// - Throws: ``DataSetError/invalidOption(_:)`` when `slot` is not held or a buffer is too
+    ///   small or missing.
+    public func replaceBuffers(ofSlot slot: Int, with buffers: [UnsafeMutableRawBufferPointer]) throws {
+        guard heldSlots.contains(slot) else {
+            throw DataSetError.invalidOption("slot \(slot) is not held (held: \(heldSlots)); only a held slot can be given new buffers")
+        }
+        try slots[slot].replace(columns: buffers)
+    }
+
+    /// The buffers of `slot` (the last delivered one holds its batch).
+    public func buffers(ofSlot slot: Int) -> [UnsafeMutableRawBufferPointer] { slots[slot].columns }
+
+    /// The data set positions of the rows of the batch in a held slot.
+    public func rows(ofSlot slot: Int) -> UnsafeBufferPointer<Int> {
+        UnsafeBufferPointer(rebasing: slots[slot].rows[..<slots[slot].count])
+    }
+
+    /// Stops the workers and waits for them; later ``next()`` calls return `nil`.
+    public func stop() { prefetcher.stop() }
+}
+
+/// The buffers of one batch in flight, and the batch's rows.
+///
+/// `@unchecked Sendable`: a slot is written by one worker thread for batch `k` and read by the
+/// consumer only after the ordered prefetcher hands out `k`; it is reused for batch `k + slots`
+/// only after the consumer asked for batch `k + 1`, i.e. finished with `k`. `columns` changes
+/// only while the consumer holds the slot.
+final class BatchSlot: @unchecked Sendable {
+    private(set) var columns: [UnsafeMutableRawBufferPointer]
+    let rowBytes: [Int]
+    let names: [String]
+    let batchSize: Int
+    let rows: UnsafeMutableBufferPointer<Int>
+    let cacheRows: UnsafeMutableBufferPointer<Int>
+    let hasTarget: Bool
+    var count = 0
+    var epoch = 0
+    var index = 0
+
+    init(columns: [UnsafeMutableRawBufferPointer], rowBytes: [Int], batchSize: Int, names: [String], hasTarget: Bool) throws {
+        self.columns = []
+        self.rowBytes = rowBytes
+        self.names = names
+        self.batchSize = batchSize
+        self.hasTarget = hasTarget
+        rows = .allocate(capacity: max(1, batchSize))
+        cacheRows = .allocate(capacity: max(1, batchSize))
+        try replace(columns: columns)
+    }
+
+    func replace(columns: [UnsafeMutableRawBufferPointer]) throws {
+        guard columns.count == rowBytes.count else {
+            throw DataSetError.invalidOption("a batch slot takes \(rowBytes.count) buffers (\(names.joined(separator: ", "))); \(columns.count) given")
+        }
+        for (column, buffer) in columns.enumerated() {
+            let needed = rowBytes[column] * batchSize
+            guard buffer.count >= needed, needed == 0 || buffer.baseAddress != nil else {
+                throw DataSetError.invalidOption("the buffer for column '\(names[column])' holds \(buffer.count) bytes; a batch of \(batchSize) needs \(needed)")
+            }
+        }
+        self.columns = columns
+    }
+
+    deinit {
+        rows.deallocate()
+        cacheRows.deallocate()
+    }
+}

@@ -1,0 +1,107 @@
+import Testing
+@testable import DataGenerator
+
+/// A ring of caller-owned slots receives the same batches as the owning API, and respects which
+/// slots the caller holds.
+@Suite struct BatchRingTests {
+    /// One buffer set per slot, sized for `batchSize` rows of each served column.
+    final class Slots {
+        let sets: [[UnsafeMutableRawBufferPointer]]
+        init(count: Int, rowBytes: [Int], batchSize: Int) {
+            sets = (0..<count).map { _ in rowBytes.map { .allocate(byteCount: $0 * batchSize, alignment: 16) } }
+        }
+        deinit { for set in sets { for buffer in set { buffer.deallocate() } } }
+    }
+
+    func withRingCache(_ body: (CachedDataSet, [Int]) throws -> Void) throws {
+        let dataSet = try CachedEpochTests.dataSet(count: 53, variable: false)
+        let directory = Fixtures.temporaryDirectory()
+        defer { Fixtures.remove(directory) }
+        let cached = try dataSet.cached(at: directory + "/ring.dgcache")
+        let rowBytes = (cached.dataColumns + [cached.targetColumn!]).map(\.rowBytes)
+        try body(cached, rowBytes)
+    }
+
+    @Test(arguments: [0, 1, 2], [1, 2])
+    func ringBatchesEqualOwnedBatchesFromAnyStart(workers: Int, held: Int) throws {
+        try withRingCache { cached, rowBytes in
+            let options = BatchOptions(batchSize: 6, epochs: 2, truncate: false, order: .full, seed: 9, workers: workers)
+            let owned = try cached.batches(options).collect()
+            for start in [0, 4, 9, owned.count] {
+                let slots = Slots(count: max(workers, 1) + held + 1, rowBytes: rowBytes, batchSize: 6)
+                let ring = try BatchRing(dataSet: cached, options: options, startingAt: start, held: held, buffers: slots.sets)
+                var served = start
+                while let delivery = try ring.next() {
+                    let expected = owned[served]
+                    #expect(delivery.epoch == expected.epoch && delivery.index == expected.index)
+                    let buffers = ring.buffers(ofSlot: delivery.slot)
+                    #expect(Array(buffers[0][..<(delivery.count * rowBytes[0])]) == expected.inputs[0].bytes)
+                    #expect(Array(buffers[1][..<(delivery.count * rowBytes[1])]) == expected.targets!.bytes)
+                    #expect(Array(ring.rows(ofSlot: delivery.slot)) == expected.rows)
+                    served += 1
+                }
+                #expect(served == owned.count, "from \(start)")
+            }
+        }
+    }
+
+    @Test func aSlotGivenNewBuffersKeepsItsBatch() throws {
+        try withRingCache { cached, rowBytes in
+            let options = BatchOptions(batchSize: 5, epochs: 1, truncate: false, order: .full, seed: 3, workers: 2)
+            let owned = try cached.batches(options).collect()
+            let slots = Slots(count: 4, rowBytes: rowBytes, batchSize: 5)
+            let spare = Slots(count: 1, rowBytes: rowBytes, batchSize: 5)
+            let ring = try BatchRing(dataSet: cached, options: options, held: 2, buffers: slots.sets)
+            let first = try #require(try ring.next())
+            let kept = ring.buffers(ofSlot: first.slot)
+            try ring.replaceBuffers(ofSlot: first.slot, with: spare.sets[0])
+            var count = 1
+            while try ring.next() != nil { count += 1 }
+            #expect(count == owned.count)
+            // Ten batches went through four slots: the kept buffers were never written again.
+            #expect(Array(kept[0][..<(5 * rowBytes[0])]) == owned[0].inputs[0].bytes)
+        }
+    }
+
+    @Test func onlyHeldSlotsTakeNewBuffersAndTooFewSlotsAreRefused() throws {
+        try withRingCache { cached, rowBytes in
+            let options = BatchOptions(batchSize: 5, epochs: 1, truncate: false, order: .full, seed: 3, workers: 2)
+            let slots = Slots(count: 4, rowBytes: rowBytes, batchSize: 5)
+            #expect(throws: DataSetError.self) {
+                _ = try BatchRing(dataSet: cached, options: options, held: 2, buffers: Array(slots.sets.prefix(3)))
+            }
+            let ring = try BatchRing(dataSet: cached, options: options, held: 2, buffers: slots.sets)
+            let first = try #require(try ring.next())
+            #expect(throws: DataSetError.self) {
+                try ring.replaceBuffers(ofSlot: (first.slot + 1) % 4, with: slots.sets[0])
+            }
+            let small = Slots(count: 1, rowBytes: rowBytes.map { $0 - 1 }, batchSize: 5)
+            #expect(throws: DataSetError.self) { try ring.replaceBuffers(ofSlot: first.slot, with: small.sets[0]) }
+            #expect(throws: DataSetError.self) {
+                _ = try BatchRing(dataSet: cached, options: options, held: 2, firstSlot: 1, heldSlots: [3], buffers: slots.sets)
+            }
+        }
+    }
+
+    @Test func aRingContinuingAnotherLeavesTheHeldSlotsAlone() throws {
+        try withRingCache { cached, rowBytes in
+            let options = BatchOptions(batchSize: 4, epochs: 1, truncate: false, order: .full, seed: 8, workers: 2)
+            let owned = try cached.batches(options).collect()
+            let slots = Slots(count: 4, rowBytes: rowBytes, batchSize: 4)
+            let first = try BatchRing(dataSet: cached, options: options, held: 2, buffers: slots.sets)
+            let a = try #require(try first.next())
+            let b = try #require(try first.next())
+            first.stop()
+            // A second ring (as after a fork) continues after slot b, holding a and b.
+            let second = try BatchRing(dataSet: cached, options: options, startingAt: 2, held: 2,
+                                       firstSlot: b.slot + 1, heldSlots: [a.slot, b.slot], buffers: slots.sets)
+            let c = try #require(try second.next())
+            #expect(![a.slot, b.slot].contains(c.slot))
+            #expect(Array(slots.sets[b.slot][0][..<(4 * rowBytes[0])]) == owned[1].inputs[0].bytes)
+            try second.replaceBuffers(ofSlot: b.slot, with: slots.sets[b.slot])
+            var count = 3
+            while try second.next() != nil { count += 1 }
+            #expect(count == owned.count)
+        }
+    }
+}
