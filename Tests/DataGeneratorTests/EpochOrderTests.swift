@@ -57,6 +57,22 @@ import Testing
         #expect(position == count)
     }
 
+    @Test(arguments: [(1000, 16, 4), (1003, 16, 4), (5, 16, 4), (1003, 7, 3), (4097, 512, 16)])
+    func fillingABatchOfPositionsGivesRowAtForEach(count: Int, rowsPerBlock: Int, blocksPerWindow: Int) {
+        for order in [EpochOrder.none, .full, .window(rowsPerBlock: rowsPerBlock, blocksPerWindow: blocksPerWindow)] {
+            let permutation = EpochPermutation(order: order, seed: 11, epoch: 3, count: count)
+            // Runs of positions as batches and shards produce them: contiguous, strided, wrapping.
+            for (start, stride, length) in [(0, 1, count), (count / 3, 1, 37), (1, 3, count / 3), (count - 2, 1, 2)] {
+                let positions = (0..<length).map { (start + $0 * stride) % max(count, 1) }.filter { $0 < count }
+                let filled = [Int](unsafeUninitializedCapacity: positions.count) { buffer, initialized in
+                    permutation.fill(positions.count, position: { positions[$0] }, into: buffer)
+                    initialized = positions.count
+                }
+                #expect(filled == positions.map(permutation.row(at:)), "\(order) from \(start) by \(stride)")
+            }
+        }
+    }
+
     @Test func windowOrderMixesWithinWindowsAndChangesPerEpoch() {
         let a = EpochPermutation(order: .window(rowsPerBlock: 10, blocksPerWindow: 4), seed: 1, epoch: 0, count: 400).rows
         let b = EpochPermutation(order: .window(rowsPerBlock: 10, blocksPerWindow: 4), seed: 1, epoch: 1, count: 400).rows

@@ -122,9 +122,9 @@ public struct BatchPlan: Sendable {
         let permutation = EpochPermutation(order: options.order, seed: options.seed, epoch: epoch, count: rowCount)
         let start = index * batchSize
         let end = min(start + batchSize, rowsPerEpoch)
-        for position in start..<end {
-            buffer[position - start] = permutation.row(at: options.shard.globalPosition(position, of: rowCount))
-        }
+        let shard = options.shard
+        let rowCount = self.rowCount
+        permutation.fill(max(0, end - start), position: { shard.globalPosition(start + $0, of: rowCount) }, into: buffer)
         return max(0, end - start)
     }
 }

@@ -71,6 +71,18 @@ public struct EpochPermutation: Sendable {
         }
     }
 
+    /// `buffer[i] = row(at: position(i))` for `i < count`, without allocating; faster than
+    /// calling ``row(at:)`` per position for window order, whose positions of a batch share a
+    /// window.
+    public func fill(_ count: Int, position: (Int) -> Int, into buffer: UnsafeMutableBufferPointer<Int>) {
+        switch kind {
+        case let .window(window):
+            window.fill(count, position: position, into: buffer)
+        default:
+            for index in 0..<count { buffer[index] = row(at: position(index)) }
+        }
+    }
+
     /// All rows in epoch order (O(count) memory; for tests and small data).
     public var rows: [Int] { (0..<count).map(row(at:)) }
 }
@@ -118,25 +130,66 @@ struct WindowOrder: Sendable {
         return start
     }
 
-    func row(at position: Int) -> Int {
-        precondition(position >= 0 && position < count)
+    /// The window holding `position`.
+    func window(of position: Int) -> Int {
         // Every window holds blocksPerWindow·rowsPerBlock rows except where the short block lies.
         let full = blocksPerWindow * rowsPerBlock
         var w = position / full
         if start(ofWindow: w) > position { w -= 1 }
         if w + 1 < (blockCount + blocksPerWindow - 1) / blocksPerWindow, start(ofWindow: w + 1) <= position { w += 1 }
-        let local = position - start(ofWindow: w)
-        let mix = FeistelPermutation(count: size(ofWindow: w),
-                                     key: OrderKey.key(seed: seed, epoch: epoch, stream: .window, salt: UInt64(w)))
-        var offset = mix.element(at: local)
+        return w
+    }
+
+    /// The permutation mixing the rows of window `w`.
+    func mix(ofWindow w: Int) -> FeistelPermutation {
+        FeistelPermutation(count: size(ofWindow: w), key: OrderKey.key(seed: seed, epoch: epoch, stream: .window, salt: UInt64(w)))
+    }
+
+    /// The rows of a block.
+    func size(ofBlock block: Int) -> Int { block == blockCount - 1 ? rowsPerBlock - shortfall : rowsPerBlock }
+
+    func row(at position: Int) -> Int {
+        precondition(position >= 0 && position < count)
+        let w = window(of: position)
+        var offset = mix(ofWindow: w).element(at: position - start(ofWindow: w))
         // Walk the window's blocks (in block order) to the one holding `offset`.
         var slot = w * blocksPerWindow
         while true {
             let block = blockOrder.element(at: slot)
-            let size = block == blockCount - 1 ? rowsPerBlock - shortfall : rowsPerBlock
+            let size = size(ofBlock: block)
             if offset < size { return block * rowsPerBlock + offset }
             offset -= size
             slot += 1
+        }
+    }
+
+    /// `buffer[i] = row(at: position(i))` for `i < count`, computing each window's block list
+    /// and mixing permutation once for a run of positions in the same window (a batch), instead
+    /// of once per row: the same rows, without allocating.
+    func fill(_ count: Int, position: (Int) -> Int, into buffer: UnsafeMutableBufferPointer<Int>) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: blocksPerWindow) { blocks in
+            var current = -1
+            var windowStart = 0
+            var mix = FeistelPermutation(count: 1, key: 0)
+            for index in 0..<count {
+                let at = position(index)
+                precondition(at >= 0 && at < self.count)
+                let w = window(of: at)
+                if w != current {
+                    current = w
+                    windowStart = start(ofWindow: w)
+                    mix = self.mix(ofWindow: w)
+                    let first = w * blocksPerWindow
+                    for slot in 0..<min(blocksPerWindow, blockCount - first) { blocks[slot] = blockOrder.element(at: first + slot) }
+                }
+                var offset = mix.element(at: at - windowStart)
+                var slot = 0
+                while offset >= size(ofBlock: blocks[slot]) {
+                    offset -= size(ofBlock: blocks[slot])
+                    slot += 1
+                }
+                buffer[index] = blocks[slot] * rowsPerBlock + offset
+            }
         }
     }
 }
