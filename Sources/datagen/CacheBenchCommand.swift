@@ -61,6 +61,12 @@ struct CacheBenchCommand: ParsableCommand {
 
     @OptionGroup(title: "Data options (with --uncached)") var source: DataSourceOptions
 
+    @Option(name: .customLong("serve-as"), help: "Deliver every data column as this dtype, converted inside the gather (e.g. float32 for a uint8 cache).")
+    var serveAs: String?
+
+    @Option(name: .customLong("serve-scale"), help: "With --serve-as: multiply each stored value by this first (e.g. 0.00392156862745098 for pixels / 255).")
+    var serveScale: Double = 1
+
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
@@ -69,6 +75,10 @@ struct CacheBenchCommand: ParsableCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more") }
         if let memoryBudget, memoryBudget < 0 { throw ValidationError("--memory-budget must be 0 or more") }
+        if let serveAs, DType(rawValue: serveAs) == nil {
+            throw ValidationError("--serve-as \(serveAs) is not a dtype (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        if serveAs != nil, uncachedInventory != nil { throw ValidationError("--serve-as applies to a cache, not to --uncached") }
     }
 
     func run() throws {
@@ -78,6 +88,7 @@ struct CacheBenchCommand: ParsableCommand {
         let serve: () throws -> BatchCursor<Batch>
         let samples: Int
         let mode: String
+        var lending: CachedDataSet?
         if let uncachedInventory {
             let dataSet = try source.makeDataSet(inventoryPath: uncachedInventory)
             serve = { try dataSet.batches(options) }
@@ -86,12 +97,20 @@ struct CacheBenchCommand: ParsableCommand {
         } else {
             var cached = try CachedDataSet(path: file)
             if let memoryBudget { cached.memoryBudget = memoryBudget << 20 }
-            serve = { try cached.batches(options) }
+            if let serveAs, let dtype = DType(rawValue: serveAs) {
+                for column in cached.dataColumns { cached = try cached.serving(column: column.name, as: dtype, scale: serveScale) }
+            }
+            let served = cached
+            serve = { try served.batches(options) }
             samples = cached.size
             mode = "cached"
+            // Timed through the lending path (what a training loop uses) when it applies.
+            let columns = cached.dataColumns + (cached.targetColumn.map { [$0] } ?? [])
+            if cached.augmentations.isEmpty && !columns.contains(where: { $0.spec.isVariableLength }) { lending = cached }
         }
         let openSeconds = EpochTimer.seconds(ContinuousClock.now - opened)
-        let times = try EpochTimer.run(epochs: epochs, serve)
+        let times = try lending.map { try EpochTimer.run(epochs: epochs, lending: $0, options) }
+            ?? EpochTimer.run(epochs: epochs, serve)
         let batches = try BatchPlan(options: options, rowCount: samples).batchesPerEpoch * epochs
         let steady = times.count > 1 ? Array(times.dropFirst()) : times
         let rate = Double(samples) / EpochTimer.median(steady)
@@ -105,6 +124,7 @@ struct CacheBenchCommand: ParsableCommand {
         if json {
             JSON.object([
                 ("mode", .string(mode)),
+                ("path", .string(lending != nil ? "lending" : "owning")),
                 ("file", .string(file)),
                 ("samples", .int(samples)),
                 ("batches", .int(batches)),

@@ -228,4 +228,25 @@ import Testing
         let otherDigest = (try CacheCommandTests.json(other.standardOutput) as? [String: Any])?["digest"] as? String
         #expect(otherDigest != nil && !digests.contains(otherDigest!))
     }
+
+    @Test func aUint8CacheServedAsScaledFloat32EqualsAFloat32BuildOfTheSameScale() throws {
+        let fixture = try CacheCommandTests.Fixture(count: 90, suffix: ".txt") { index in
+            Data((0..<12).map { String(($0 * 37 + index * 11) % 256) }.joined(separator: " ").utf8)
+        }
+        defer { fixture.remove() }
+        let bytes = fixture.cache + ".u8", floats = fixture.cache + ".f32"
+        let scale = "0.00392156862745098"
+        #expect(try CLI.run(["cache", "build", fixture.inventory, "-o", bytes, "--id-suffix", ".txt", "--dtype", "uint8", "--quiet"]).status == 0)
+        #expect(try CLI.run(["cache", "build", fixture.inventory, "-o", floats, "--id-suffix", ".txt", "--scale", scale, "--quiet"]).status == 0)
+        let common = ["--batch-size", "16", "--epochs", "2", "--seed", "3", "--workers", "2", "--json"]
+        let served = try CLI.run(["cache", "bench", bytes, "--serve-as", "float32", "--serve-scale", scale] + common)
+        #expect(served.status == 0, "\(served.standardError)")
+        let stored = try CLI.run(["cache", "bench", floats] + common)
+        let left = try #require(try CacheCommandTests.json(served.standardOutput) as? [String: Any])
+        let right = try #require(try CacheCommandTests.json(stored.standardOutput) as? [String: Any])
+        #expect(left["digest"] as? String == right["digest"] as? String)
+        #expect(left["path"] as? String == "lending")
+        let wrong = try CLI.run(["cache", "bench", bytes, "--serve-as", "float33"] + common)
+        #expect(wrong.status == 2 && wrong.standardError.contains("float33"))
+    }
 }

@@ -217,8 +217,91 @@ def tool_package(args, backend):
     times = timed_epochs(serve, args.epochs)
     peak = peak_rss_bytes()
     digest = cache.digest(batch_size=args.batch_size, epochs=args.epochs, shuffle="full", seed=SEED)
+    # numpy X[idx] in this same process, on the same epochs, after the timed ones: the ratio the
+    # Python issue asks for (engine against numpy in one interpreter).
+    import numpy as np
+    x, y = np.load(os.path.join(args.work, "x.npy")), np.load(os.path.join(args.work, "y.npy"))
+    plans = [batches_of(order, args.batch_size) for order in orders(len(y), args.epochs, "full")]
+
+    def gather(epoch):
+        for index in plans[epoch]:
+            xb, yb = x[index], y[index]
+            del xb, yb
+
+    numpy_times = timed_epochs(gather, args.epochs)
     return {"open_seconds": opened, "epoch_seconds": times, "peak_rss_bytes": peak, "digest": digest,
-            "samples": cache.rows, "bytes_per_sample": 784 * 4 + 8}
+            "samples": cache.rows, "bytes_per_sample": 784 * 4 + 8, "same_process_numpy_seconds": numpy_times}
+
+
+def tool_torch_cache(args, workers):
+    """PyTorch's DataLoader over the cache (``datagen.torch.CacheIterable``, engine backend)."""
+    import torch
+    from torch.utils.data import DataLoader
+    from datagen.torch import CacheIterable
+    torch.set_num_threads(1)
+    path = os.path.join(args.work, "f32-lz4.dgcache")
+    start = time.perf_counter()
+    dataset = CacheIterable(path, args.batch_size, shuffle="full", seed=SEED)
+    loader = DataLoader(dataset, batch_size=None, num_workers=workers)
+    opened = time.perf_counter() - start
+
+    def serve(epoch):
+        dataset.set_epoch(epoch)
+        for batch in loader:
+            del batch
+
+    times = timed_epochs(serve, args.epochs)
+    peak = peak_rss_bytes()
+
+    def delivered():
+        for epoch in range(args.epochs):
+            dataset.set_epoch(epoch)
+            for batch in loader:
+                yield batch["data"].numpy(), batch["target"].numpy()
+
+    return {"open_seconds": opened, "epoch_seconds": times, "peak_rss_bytes": peak, "digest": digest_of(delivered()),
+            "samples": _rows(path), "bytes_per_sample": 784 * 4 + 8}
+
+
+def _rows(path):
+    import datagen
+    return datagen.open(path, backend="numpy").rows
+
+
+def tool_keras(args, source):
+    """Keras 3 (torch backend) ``fit`` of one small model, over the cache (``CacheDataset``) or
+    over the same arrays in memory; reports each epoch's seconds (steps/s = batches / seconds)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    import numpy as np
+    keras.utils.set_random_seed(1)
+    path = os.path.join(args.work, "f32-lz4.dgcache")
+    start = time.perf_counter()
+    if source == "cache":
+        from datagen.keras import CacheDataset
+        data = CacheDataset(path, args.batch_size, x="data", y="target", shuffle="full", seed=SEED)
+        fit = dict(x=data)
+        rows = _rows(path)
+    else:
+        x, y = np.load(os.path.join(args.work, "x.npy")), np.load(os.path.join(args.work, "y.npy"))
+        fit = dict(x=x, y=y, batch_size=args.batch_size, shuffle=True)
+        rows = len(y)
+    opened = time.perf_counter() - start
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(10)])
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    times = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.start)
+
+    model.fit(epochs=args.epochs, verbose=0, callbacks=[Timer()], **fit)
+    return {"open_seconds": opened, "epoch_seconds": times, "peak_rss_bytes": peak_rss_bytes(), "digest": "",
+            "samples": rows, "bytes_per_sample": 784 * 4 + 8, "steps": -(-rows // args.batch_size)}
 
 
 def tool_prepare(args):
@@ -259,8 +342,12 @@ def tool_prepare(args):
 
 
 def run_tool(argv):
+    # No row uses BLAS; left at its default, OpenBLAS starts a thread per core at numpy's import
+    # check, and they spin against the measured threads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = argparse.ArgumentParser(prog="bench.py tool")
-    parser.add_argument("name", choices=["prepare", "numpy", "memmap", "arrow", "torch", "torch-batched", "engine", "numpy-backend"])
+    parser.add_argument("name", choices=["prepare", "numpy", "memmap", "arrow", "torch", "torch-batched", "engine",
+                                         "numpy-backend", "torch-cache-0", "torch-cache-2", "keras-cache", "keras-memory"])
     parser.add_argument("--work", required=True)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -274,6 +361,10 @@ def run_tool(argv):
         result = tool_arrow(args)
     elif args.name in ("torch", "torch-batched"):
         result = tool_torch(args, batched=args.name == "torch-batched")
+    elif args.name.startswith("torch-cache"):
+        result = tool_torch_cache(args, workers=int(args.name.rsplit("-", 1)[1]))
+    elif args.name.startswith("keras"):
+        result = tool_keras(args, args.name.split("-")[1])
     else:
         result = tool_package(args, "engine" if args.name == "engine" else "numpy")
     print(json.dumps(result))
@@ -386,7 +477,7 @@ class Driver:
             evict(self.text_files if uncached else [path])
         self.remember(argv)
         result = json.loads(self.command(argv))
-        dtype_bytes = 1 if cache.startswith("u8") and not uncached else 4
+        dtype_bytes = 1 if cache.startswith("u8") and not uncached and "--serve-as" not in extra else 4
         disk = self.facts["text_bytes"] if uncached else os.path.getsize(path)
         self.add(label, group, result["open_seconds"], result["epoch_seconds"], result["samples"],
                  784 * dtype_bytes + 8, disk, result["peak_rss_bytes"] or self.child_peak, result["digest"],
@@ -418,8 +509,10 @@ class Driver:
             self.notes.append(f"{label}: failed: {error}")
             return None
         self.remember(["python", "tools/bench/bench.py"] + argv[2:])
+        extra = {key: result[key] for key in ("same_process_numpy_seconds", "steps") if key in result}
         self.add(label, group, result["open_seconds"], result["epoch_seconds"], result["samples"],
-                 result["bytes_per_sample"], file_bytes(disk_paths), result["peak_rss_bytes"], result["digest"])
+                 result["bytes_per_sample"], file_bytes(disk_paths), result["peak_rss_bytes"], result["digest"],
+                 extra_info=extra)
         return result
 
     def add(self, label, group, opened, times, samples, bytes_per_sample, disk, peak, digest, extra_info=None):
@@ -444,9 +537,11 @@ class Driver:
                               "DATAGEN_ENGINE_LIB, not built by this run")
         for tool, reason in self.skipped_tools.items():
             self.notes.append(f"{tool} skipped: {reason}")
-        self.notes.append("uint8-stored caches: `datagen cache bench` serves a column in its stored type, so these rows "
-                          "deliver uint8 features (784 + 8 bytes a sample); the float32 conversion is left to the "
-                          "training step and not timed")
+        self.notes.append("uint8-stored caches are served as float32 (`cache bench --serve-as float32 --serve-scale "
+                          "1/255`): the conversion runs inside the gather, and the digest equals the float32 caches'")
+        self.notes.append("Python tools run with `OPENBLAS_NUM_THREADS=1`: no row uses BLAS, and numpy's import-time "
+                          "check otherwise leaves OpenBLAS threads spinning on the two cores (seen in `perf`: they "
+                          "slowed the engine's workers by a third)")
         self.make_data()
         self.build_caches()
         self.export_arrays()
@@ -457,10 +552,11 @@ class Driver:
         # Warm runs: the files were just written (in the page cache).
         self.python_tool("numpy in-memory X[idx]", "numpy", npy)
         for cache, label in [("f32-lz4", "lz4, float32"), ("f32-lz4hc", "lz4hc, float32"),
-                             ("f32-none", "none, float32"), ("u8-lz4", "lz4, uint8 stored (served uint8)"),
-                             ("u8-lz4hc", "lz4hc, uint8 stored (served uint8)")]:
+                             ("f32-none", "none, float32"), ("u8-lz4", "lz4, uint8 stored, served float32"),
+                             ("u8-lz4hc", "lz4hc, uint8 stored, served float32")]:
             if cache in self.facts["builds"]:
-                self.datagen_bench(f"datagen cached ({label}), {workers} workers", cache)
+                serve = ["--serve-as", "float32", "--serve-scale", SCALE] if cache.startswith("u8") else []
+                self.datagen_bench(f"datagen cached ({label}), {workers} workers", cache, extra=serve)
         self.datagen_bench(f"datagen uncached (savetxt text), {workers} workers", "f32-lz4", uncached=True,
                            epochs=self.args.uncached_epochs)
         self.check_uncached_digest()
@@ -471,6 +567,11 @@ class Driver:
         self.python_tool("PyTorch DataLoader (sampler of index batches, X[idx])", "torch-batched", npy)
         self.python_tool(f"datagen Python, engine backend ({workers} workers)", "engine", lz4)
         self.python_tool("datagen Python, numpy backend", "numpy-backend", lz4)
+        self.python_tool("PyTorch DataLoader over the cache (CacheIterable), num_workers=0", "torch-cache-0", lz4)
+        self.python_tool("PyTorch DataLoader over the cache (CacheIterable), num_workers=2", "torch-cache-2", lz4)
+        # Training: the same Keras model fitted over arrays in memory and over the cache.
+        self.python_tool("Keras fit over numpy arrays in memory", "keras-memory", npy, group="training")
+        self.python_tool("Keras fit over the cache (CacheDataset, engine)", "keras-cache", lz4, group="training")
         # Cold page cache: the files evicted with posix_fadvise(DONTNEED) just before each run.
         self.python_tool("numpy in-memory X[idx] (cold)", "numpy", npy, group="cold", cold=True)
         self.datagen_bench(f"datagen cached (lz4, float32), {workers} workers (cold)", "f32-lz4", group="cold", cold=True)
