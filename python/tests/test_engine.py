@@ -184,6 +184,15 @@ def test_seeking_a_ring_iterator_keeps_the_batches_handed_out(caches):
     after = list(iterator)
     _assert_same_batches([first, second], reference[:2])
     _assert_same_batches(after, reference[len(reference) // 2 + 3:])
+    # Seeking to every other batch (as a DataLoader worker does) reuses the sets nobody holds.
+    iterator = engine.batches(batch_size=64, seed=5, epochs=1, workers=0)
+    addresses = set()
+    for index in range(0, iterator.batches_per_epoch, 2):
+        batch = iterator.seek(0, index).__next__()
+        np.testing.assert_array_equal(batch["data"], reference[index]["data"])
+        addresses.add(batch["data"].__array_interface__["data"][0])
+        del batch
+    assert len(addresses) <= 3
 
 
 def test_a_damaged_unit_met_while_serving_batches_raises_a_cache_error(caches, tmp_path):

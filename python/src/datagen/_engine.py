@@ -286,7 +286,12 @@ class EngineBatchIterator:
         full = self.plan.batch_size
         self._full_rows = full
         count = max(prefetch if prefetch > 0 else 2 * max(workers, 1), workers, 1) + 2
-        self._slots = [self._new_slot(full) for _ in range(count)]
+        previous = self._slots or []
+        # Sets nobody else refers to are reused (a seek per batch, as DataLoader workers do,
+        # then allocates nothing); sets still in use stay their holders'.
+        self._slots = [slot if _reference_counts(slot[0]) == slot[3] else self._new_slot(full)
+                       for slot in previous[:count]]
+        self._slots += [self._new_slot(full) for _ in range(count - len(self._slots))]
         columns = len(self._columns)
         buffers = (ctypes.c_void_p * (count * columns))()
         capacities = (ctypes.c_int64 * (count * columns))()
