@@ -84,12 +84,25 @@ class CacheDataset(keras.utils.PyDataset):
     def __len__(self):
         return self._length
 
+    def _random_run(self):
+        """This thread's iterator for batches asked out of order (``fit(shuffle=True)`` permutes the
+        batch indices): gathered on the calling thread, so that a jump costs one batch's gather
+        instead of restarting the prefetching iterator's threads."""
+        self._run()
+        if getattr(self._local, "random", None) is None or self._local.random_pid != os.getpid():
+            extra = {"workers": 0} if self._cache().backend == "engine" else {}
+            self._local.random = self._cache().batches(epoch=self.first_epoch, epochs=None, **self.arguments, **extra)
+            self._local.random_pid = os.getpid()
+        return self._local.random
+
     def __getitem__(self, index):
         if not 0 <= index < self._length:
             raise IndexError(f"batch {index} outside 0..<{self._length}")
         run = self._run()
         if run.position() != (self.epoch, index):
-            run.seek(self.epoch, index)
+            run = self._random_run()
+            if run.position() != (self.epoch, index):
+                run.seek(self.epoch, index)
         batch = next(run)
         inputs = batch[self.x] if isinstance(self.x, str) else tuple(batch[name] for name in self.x)
         return inputs if self.y is None else (inputs, batch[self.y])
