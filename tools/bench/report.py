@@ -91,24 +91,26 @@ def goals(driver, baseline):
     if lz4 and uncached:
         value = lz4["rate"] / uncached["rate"]
         goal("Cached (lz4) vs uncached over the savetxt files", ratio(value), "≥ 100×", value >= 100)
-    sizes, builds = facts.get("lz4_cli", {}), facts["builds"]
+    sizes, units, builds = facts.get("lz4_cli", {}), facts.get("lz4_units", {}), facts["builds"]
     for name, reference, text in [("f32-lz4", "f32-lz4-1", "lz4 cache (float32) vs `lz4 -1`"),
                                   ("f32-lz4hc", "f32-lz4-9", "lz4hc cache (float32) vs `lz4 -9`"),
                                   ("u8-lz4", "u8-lz4-1", "lz4 cache (uint8) vs `lz4 -1`"),
                                   ("u8-lz4hc", "u8-lz4-9", "lz4hc cache (uint8) vs `lz4 -9`")]:
+        if name in builds and reference in units:
+            value = builds[name]["bytes"] / units[reference]
+            goal(f"{text} on the same units, a row each (whole file, index included: {mb(builds[name]['bytes'])} vs "
+                 f"{mb(units[reference])} MB of compressed units)", ratio(value), "≤ 1×", value <= 1)
         if name in builds and reference in sizes:
             value = builds[name]["bytes"] / sizes[reference]
-            goal(f"{text} on the same raw bytes ({mb(builds[name]['bytes'])} vs {mb(sizes[reference])} MB)",
-                 ratio(value), "≤ 1×", value <= 1)
-    engine = find(rows, "datagen Python, engine backend")
-    if engine and engine.get("same_process_numpy_seconds"):
-        numpy_steady = sorted(engine["same_process_numpy_seconds"][1:] or engine["same_process_numpy_seconds"])
-        value = numpy_steady[len(numpy_steady) // 2] / engine["steady"]
-        goal("Python engine backend vs numpy X[idx] in the same process", ratio(value), "≥ 1.2×", value >= 1.2)
-    numpy_backend = find(rows, "datagen Python, numpy backend")
-    if numpy_backend:
-        value = numpy_backend["rate"] / baseline
-        goal("Python numpy backend vs numpy X[idx]", ratio(value), "≥ 0.8×", value >= 0.8)
+            out.append(f"| (beside it) {text} on the whole raw column as one frame ({mb(builds[name]['bytes'])} vs "
+                       f"{mb(sizes[reference])} MB) | {ratio(value)} | reported | |")
+    for label, target in (("engine", 1.2), ("numpy", 0.8)):
+        row = find(rows, f"datagen Python, {label} backend")
+        if row and row.get("same_process_ratios"):
+            pairs = sorted(row["same_process_ratios"])
+            value = pairs[len(pairs) // 2]
+            goal(f"Python {label} backend vs numpy X[idx] in the same process (median of {len(pairs)} alternating "
+                 f"epoch pairs, {ratio(pairs[0])}–{ratio(pairs[-1])})", ratio(value), f"≥ {target}×", value >= target)
     fit_memory = find(rows, "Keras fit over numpy", "training")
     fit_cache = find(rows, "Keras fit over the cache", "training")
     if fit_memory and fit_cache:
@@ -221,6 +223,8 @@ def write(driver):
     ]
     for name, build in builds.items():
         lines.append(f"| `{name}` | {build['seconds']:.2f} | {build['bytes']:,} |")
+    for name, size in facts.get("lz4_units", {}).items():
+        lines.append(f"| `{name}` (liblz4's block compressor on the same units: a row of features each, the labels as one block) | | {size:,} |")
     for name, size in facts.get("lz4_cli", {}).items():
         what = "raw column bytes, uncompressed" if name.startswith("raw") else "the lz4 command on the raw column bytes"
         lines.append(f"| `{name}` ({what}) | | {size:,} |")
