@@ -65,19 +65,48 @@ final class OrderedPrefetcher<Output: Sendable> {
             do { return try produce(index) } catch { stopped = true; throw error }
         }
 
-        /// Waits for the next item from the workers.
+        /// What the consumer does next: hand out an item (or the end), or compute one.
+        private enum Step {
+            case deliver(Result<Output, any Error>?)
+            case compute(Int)
+        }
+
+        /// Whether an item within the window is left to claim (the lock held).
+        private var canClaim: Bool { nextToClaim < nextToDeliver + depth && (total.map { nextToClaim < $0 } ?? true) }
+
+        /// The next item from the workers. While it is not ready, the consumer computes an item
+        /// of the window itself instead of sleeping (it would otherwise leave its core idle and
+        /// need a wake-up per item): with `w` workers, `w + 1` threads gather.
         func takeNext() throws -> Output? {
-            let result: Result<Output, any Error>? = lock.withLock {
-                let index = nextToDeliver
-                if stopped || (total.map { index >= $0 } ?? false) { return nil }
-                lock.wait { results[index] != nil || stopped }
-                guard let result = results.removeValue(forKey: index) else { return nil }
-                nextToDeliver += 1
-                if case .failure = result { stopped = true }
-                lock.broadcast()
-                return result
+            while true {
+                let step: Step = lock.withLock {
+                    let index = nextToDeliver
+                    while true {
+                        if stopped || (total.map { index >= $0 } ?? false) { return .deliver(nil) }
+                        if let result = results.removeValue(forKey: index) {
+                            nextToDeliver += 1
+                            if case .failure = result { stopped = true }
+                            lock.broadcast()
+                            return .deliver(result)
+                        }
+                        if canClaim {
+                            defer { nextToClaim += 1 }
+                            return .compute(nextToClaim)
+                        }
+                        lock.wait { results[index] != nil || stopped || canClaim }
+                    }
+                }
+                switch step {
+                case .deliver(let result):
+                    return try result?.get()
+                case .compute(let claimed):
+                    let result = Result { try produce(claimed) }
+                    lock.withLock {
+                        results[claimed] = result
+                        lock.broadcast()
+                    }
+                }
             }
-            return try result?.get()
         }
 
         func stop() {
