@@ -188,7 +188,8 @@ public func dg_iterator_next_slot(_ iterator: OpaquePointer?, _ slot: UnsafeMuta
     }
 }
 
-/// `dg_iterator_replace_slot`: new buffers for the slot last delivered, in ring mode (datagen.h).
+/// `dg_iterator_replace_slot`: new buffers for a held slot (one of the last two delivered), in ring
+/// mode (datagen.h).
 @_cdecl("dg_iterator_replace_slot")
 public func dg_iterator_replace_slot(_ iterator: OpaquePointer?, _ slot: Int32,
                                      _ buffers: UnsafePointer<UnsafeMutableRawPointer?>?,

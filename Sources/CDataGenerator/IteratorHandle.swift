@@ -72,9 +72,10 @@ final class IteratorHandle {
         pid = getpid()
     }
 
-    /// Switches to ring mode: from the next batch on, batch `k` is written into `slots[k mod
-    /// slots.count]` (one buffer per column in schema order) by the iterator's workers, ahead of
-    /// ``nextSlot()``. Calling it again (after a seek, say) replaces every slot.
+    /// Switches to ring mode: from the next batch on, consecutive batches are written into
+    /// consecutive `slots` (one buffer per column in schema order, wrapping around) by the
+    /// iterator's workers, ahead of ``nextSlot()``. Calling it again (after a seek, say) replaces
+    /// every slot.
     func attach(slots: [[UnsafeMutableRawBufferPointer]]) throws {
         try adoptFork()
         ring?.stop()

@@ -105,8 +105,7 @@ struct CacheBenchCommand: ParsableCommand {
             samples = cached.size
             mode = "cached"
             // Timed through the lending path (what a training loop uses) when it applies.
-            let columns = cached.dataColumns + (cached.targetColumn.map { [$0] } ?? [])
-            if cached.augmentations.isEmpty && !columns.contains(where: { $0.spec.isVariableLength }) { lending = cached }
+            if cached.canLendBatches { lending = cached }
         }
         let openSeconds = EpochTimer.seconds(ContinuousClock.now - opened)
         let times = try lending.map { try EpochTimer.run(epochs: epochs, lending: $0, options) }

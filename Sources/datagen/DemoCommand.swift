@@ -118,40 +118,38 @@ enum EpochTimer {
     /// Seconds per epoch for `epochs` epochs served by `makeCursor`'s cursor.
     static func run(epochs: Int, _ makeCursor: () throws -> BatchCursor<Batch>) throws -> [Double] {
         let cursor = try makeCursor()
-        var times = [Double]()
-        var start = ContinuousClock.now
-        var delivered = 0
-        while let _ = try cursor.next() {
-            delivered += 1
-            if delivered % cursor.batchesPerEpoch == 0 {
-                let now = ContinuousClock.now
-                times.append(seconds(now - start))
-                start = now
-            }
-        }
-        return times
+        var laps = Laps(batchesPerEpoch: cursor.batchesPerEpoch)
+        while let _ = try cursor.next() { laps.batchDelivered() }
+        return laps.times
     }
 
     /// Seconds per epoch for `epochs` epochs served by `dataSet.forEachBatch` (batches lent in
     /// reused buffers, nothing allocated per batch).
     static func run(epochs: Int, lending dataSet: CachedDataSet, _ options: BatchOptions) throws -> [Double] {
-        var times = [Double]()
-        var start = ContinuousClock.now
-        var sink: UInt8 = 0
-        let perEpoch = try BatchPlan(options: options, rowCount: dataSet.size).batchesPerEpoch
-        var delivered = 0
-        try dataSet.forEachBatch(options) { batch in
-            sink &+= batch.count > 0 ? batch.data(0).first ?? 0 : 0
-            delivered += 1
-            if delivered % perEpoch == 0 {
-                let now = ContinuousClock.now
-                times.append(seconds(now - start))
-                start = now
-            }
+        var laps = Laps(batchesPerEpoch: try BatchPlan(options: options, rowCount: dataSet.size).batchesPerEpoch)
+        try dataSet.forEachBatch(options) { _ in
+            laps.batchDelivered()
             return true
         }
-        if sink == 1 { _ = sink.description }  // keep the reads
-        return times
+        return laps.times
+    }
+
+    /// The time of each epoch of a run, taken as its last batch is delivered.
+    private struct Laps {
+        let batchesPerEpoch: Int
+        private(set) var times = [Double]()
+        private var start = ContinuousClock.now
+        private var delivered = 0
+
+        init(batchesPerEpoch: Int) { self.batchesPerEpoch = max(1, batchesPerEpoch) }
+
+        mutating func batchDelivered() {
+            delivered += 1
+            guard delivered % batchesPerEpoch == 0 else { return }
+            let now = ContinuousClock.now
+            times.append(EpochTimer.seconds(now - start))
+            start = now
+        }
     }
 
     /// The median of `values` (the mean of the middle two for an even count).

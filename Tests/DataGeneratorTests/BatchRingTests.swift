@@ -19,6 +19,7 @@ import Testing
         defer { Fixtures.remove(directory) }
         let cached = try dataSet.cached(at: directory + "/ring.dgcache")
         let rowBytes = (cached.dataColumns + [cached.targetColumn!]).map(\.rowBytes)
+        #expect(cached.canLendBatches)
         try body(cached, rowBytes)
     }
 

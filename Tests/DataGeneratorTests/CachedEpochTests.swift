@@ -97,6 +97,7 @@ import Testing
     @Test func borrowingRefusesVariableLengthColumns() throws {
         let dataSet = try Self.dataSet(variable: true)
         try withCache(dataSet) { (cached) throws in
+            #expect(!cached.canLendBatches)
             #expect(throws: CacheError.self) {
                 try cached.forEachBatch(BatchOptions(batchSize: 4, epochs: 1)) { _ in true }
             }

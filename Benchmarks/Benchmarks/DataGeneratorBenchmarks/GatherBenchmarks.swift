@@ -116,12 +116,7 @@ func registerGatherBenchmarks() {
     Benchmark("Gather streamed: CacheFile.gather, 128 random rows (one lz4 unit a row)",
               configuration: .init(metrics: standardMetrics + [RateMetric.rowsPerSecond],
                                    warmupIterations: 1_000, maxDuration: .seconds(3), maxIterations: 20_000)) { benchmark, fixture in
-        let rows = fixture.batches.batch(benchmark.currentIteration)
-        let start = ContinuousClock.now
-        try fixture.cache.gather(column: "data", rows: rows, into: fixture.buffer.bytes)
-        let elapsed = ContinuousClock.now - start
-        benchmark.measurement(RateMetric.rowsPerSecond, RateMetric.perSecond(rows.count, over: elapsed))
-        blackHole(fixture.buffer.bytes[0])
+        try fixture.gatherNextBatch(in: benchmark)
     } setup: {
         StreamedGather(cache: try CacheFile(path: DigitsCache.path()),
                        batches: RowBatches(randomCount: 1_000, batchSize: batchSize, rowCount: DigitsCache.rowCount),
@@ -138,6 +133,16 @@ struct StreamedGather {
     let batches: RowBatches
     /// The destination of every gather, reused.
     let buffer: OwnedBuffer
+
+    /// Gathers the iteration's batch of the "data" column into the buffer, reporting rows/s.
+    func gatherNextBatch(in benchmark: Benchmark) throws {
+        let rows = batches.batch(benchmark.currentIteration)
+        let start = ContinuousClock.now
+        try cache.gather(column: "data", rows: rows, into: buffer.bytes)
+        let elapsed = ContinuousClock.now - start
+        benchmark.measurement(RateMetric.rowsPerSecond, RateMetric.perSecond(rows.count, over: elapsed))
+        blackHole(buffer.bytes[0])
+    }
 }
 
 /// A batch ring running over buffers this fixture owns; they are released only after the ring's

@@ -22,12 +22,7 @@ func registerUnitBenchmarks() {
                       configuration: .init(metrics: standardMetrics + [RateMetric.rowsPerSecond],
                                            warmupIterations: 1_000, maxDuration: .seconds(2),
                                            maxIterations: 20_000)) { benchmark, fixture in
-                let rows = fixture.batches.batch(benchmark.currentIteration)
-                let start = ContinuousClock.now
-                try fixture.cache.gather(column: "data", rows: rows, into: fixture.buffer.bytes)
-                let elapsed = ContinuousClock.now - start
-                benchmark.measurement(RateMetric.rowsPerSecond, RateMetric.perSecond(rows.count, over: elapsed))
-                blackHole(fixture.buffer.bytes[0])
+                try fixture.gatherNextBatch(in: benchmark)
             } setup: {
                 StreamedGather(cache: try CacheFile(path: PooledDigitsCache.path(units)), batches: makeBatches(),
                                buffer: OwnedBuffer(byteCount: batchSize * PooledDigitsCache.rowBytes))

@@ -125,8 +125,8 @@ int32_t dg_iterator_fill(dg_iterator *iterator, void *const *buffers, const int6
  * buffers, ahead of dg_iterator_next_slot, with no copy. `buffers[s * C + c]` (capacity
  * `capacities[s * C + c]` bytes, at least batch_size rows of column c) is column c of slot s, for C
  * columns in schema order. Needs at least workers + 2 slots (3 without workers) and fixed-shape
- * columns only (use dg_iterator_peek/fill for variable-length columns). Batch k of the run lands in
- * slot k mod slots. After this call, dg_iterator_peek and dg_iterator_fill are refused. Calling it
+ * columns only (use dg_iterator_peek/fill for variable-length columns). Consecutive batches land in
+ * consecutive slots (after the last slot, the first); dg_iterator_next_slot says which. After this call, dg_iterator_peek and dg_iterator_fill are refused. Calling it
  * again (after dg_iterator_seek, say) replaces every slot. The buffers must stay valid until the
  * iterator is freed or the slot is replaced.
  */

@@ -94,7 +94,8 @@ public final class BatchRing {
     deinit { prefetcher.stop() }
 
     /// Checks that `buffers` fit a ring of `dataSet` under `options`, without starting one.
-    /// - Throws: the errors of ``init(dataSet:options:startingAt:buffers:)``.
+    /// - Throws: the buffer and option errors of
+    ///   ``init(dataSet:options:startingAt:held:firstSlot:heldSlots:buffers:)``.
     public static func check(dataSet: CachedDataSet, options: BatchOptions, held: Int = 1,
                              buffers: [[UnsafeMutableRawBufferPointer]]) throws {
         let plan = try BatchPlan(options: options, rowCount: dataSet.size)

@@ -60,6 +60,10 @@ extension CachedDataSet {
         }
     }
 
+    /// Whether ``forEachBatch(_:_:)`` and ``BatchRing`` can serve this data set: every served
+    /// column has a fixed shape and no augmentation runs (otherwise use ``batches(_:)``).
+    public var canLendBatches: Bool { (try? fixedServedColumns(for: "")) != nil }
+
     /// The served columns (data columns, then the target) when every one has a fixed shape and
     /// no augmentation runs: what the lending paths serve.
     func fixedServedColumns(for what: String) throws -> [CacheColumn] {

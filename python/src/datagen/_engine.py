@@ -277,11 +277,11 @@ class EngineBatchIterator:
         self._ring = [None] * reuse if reuse > 0 else None
         self._slots = None
         if ring and reuse <= 0 and not self._variable and self.batches_per_epoch > 0:
-            self._attach(batch_size, workers, prefetch)
+            self._attach(workers, prefetch)
 
     # -- ring mode: the engine writes straight into arrays this iterator owns ------------------
 
-    def _attach(self, batch_size, workers, prefetch):
+    def _attach(self, workers, prefetch):
         """Registers a ring of slot arrays with the engine (dg_iterator_attach)."""
         full = self.plan.batch_size
         self._full_rows = full
@@ -289,16 +289,15 @@ class EngineBatchIterator:
         previous = self._slots or []
         # Sets nobody else refers to are reused (a seek per batch, as DataLoader workers do,
         # then allocates nothing); sets still in use stay their holders'.
-        self._slots = [slot if _reference_counts(slot[0]) == slot[3] else self._new_slot(full)
-                       for slot in previous[:count]]
+        self._slots = [slot if slot.is_free() else self._new_slot(full) for slot in previous[:count]]
         self._slots += [self._new_slot(full) for _ in range(count - len(self._slots))]
         columns = len(self._columns)
         buffers = (ctypes.c_void_p * (count * columns))()
         capacities = (ctypes.c_int64 * (count * columns))()
-        for slot, (arrays, pointers, sizes, _) in enumerate(self._slots):
+        for index, slot in enumerate(self._slots):
             for column in range(columns):
-                buffers[slot * columns + column] = pointers[column]
-                capacities[slot * columns + column] = sizes[column]
+                buffers[index * columns + column] = slot.pointers[column]
+                capacities[index * columns + column] = slot.sizes[column]
         _check(self._lib, self._lib.dg_iterator_attach(self._handle, count, buffers, capacities), self._cache.path)
         self._held = []  # the slots of the last two batches, oldest first
         self._slot_ref = ctypes.c_int32()
@@ -306,14 +305,8 @@ class EngineBatchIterator:
         self._names = [name for name, _, _, _, _ in self._columns]
 
     def _new_slot(self, rows):
-        """One set of arrays for ``rows`` rows, their pointers and byte sizes (looked up once),
-        and each array's reference count while only the ring refers to it."""
-        arrays = [np.empty((rows,) + shape, dtype=dtype) for _, dtype, shape, _, _ in self._columns]
-        pointers = (ctypes.c_void_p * len(arrays))(*[array.ctypes.data for array in arrays])
-        sizes = (ctypes.c_int64 * len(arrays))(*[array.nbytes for array in arrays])
-        slot = [arrays, pointers, sizes, None]
-        slot[3] = _reference_counts(arrays)
-        return slot
+        """One set of new arrays for ``rows`` rows."""
+        return _Slot([np.empty((rows,) + shape, dtype=dtype) for _, dtype, shape, _, _ in self._columns])
 
     def _next_from_ring(self):
         lib, handle = self._lib, self._handle
@@ -321,11 +314,9 @@ class EngineBatchIterator:
             # The slot of two batches ago goes back to the engine with this call: if anything
             # still refers to its arrays, the caller keeps them and the ring gets new ones.
             oldest = self._held.pop(0)
-            slot = self._slots[oldest]
-            if _reference_counts(slot[0]) != slot[3]:
-                fresh = self._new_slot(self._full_rows)
-                self._slots[oldest] = fresh
-                _check(lib, lib.dg_iterator_replace_slot(handle, oldest, fresh[1], fresh[2]), self._cache.path)
+            if not self._slots[oldest].is_free():
+                fresh = self._slots[oldest] = self._new_slot(self._full_rows)
+                _check(lib, lib.dg_iterator_replace_slot(handle, oldest, fresh.pointers, fresh.sizes), self._cache.path)
         status = _check(lib, lib.dg_iterator_next_slot(handle, self._slot_byref, self._rows_ref), self._cache.path)
         if status == _END:
             self._held = []
@@ -333,7 +324,7 @@ class EngineBatchIterator:
         index, rows = self._slot_ref.value, self._rows.value
         self._held.append(index)
         self._consumed += 1
-        arrays = self._slots[index][0]
+        arrays = self._slots[index].arrays
         if rows == self._full_rows:
             return dict(zip(self._names, arrays))
         return {name: array[:rows] for name, array in zip(self._names, arrays)}
@@ -421,7 +412,7 @@ class EngineBatchIterator:
         self._consumed = (int(epoch) - self.first_epoch) * self.batches_per_epoch + int(index)
         if self._slots is not None:
             # Batches handed out before the seek may still be in use: start from a new ring.
-            self._attach(self.plan.batch_size, self._workers, self._prefetch)
+            self._attach(self._workers, self._prefetch)
         return self
 
     def close(self):
@@ -434,6 +425,22 @@ class EngineBatchIterator:
         self.close()
 
 
-def _reference_counts(arrays):
-    """Each array's reference count, seen from here (compared before and after handing it out)."""
-    return [sys.getrefcount(array) for array in arrays]
+class _Slot:
+    """One set of ring arrays (a full batch of every column) with their pointers and byte sizes,
+    looked up once, and each array's reference count while only the ring refers to it."""
+
+    __slots__ = ("arrays", "pointers", "sizes", "_free_counts")
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.pointers = (ctypes.c_void_p * len(arrays))(*[array.ctypes.data for array in arrays])
+        self.sizes = (ctypes.c_int64 * len(arrays))(*[array.nbytes for array in arrays])
+        self._free_counts = self._counts()
+
+    def _counts(self):
+        return [sys.getrefcount(array) for array in self.arrays]
+
+    def is_free(self):
+        """Whether nothing but the ring refers to the arrays (no dict, array, view or tensor the
+        caller kept): only then may the engine write a later batch into them."""
+        return self._counts() == self._free_counts

@@ -69,38 +69,32 @@ class CacheDataset(keras.utils.PyDataset):
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             local.cache = open_cache(self.path, backend=self.backend, memory_budget=self.memory_budget)
-            local.run = None
+            local.runs = {}
             local.pid = os.getpid()
         return local.cache
 
-    def _run(self):
-        """This thread's endless batch iterator (seeked to each batch asked for)."""
+    def _run(self, prefetching=True):
+        """This thread's endless batch iterator: the prefetching one (engine workers gather ahead)
+        for batches asked in order, or one gathering on the calling thread for batches asked out
+        of order (``fit(shuffle=True)`` permutes the batch indices), so that a jump costs one
+        batch's gather instead of restarting the prefetching iterator's threads."""
         cache = self._cache()
-        if self._local.run is None:
-            extra = {"workers": 1} if cache.backend == "engine" else {}
-            self._local.run = cache.batches(epoch=self.first_epoch, epochs=None, **self.arguments, **extra)
-        return self._local.run
+        run = self._local.runs.get(prefetching)
+        if run is None:
+            extra = {"workers": 1 if prefetching else 0} if cache.backend == "engine" else {}
+            run = self._local.runs[prefetching] = cache.batches(epoch=self.first_epoch, epochs=None,
+                                                                **self.arguments, **extra)
+        return run
 
     def __len__(self):
         return self._length
-
-    def _random_run(self):
-        """This thread's iterator for batches asked out of order (``fit(shuffle=True)`` permutes the
-        batch indices): gathered on the calling thread, so that a jump costs one batch's gather
-        instead of restarting the prefetching iterator's threads."""
-        self._run()
-        if getattr(self._local, "random", None) is None or self._local.random_pid != os.getpid():
-            extra = {"workers": 0} if self._cache().backend == "engine" else {}
-            self._local.random = self._cache().batches(epoch=self.first_epoch, epochs=None, **self.arguments, **extra)
-            self._local.random_pid = os.getpid()
-        return self._local.random
 
     def __getitem__(self, index):
         if not 0 <= index < self._length:
             raise IndexError(f"batch {index} outside 0..<{self._length}")
         run = self._run()
         if run.position() != (self.epoch, index):
-            run = self._random_run()
+            run = self._run(prefetching=False)
             if run.position() != (self.epoch, index):
                 run.seek(self.epoch, index)
         batch = next(run)
