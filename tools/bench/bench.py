@@ -263,8 +263,8 @@ def tool_torch_cache(args, workers):
     def delivered():
         for epoch in range(args.epochs):
             dataset.set_epoch(epoch)
-            for batch in loader:
-                yield batch["data"].numpy(), batch["target"].numpy()
+            for features, labels in loader:  # CacheIterable yields (x, y) tensors
+                yield features.numpy(), labels.numpy()
 
     return {"open_seconds": opened, "epoch_seconds": times, "peak_rss_bytes": peak, "digest": digest_of(delivered()),
             "samples": _rows(path), "bytes_per_sample": 784 * 4 + 8}
