@@ -94,7 +94,7 @@ private func writeInventoryCSV(rows: Int, to path: String) throws -> Int {
 }
 
 /// Seconds on the monotonic clock.
-private func monotonicSeconds() -> Double {
+func monotonicSeconds() -> Double {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
