@@ -204,4 +204,26 @@ struct CacheStaleTests {
             _ = try CacheFile(path: path).verify()
         }
     }
+
+    @Test func aCorruptUncompressedRowIsRefusedWhenFirstServedNamingItsUnit() throws {
+        let dataSet = try CachedEpochMemoryTests.noiseDataSet(count: 64, rowBytes: 256)
+        try CacheFixtures.withDirectory { directory in
+            let path = directory + "/plain.dgcache"
+            let cached = try dataSet.cached(at: path, options: CacheBuildOptions(codec: CacheCodec.none, workers: 1))
+            let store = try #require(cached.cache.stores.first { $0.name == cached.dataColumns[0].name })
+            let unit = try store.unit(5)
+            var bytes = try CacheFixtures.bytes(path)
+            bytes[Int(unit.offset) + 17] ^= 0x40
+            try FileIO.write(bytes, to: path)
+            let reopened = try CachedDataSet(path: path)
+            let options = BatchOptions(batchSize: 8, epochs: 1, truncate: false, order: .none, seed: 0, workers: 2)
+            let error = CacheFixtures.cacheError { try reopened.forEachBatch(options) { _ in true } }
+            guard case .checksumMismatch(_, let what, let column, _)? = error else {
+                Issue.record("expected a checksum mismatch, got \(String(describing: error))")
+                return
+            }
+            #expect(what.contains("unit 5"))
+            #expect(column == cached.dataColumns[0].name)
+        }
+    }
 }

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// The memory budget: what the engine holds itself stays within it, file-backed pages included.
-@Suite struct CachedEpochMemoryTests {
+/// Serialized, and run alone by tools/test.sh: resident memory is measured for the whole process.
+@Suite(.serialized) struct CachedEpochMemoryTests {
     /// `count` records of `rowBytes` pseudo-random (incompressible) bytes, so the cache file is
     /// about as large as its decompressed column.
     static func noiseDataSet(count: Int, rowBytes: Int) throws -> GeneratorDataSet {
@@ -76,6 +77,29 @@ import Glibc
                 return true
             }
             #expect(grown >= 3 * budget, "a resident epoch grew by \(grown >> 20) MiB only")
+        }
+    }
+
+    @Test func anUncompressedColumnIsServedFromTheMappingWithoutACopyOfItsOwn() throws {
+        let dataSet = try Self.noiseDataSet(count: 4096, rowBytes: 4096)  // 16 MiB of rows
+        try CacheFixtures.withDirectory { directory in
+            let cached = try dataSet.cached(at: directory + "/plain.dgcache",
+                                            options: CacheBuildOptions(codec: CacheCodec.none, workers: 2))
+            #expect(cached.resident.isResident(cached.dataColumns[0].name))
+            let options = BatchOptions(batchSize: 64, epochs: 1, truncate: false, order: .full, seed: 3, workers: 2)
+            let before = try Self.residentMemory()
+            var anonymous = 0, file = 0
+            try cached.forEachBatch(options) { _ in
+                let now = try Self.residentMemory()
+                anonymous = max(anonymous, now.anonymous - before.anonymous)
+                file = max(file, now.file - before.file)
+                return true
+            }
+            // The rows were read from the file's pages (about 16 MiB of them), not copied into
+            // memory of our own (only batch buffers and thread stacks: under 8 MiB).
+            #expect(anonymous < 8 << 20, "anonymous memory grew by \(anonymous >> 20) MiB")
+            #expect(file >= 12 << 20, "file-backed memory grew by \(file >> 20) MiB only")
+            #expect(try cached.batches(options).collect() == dataSet.batches(options).collect())
         }
     }
 

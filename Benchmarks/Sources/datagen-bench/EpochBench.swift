@@ -34,10 +34,12 @@ func runEpochBenchmark(arguments: [String]) throws {
     }
     let floatPath = directory + "/digits-f32.dgcache"
     let bytePath = directory + "/digits-u8.dgcache"
-    for (encoder, path) in [(floatPixels, floatPath), (bytePixels, bytePath)] {
+    let plainPath = directory + "/digits-f32-none.dgcache"
+    for (encoder, path, codec) in [(floatPixels, floatPath, CacheCodec.lz4), (bytePixels, bytePath, .lz4),
+                                   (floatPixels, plainPath, .none)] {
         var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder, targetEncoder: RecordTargetEncoder.label(column: "label"))
         try dataSet.fitEncoders()
-        _ = try CacheBuilder(dataSet: dataSet, output: path).build()
+        _ = try CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(codec: codec)).build()
     }
     let batchSize = 128
     let workers = 2
@@ -55,6 +57,16 @@ func runEpochBenchmark(arguments: [String]) throws {
     }
     let floats = cached!
     let steady = try medianSeconds(repeats) { run in try consume(floats, options(.full, epoch: 1 + run)) }
+
+    // The same for the uncompressed cache, whose rows are served straight from the mapping.
+    var plainCached: CachedDataSet?
+    let plainFirst = try epochSeconds {
+        let opened = try CachedDataSet(path: plainPath)
+        plainCached = opened
+        try consume(opened, options(.full, epoch: 0))
+    }
+    let plain = plainCached!
+    let plainSteady = try medianSeconds(repeats) { run in try consume(plain, options(.full, epoch: 1 + run)) }
 
     // The in-memory baseline: the same epoch's rows copied with memcpy into a reused buffer, from
     // a matrix in memory advised to use huge pages, as numpy does for arrays of 4 MiB and more
@@ -95,11 +107,13 @@ func runEpochBenchmark(arguments: [String]) throws {
     print("in-memory gather, 1 thread (memcpy per row): \(format3(memory)) s (\(rate(memory))); 4 KiB pages: \(format3(smallPages)) s")
     print("steady epoch, resident:                      \(format3(steady)) s (\(rate(steady)))")
     print("open + first epoch:                          \(format3(first)) s (\(rate(first)))")
+    print("uncompressed cache, open + first epoch:      \(format3(plainFirst)) s (\(rate(plainFirst))), steady \(format3(plainSteady)) s (\(rate(plainSteady)))")
     print("window epoch, budget 1/4 of the column:      \(format3(window)) s (\(rate(window))); resident growth \(peak >> 20) MiB, budget \((columnBytes / 4) >> 20) MiB")
     print("full-shuffle epoch, same budget (streamed):  \(format3(fullStreamed)) s (\(rate(fullStreamed)))")
     print("uint8 stored, float32 served:                \(format3(served)) s (\(rate(served))); files \(byteFile) B vs \(floatFile) B")
     print("ratio steady / in-memory gather (speed):     \(format3(memory / steady))   goal >= 1.5")
     print("ratio open+first / steady (time):            \(format3(first / steady))   goal <= 1.3 (2.0 required)")
+    print("ratio uncompressed: steady / in-memory gather (speed): \(format3(memory / plainSteady)); open+first / steady (time): \(format3(plainFirst / plainSteady))")
     print("ratio window over budget / steady (speed):   \(format3(steady / window))   goal >= 0.5")
     print("ratio uint8->float32 served / float32 (speed): \(format3(steady / served))")
 }

@@ -33,7 +33,9 @@ public struct CachedDataSet: Sendable {
     ///
     /// Fixed-shape columns are made resident smallest first while their decompressed bytes fit:
     /// each unit of a resident column is decompressed once, the first time one of its rows is
-    /// served, and later epochs copy from memory. The other columns are decompressed from the
+    /// served, and later epochs copy from memory; a column stored uncompressed is served straight
+    /// from the mapping instead (its pages are the page cache's, counted against the budget as
+    /// a copy would be, and shared with other processes). The other columns are decompressed from the
     /// mapped file each time they are served, and the pages of the mapping they read are released
     /// (`madvise(MADV_DONTNEED)`) every quarter of the budget (at least 1 MiB, at most 64 MiB) read,
     /// so the file-backed resident memory stays bounded as well; use window order for such caches.

@@ -6,7 +6,9 @@ import Synchronization
 /// Columns are made resident smallest first while their decompressed bytes fit the budget (the
 /// targets and small inputs of a large image cache, say), so a cache whose big column does not
 /// fit still serves its small ones from memory. A resident column is decompressed unit by unit on
-/// first touch (``ResidentColumn``); a streamed one is decoded from the mapping at every gather,
+/// first touch (``ResidentColumn``), unless it is stored uncompressed: then its rows are served
+/// straight from the mapping (``MappedColumn``), whose pages count against the budget as they would
+/// in memory of our own but are shared with the page cache; a streamed one is decoded from the mapping at every gather,
 /// and every ``releaseInterval`` bytes read from the mapping its data section's pages are handed
 /// back to the kernel (`madvise(MADV_DONTNEED)`), so that the file-backed resident memory of a
 /// cache larger than the budget stays bounded too. Pages still in use fault back in from the page
@@ -19,6 +21,7 @@ final class ResidentColumns: Sendable {
     /// Bytes read from the mapping between two releases of a streamed column's pages.
     let releaseInterval: Int
     private let columns: [String: ResidentColumn]
+    private let mapped: [String: MappedColumn]
     private let streamed: [String: StreamedColumn]
 
     init(cache: CacheFile, budget: Int) {
@@ -26,19 +29,25 @@ final class ResidentColumns: Sendable {
         self.budget = budget
         releaseInterval = Self.releaseInterval(budget: budget)
         var chosen = [String: ResidentColumn]()
+        var mapped = [String: MappedColumn]()
         var streamed = [String: StreamedColumn]()
         var used = 0
         let fixed = cache.stores.filter { !$0.isVariableLength }
         for store in fixed.sorted(by: { $0.rowCount * $0.rowBytes < $1.rowCount * $1.rowBytes }) {
             let bytes = store.rowCount * store.rowBytes
             if bytes > 0 && used + bytes <= budget {
-                chosen[store.name] = ResidentColumn(cache: cache, store: store)
+                if store.metadata.codec == .none {
+                    mapped[store.name] = MappedColumn(store: store)
+                } else {
+                    chosen[store.name] = ResidentColumn(cache: cache, store: store)
+                }
                 used += bytes
             } else {
                 streamed[store.name] = StreamedColumn(store: store)
             }
         }
         columns = chosen
+        self.mapped = mapped
         self.streamed = streamed
         residentBytes = used
     }
@@ -47,10 +56,10 @@ final class ResidentColumns: Sendable {
     static func releaseInterval(budget: Int) -> Int { min(64 << 20, max(1 << 20, budget / 4)) }
 
     /// Whether every fixed-shape column is served from memory.
-    var isResident: Bool { streamed.isEmpty && !columns.isEmpty }
+    var isResident: Bool { streamed.isEmpty && !(columns.isEmpty && mapped.isEmpty) }
 
-    /// Whether column `name` is served from memory.
-    func isResident(_ name: String) -> Bool { columns[name] != nil }
+    /// Whether column `name` is served from memory (decompressed, or mapped and kept).
+    func isResident(_ name: String) -> Bool { columns[name] != nil || mapped[name] != nil }
 
     /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
     func gather(column name: String, rows: [Int], into buffer: UnsafeMutableRawBufferPointer,
@@ -65,15 +74,22 @@ final class ResidentColumns: Sendable {
     /// `i × kernel.targetRowBytes`).
     func gather(column name: String, rows: UnsafeBufferPointer<Int>, into buffer: UnsafeMutableRawBufferPointer,
                 kernel: ServeKernel? = nil) throws(CacheError) {
-        guard let column = columns[name] else {
+        let column = columns[name]
+        let mappedColumn = column == nil ? mapped[name] : nil
+        guard column != nil || mappedColumn != nil else {
             try gatherStreamed(column: name, rows: rows, into: buffer, kernel: kernel)
             return
         }
-        let needed = rows.count * (kernel?.targetRowBytes ?? column.rowBytes)
+        let rowBytes = column?.rowBytes ?? mappedColumn!.store.rowBytes
+        let needed = rows.count * (kernel?.targetRowBytes ?? rowBytes)
         guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
         for row in rows where row < 0 || row >= cache.rowCount { throw .rowOutOfRange(row: row, count: cache.rowCount) }
         guard needed > 0 else { return }
-        try column.gather(rows, into: buffer.baseAddress!, kernel: kernel)
+        if let column {
+            try column.gather(rows, into: buffer.baseAddress!, kernel: kernel)
+        } else {
+            try mappedColumn!.gather(rows, into: buffer.baseAddress!, kernel: kernel)
+        }
     }
 
     /// The streamed path: decode from the mapping (through a scratch copy when converting), then
