@@ -75,8 +75,8 @@ def goals(driver, baseline):
     rows, facts = driver.rows, driver.facts
     out = []
 
-    def goal(text, value, target, ok):
-        out.append(f"| {text} | {value} | {target} | {'met' if ok else '**missed**'} |")
+    def goal(text, value, target, ok, verdict=None):
+        out.append(f"| {text} | {value} | {target} | {verdict or ('met' if ok else '**missed**')} |")
 
     lz4 = find(rows, "datagen cached (lz4, float32)")
     for label in ("lz4, float32", "lz4hc, float32", "none, float32"):
@@ -84,9 +84,13 @@ def goals(driver, baseline):
         if row:
             value = row["rate"] / baseline
             goal(f"Cached steady epoch ({label}) vs numpy X[idx]", ratio(value), "≥ 1.5× (aim 2×)", value >= 1.5)
-    if lz4:
-        value = (lz4["open"] + lz4["first"]) / lz4["steady"]
-        goal("Open + first epoch vs a steady epoch (lz4)", ratio(value), "≤ 1.3× (required ≤ 2.0×)", value <= 1.3)
+    for label in ("lz4, float32", "none, float32"):
+        row = find(rows, f"datagen cached ({label})")
+        if row:
+            value = (row["open"] + row["first"]) / row["steady"]
+            verdict = "met" if value <= 1.3 else "required met, stretch missed" if value <= 2.0 else None
+            goal(f"Open + first epoch vs a steady epoch ({label})", ratio(value), "≤ 1.3× (required ≤ 2.0×)",
+                 value <= 2.0, verdict)
     uncached = find(rows, "datagen uncached")
     if lz4 and uncached:
         value = lz4["rate"] / uncached["rate"]
