@@ -119,8 +119,14 @@ def goals(driver, baseline):
     fit_cache = find(rows, "Keras fit over the cache", "training")
     if fit_memory and fit_cache:
         value = fit_cache["rate"] / fit_memory["rate"]
-        goal("Keras fit steps/s over the cache vs over arrays in memory", ratio(value), "within 5% (≥ 0.95×)",
-             value >= 0.95)
+        goal("Keras fit steps/s over the cache vs over arrays in memory (separate processes)", ratio(value),
+             "within 5% (≥ 0.95×)", value >= 0.95)
+    if fit_cache and fit_cache.get("same_process_ratios"):
+        pairs = sorted(fit_cache["same_process_ratios"])
+        value = pairs[len(pairs) // 2]
+        goal(f"Keras fit steps/s over the cache vs over arrays in memory, same process (median of {len(pairs)} "
+             f"alternating one-epoch fits, {ratio(pairs[0])}–{ratio(pairs[-1])})", ratio(value),
+             "within 5% (≥ 0.95×)", value >= 0.95)
     window = find(rows, "datagen cached (lz4, float32), window shuffle", "window")
     budget = find(rows, "datagen cached (lz4, float32), window shuffle, --memory-budget", "window")
     if window and budget:
