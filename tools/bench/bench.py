@@ -270,6 +270,35 @@ def tool_torch_cache(args, workers):
             "samples": _rows(path), "bytes_per_sample": 784 * 4 + 8}
 
 
+def tool_torch_transfer(args, workers):
+    """PyTorch's DataLoader with ``workers`` processes over batches of the cache's shapes that are
+    never filled: what moving each batch from a worker to the main process costs, alone."""
+    import numpy as np
+    import torch
+    from torch.utils.data import DataLoader, IterableDataset
+    torch.set_num_threads(1)
+    rows, batch_size = _rows(os.path.join(args.work, "f32-lz4.dgcache")), args.batch_size
+
+    class Empty(IterableDataset):
+        def __iter__(self):
+            info = torch.utils.data.get_worker_info()
+            worker, count = (0, 1) if info is None else (info.id, info.num_workers)
+            for start in range(worker * batch_size, rows, count * batch_size):
+                size = min(batch_size, rows - start)
+                yield (torch.from_numpy(np.empty((size, 28, 28), np.float32)),
+                       torch.from_numpy(np.empty(size, np.int64)))
+
+    loader = DataLoader(Empty(), batch_size=None, num_workers=workers)
+
+    def serve(epoch):
+        for batch in loader:
+            del batch
+
+    times = timed_epochs(serve, args.epochs)
+    return {"open_seconds": 0.0, "epoch_seconds": times, "peak_rss_bytes": peak_rss_bytes(), "digest": "",
+            "samples": rows, "bytes_per_sample": 784 * 4 + 8}
+
+
 def _rows(path):
     import datagen
     return datagen.open(path, backend="numpy").rows
@@ -406,7 +435,8 @@ def run_tool(argv):
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = argparse.ArgumentParser(prog="bench.py tool")
     parser.add_argument("name", choices=["prepare", "numpy", "memmap", "arrow", "torch", "torch-batched", "engine",
-                                         "numpy-backend", "torch-cache-0", "torch-cache-2", "keras-cache", "keras-memory"])
+                                         "numpy-backend", "torch-cache-0", "torch-cache-2", "torch-transfer-2", "keras-cache",
+                                         "keras-memory"])
     parser.add_argument("--work", required=True)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -420,6 +450,8 @@ def run_tool(argv):
         result = tool_arrow(args)
     elif args.name in ("torch", "torch-batched"):
         result = tool_torch(args, batched=args.name == "torch-batched")
+    elif args.name.startswith("torch-transfer"):
+        result = tool_torch_transfer(args, workers=int(args.name.rsplit("-", 1)[1]))
     elif args.name.startswith("torch-cache"):
         result = tool_torch_cache(args, workers=int(args.name.rsplit("-", 1)[1]))
     elif args.name.startswith("keras"):
@@ -628,6 +660,8 @@ class Driver:
         self.python_tool("datagen Python, numpy backend", "numpy-backend", lz4)
         self.python_tool("PyTorch DataLoader over the cache (CacheIterable), num_workers=0", "torch-cache-0", lz4)
         self.python_tool("PyTorch DataLoader over the cache (CacheIterable), num_workers=2", "torch-cache-2", lz4)
+        self.python_tool("PyTorch DataLoader, num_workers=2, empty batches of the same shapes (transfer cost alone)",
+                         "torch-transfer-2", lz4)
         # Training: the same Keras model fitted over arrays in memory and over the cache.
         self.python_tool("Keras fit over numpy arrays in memory", "keras-memory", npy, group="training")
         self.python_tool("Keras fit over the cache (CacheDataset, engine)", "keras-cache", lz4, group="training")

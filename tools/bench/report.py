@@ -149,7 +149,7 @@ def write(driver):
         file.write(svg(rows, baseline))
     digests = {}
     for row in rows:
-        if "uint8" not in row["tool"] and "window" not in row["tool"]:
+        if "uint8" not in row["tool"] and "window" not in row["tool"] and row["digest"]:
             digests.setdefault(row["digest"], []).append(row["tool"])
     reference = baseline_row["digest"]
     digests = {digest: [tool for tool in tools if "uncached" not in tool] for digest, tools in digests.items()}
@@ -195,7 +195,8 @@ def write(driver):
         f"for {len(digests.get(reference, []))} of the {sum(len(tools) for tools in digests.values())} float32 "
         "full-shuffle rows" + (f"; it differs for {', '.join(differing)}" if differing else " (all of them)")
         + (f"; the uncached run ({facts['uncached_epochs']} epochs) has the cache's digest over as many epochs: "
-           f"{'yes' if facts.get('uncached_digest_equal') else '**no**'}." if "uncached_epochs" in facts else "."),
+           f"{'yes' if facts.get('uncached_digest_equal') else '**no**'}." if "uncached_epochs" in facts else ".")
+        + " Not hashed: the Keras rows (their batches go into training) and the empty-batch transfer row.",
         "",
         "## Results (warm page cache)",
         "",
