@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import DataGenerator
 #if canImport(Glibc)
@@ -119,6 +120,44 @@ struct HostileInventoryTests {
         }
     }
 
+    @Test("a symlink swapped between inside and outside while files are read never leaks the outside file")
+    func swappedSymlinkNeverLeaksTheOutsideFile() throws {
+        try CacheFixtures.withDirectory { directory in
+            let data = try Self.makeDataDirectory(directory)
+            let inventory = try Inventory(columns: [("id", ["swap.txt"]), ("label", ["x"])])
+            let encoder = FileDataEncoder(directory: data, identity: "bytes", output: ArraySpec(.uint8, [6])) {
+                try NDArray(dtype: .uint8, shape: [$0.bytes.count], bytes: $0.bytes)
+            }
+            #expect(symlink("a.txt", data + "/swap.txt") == 0)
+            // Another thread keeps replacing the link, atomically, with one leading outside and back.
+            let stop = StopFlag()
+            let swapper = WorkerThread {
+                var outside = false
+                while !stop.value.load(ordering: .relaxed) {
+                    outside.toggle()
+                    unlink(data + "/next.txt")
+                    _ = symlink(outside ? "../outside.txt" : "a.txt", data + "/next.txt")
+                    rename(data + "/next.txt", data + "/swap.txt")
+                }
+            }
+            var inside = 0, refused = 0
+            for _ in 0..<3000 {
+                do {
+                    let bytes = try encoder.contents(of: inventory[0]).bytes
+                    #expect(bytes == Array("1 2 3\n".utf8), "read \(bytes)")
+                    inside += 1
+                } catch EncodingError.outsideDataDirectory {
+                    refused += 1
+                } catch {
+                    Issue.record("unexpected \(error)")
+                }
+            }
+            stop.value.store(true, ordering: .relaxed)
+            swapper.join()
+            #expect(inside + refused == 3000)
+        }
+    }
+
     @Test("an id holding a NUL byte (from an API, not a CSV) is refused, never truncated to another file")
     func nulInIDIsRefused() throws {
         try CacheFixtures.withDirectory { directory in
@@ -225,4 +264,9 @@ struct HostileInventoryTests {
         }
         #expect(source == "huge.csv" && line == 3)
     }
+}
+
+/// A flag one thread raises and another polls.
+private final class StopFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }

@@ -1,3 +1,4 @@
+import SystemPackage
 /// Reads each record's file, named by its id column, under a data directory, and hands the
 /// contents to a transform: the seed library's `FileDataEncoder`.
 ///
@@ -66,13 +67,10 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
 
     /// The size in bytes of `record`'s file.
     public func byteSize(of record: Record) throws(EncodingError) -> Int {
-        let (id, path) = try checkedPath(of: record)
-        do {
-            return try FileIO.status(path).size
-        } catch {
-            throw error == .noSuchFileOrDirectory
-                ? .fileNotFound(row: record.row, id: id, path: path)
-                : .unreadable(row: record.row, id: id, path: path, reason: error.description)
+        try withOpenFile(of: record) { (fd, id, path) throws(EncodingError) in
+            do throws(Errno) { return try FileIO.size(of: fd) } catch {
+                throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
+            }
         }
     }
 
@@ -85,29 +83,34 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
     /// - Throws: ``EncodingError/fileNotFound(row:id:path:)``, ``EncodingError/unreadable(row:id:path:reason:)``
     ///   or ``EncodingError/outsideDataDirectory(row:id:path:directory:)``, naming the id and the path.
     public func contents(of record: Record) throws(EncodingError) -> ResourceContents {
-        let (id, path) = try checkedPath(of: record)
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.readAll(path)
-        } catch {
-            throw error == .noSuchFileOrDirectory
-                ? EncodingError.fileNotFound(row: record.row, id: id, path: path)
-                : EncodingError.unreadable(row: record.row, id: id, path: path, reason: error.description)
+        try withOpenFile(of: record) { (fd, id, path) throws(EncodingError) in
+            do throws(Errno) {
+                return ResourceContents(row: record.row, id: id, location: path, bytes: try FileIO.readAll(fd))
+            } catch {
+                throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
+            }
         }
-        return ResourceContents(row: record.row, id: id, location: path, bytes: bytes)
     }
 
-    /// The id and the checked path, with symlinks leaving the directory refused.
-    private func checkedPath(of record: Record) throws(EncodingError) -> (String, String) {
+    /// Opens `record`'s file and runs `body` on it. Unless symlinks may leave the directory, the
+    /// containment check is made on the file actually opened (its path read back from the open
+    /// descriptor), so a symlink swapped in after a check cannot lead outside.
+    private func withOpenFile<R>(of record: Record,
+                                 _ body: (FileDescriptor, String, String) throws(EncodingError) -> R) throws(EncodingError) -> R {
         let path = try location(of: record)
         let id = record[idColumn] ?? ""
-        if !allowsSymlinksOutside,
-           let real = try? FileIO.canonicalPath(path),
-           let root = try? FileIO.canonicalPath(directory),
-           !PathContainment.isInside(real, root: root) {
-            throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory)
+        let root = allowsSymlinksOutside ? nil : try? FileIO.canonicalPath(directory)
+        let opened: FileDescriptor?
+        do {
+            opened = try FileIO.open(path) { real in root.map { PathContainment.isInside(real, root: $0) } ?? true }
+        } catch {
+            throw error == .noSuchFileOrDirectory
+                ? .fileNotFound(row: record.row, id: id, path: path)
+                : .unreadable(row: record.row, id: id, path: path, reason: error.description)
         }
-        return (id, path)
+        guard let fd = opened else { throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory) }
+        defer { try? fd.close() }
+        return try body(fd, id, path)
     }
 }
 

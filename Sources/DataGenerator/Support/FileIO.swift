@@ -12,6 +12,28 @@ enum FileIO {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(FilePath(path), .readOnly) } catch { throw error as! Errno }
         defer { try? fd.close() }
+        return try readAll(fd)
+    }
+
+    /// Opens the file at `path` for reading, then asks `accept` about the canonical path of the
+    /// file actually opened (read back from `/proc/self/fd`, or `realpath(3)` of `path` where
+    /// there is no `/proc`), so that a symlink swapped in between a check and the open cannot
+    /// lead elsewhere. Returns nil (and closes the file) when `accept` refuses.
+    /// - Throws: the `Errno` of the failing `open`.
+    static func open(_ path: String, ifOpened accept: (String) -> Bool) throws(Errno) -> FileDescriptor? {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(FilePath(path), .readOnly) } catch { throw error as! Errno }
+        let opened = (try? readLink("/proc/self/fd/\(fd.rawValue)")) ?? (try? canonicalPath(path))
+        guard let opened, accept(opened) else {
+            try? fd.close()
+            return nil
+        }
+        return fd
+    }
+
+    /// The bytes of an open file, from its current offset to its end.
+    /// - Throws: the `Errno` of the failing `fstat` or `read`.
+    static func readAll(_ fd: FileDescriptor) throws(Errno) -> [UInt8] {
         var info = stat()
         guard fstat(fd.rawValue, &info) == 0 else { throw Errno(rawValue: errno) }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw Errno.isDirectory }
@@ -34,6 +56,21 @@ enum FileIO {
         }
         bytes.removeLast(bytes.count - filled)
         return bytes
+    }
+
+    /// The size in bytes of an open file.
+    static func size(of fd: FileDescriptor) throws(Errno) -> Int {
+        var info = stat()
+        guard fstat(fd.rawValue, &info) == 0 else { throw Errno(rawValue: errno) }
+        return Int(info.st_size)
+    }
+
+    /// The target of the symbolic link at `path` (`readlink(2)`).
+    static func readLink(_ path: String) throws(Errno) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { throw Errno(rawValue: errno) }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Size and modification time of the file at `path` (following symlinks).
