@@ -83,6 +83,7 @@ let package = Package(
             name: "DataGeneratorHTTPTests",
             dependencies: [
                 "DataGeneratorHTTP",
+                "datagen",  // CLIBaseURLTests runs the binary against the test server
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
