@@ -32,6 +32,9 @@ enum ReliabilityFixtures {
         var classes: [String]?
         var rows: [[UInt8]]
         var lengths: [[Int]]
+        /// The fixed-shape columns again, as cached epochs serve them (decoded into memory, or
+        /// straight from the mapping for the uncompressed column).
+        var served: [[UInt8]]
 
         /// Opens the cache at `path` and reads all of it (without `verify`, as a training job does).
         init(path: String) throws(CacheError) {
@@ -47,6 +50,15 @@ enum ReliabilityFixtures {
                 let gathered = try cache.gatherVariable(column: column.name, rows: (0..<cache.rowCount).reversed())
                 rows.append(gathered.bytes)
                 lengths.append(gathered.lengths)
+            }
+            served = []
+            let dataSet = try CachedDataSet(path: path)
+            for column in cache.columns where !column.spec.isVariableLength {
+                var bytes = [UInt8](repeating: 0, count: cache.rowCount * column.rowBytes)
+                try bytes.withMutableCacheBytes { (buffer) throws(CacheError) in
+                    try dataSet.resident.gather(column: column.name, rows: Array((0..<cache.rowCount).reversed()), into: buffer)
+                }
+                served.append(bytes)
             }
         }
     }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A fixed-shape column stored without compression, served straight from the cache's mapping.
 ///
 /// Its rows already lie in the file as they are served, so copying them into memory of our own
@@ -7,32 +5,20 @@ import Synchronization
 /// machines, faulting 188 MB of new anonymous memory took 20 ms to 800 ms). The file's pages are
 /// shared with the page cache and with every other process that maps the cache.
 ///
-/// The first time one of a unit's rows is served, the unit's entry is checked and its CRC-32
-/// verified, and the position of each of its rows in the mapping is remembered; later gathers of
-/// those rows only copy. Positions are published with release/acquire ordering; two threads that
-/// meet an unchecked unit both check it, which is harmless.
+/// The first time one of a unit's rows is served, the unit's entry is checked against the file
+/// and its CRC-32 verified (``ColumnStore/unit(_:force:)``, remembered in the store's bitmap);
+/// later rows of a checked unit are located from its entry in the (CRC-checked, read-only) units
+/// table with no further checks, so nothing per row is kept in memory.
 ///
-/// `@unchecked Sendable`: the positions are `Atomic`s in a fixed allocation owned by this object;
-/// the mapping they point into is kept alive by `store`.
+/// `@unchecked Sendable`: `base` points into the read-only mapping that `store` keeps alive.
 final class MappedColumn: @unchecked Sendable {
     let store: ColumnStore
     private let base: UnsafeRawPointer
-    /// Per row: its byte offset in the mapping plus one, or 0 while its unit is unchecked.
-    private let rowPosition: UnsafeMutablePointer<Atomic<Int>>
-    private let rowCount: Int
 
     init(store: ColumnStore) {
         self.store = store
         // A cache with a column has a non-empty mapping.
         base = store.units.file.bytes(at: 0, count: store.units.file.size)!.baseAddress!
-        rowCount = store.rowCount
-        rowPosition = .allocate(capacity: max(1, rowCount))
-        for row in 0..<rowCount { (rowPosition + row).initialize(to: Atomic(0)) }
-    }
-
-    deinit {
-        rowPosition.deinitialize(count: rowCount)
-        rowPosition.deallocate()
     }
 
     /// Copies `rows` into `destination`, row `rows[i]` at byte `i × rowBytes`; with a `kernel`,
@@ -44,9 +30,7 @@ final class MappedColumn: @unchecked Sendable {
         let rowBytes = store.rowBytes
         let targetRowBytes = kernel?.targetRowBytes ?? rowBytes
         for (position, row) in rows.enumerated() {
-            var known = rowPosition[row].load(ordering: .acquiring)
-            if known == 0 { known = try check(row) }
-            let source = base + (known - 1)
+            let source = try location(of: row)
             let target = destination + position * targetRowBytes
             if let kernel {
                 kernel.convertRows(source, target, rows: 1)
@@ -56,19 +40,23 @@ final class MappedColumn: @unchecked Sendable {
         }
     }
 
-    /// Checks the unit holding `row` and publishes the positions of its rows; returns `row`'s.
-    private func check(_ row: Int) throws(CacheError) -> Int {
-        let rowBytes = store.rowBytes
+    /// Where `row`'s bytes lie in the mapping.
+    @inline(__always)
+    private func location(of row: Int) throws(CacheError) -> UnsafeRawPointer {
         let index = try store.unitIndex(ofRow: row)
+        if store.unitsVerified.contains(index) {
+            // Checked before: its entry lies inside the file. The row must lie inside the unit.
+            let firstRow = store.firstRows.map { Int(truncatingIfNeeded: $0.u64(index)) } ?? index
+            let start = (row - firstRow) * store.rowBytes
+            if row >= firstRow, UInt64(start + store.rowBytes) <= store.units.u64(index, at: 8) {
+                return base + Int(store.units.u64(index, at: 0)) + start
+            }
+        }
         let unit = try store.unit(index)
-        guard unit.isRaw, unit.firstRow <= row, row < unit.rowEnd, unit.rowEnd <= rowCount,
-              unit.stored.count == unit.rowCount * rowBytes else {
+        guard unit.isRaw, unit.firstRow <= row, row < unit.rowEnd,
+              unit.stored.count == unit.rowCount * store.rowBytes else {
             throw store.corrupt("unit \(index) does not hold the row as stored bytes", row: row)
         }
-        let start = Int(unit.offset)
-        for held in unit.firstRow..<unit.rowEnd {
-            rowPosition[held].store(start + (held - unit.firstRow) * rowBytes + 1, ordering: .releasing)
-        }
-        return start + (row - unit.firstRow) * rowBytes + 1
+        return unit.stored.baseAddress! + (row - unit.firstRow) * store.rowBytes
     }
 }
