@@ -15,6 +15,8 @@ final class MappedColumn: @unchecked Sendable {
     let store: ColumnStore
     private let base: UnsafeRawPointer
 
+    var rowBytes: Int { store.rowBytes }
+
     init(store: ColumnStore) {
         self.store = store
         // A cache with a column has a non-empty mapping.

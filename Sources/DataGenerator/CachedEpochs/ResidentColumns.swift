@@ -20,34 +20,29 @@ final class ResidentColumns: Sendable {
     let residentBytes: Int
     /// Bytes read from the mapping between two releases of a streamed column's pages.
     let releaseInterval: Int
-    private let columns: [String: ResidentColumn]
-    private let mapped: [String: MappedColumn]
+    /// The columns served from memory: decoded (``ResidentColumn``) or mapped (``MappedColumn``).
+    private let held: [String: any HeldColumn]
     private let streamed: [String: StreamedColumn]
 
     init(cache: CacheFile, budget: Int) {
         self.cache = cache
         self.budget = budget
         releaseInterval = Self.releaseInterval(budget: budget)
-        var chosen = [String: ResidentColumn]()
-        var mapped = [String: MappedColumn]()
+        var held = [String: any HeldColumn]()
         var streamed = [String: StreamedColumn]()
         var used = 0
         let fixed = cache.stores.filter { !$0.isVariableLength }
         for store in fixed.sorted(by: { $0.rowCount * $0.rowBytes < $1.rowCount * $1.rowBytes }) {
             let bytes = store.rowCount * store.rowBytes
             if bytes > 0 && used + bytes <= budget {
-                if store.metadata.codec == .none {
-                    mapped[store.name] = MappedColumn(store: store)
-                } else {
-                    chosen[store.name] = ResidentColumn(cache: cache, store: store)
-                }
+                held[store.name] = store.metadata.codec == .none
+                    ? MappedColumn(store: store) : ResidentColumn(cache: cache, store: store)
                 used += bytes
             } else {
                 streamed[store.name] = StreamedColumn(store: store)
             }
         }
-        columns = chosen
-        self.mapped = mapped
+        self.held = held
         self.streamed = streamed
         residentBytes = used
     }
@@ -56,10 +51,10 @@ final class ResidentColumns: Sendable {
     static func releaseInterval(budget: Int) -> Int { min(64 << 20, max(1 << 20, budget / 4)) }
 
     /// Whether every fixed-shape column is served from memory.
-    var isResident: Bool { streamed.isEmpty && !(columns.isEmpty && mapped.isEmpty) }
+    var isResident: Bool { streamed.isEmpty && !held.isEmpty }
 
     /// Whether column `name` is served from memory (decompressed, or mapped and kept).
-    func isResident(_ name: String) -> Bool { columns[name] != nil || mapped[name] != nil }
+    func isResident(_ name: String) -> Bool { held[name] != nil }
 
     /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
     func gather(column name: String, rows: [Int], into buffer: UnsafeMutableRawBufferPointer,
@@ -74,22 +69,15 @@ final class ResidentColumns: Sendable {
     /// `i × kernel.targetRowBytes`).
     func gather(column name: String, rows: UnsafeBufferPointer<Int>, into buffer: UnsafeMutableRawBufferPointer,
                 kernel: ServeKernel? = nil) throws(CacheError) {
-        let column = columns[name]
-        let mappedColumn = column == nil ? mapped[name] : nil
-        guard column != nil || mappedColumn != nil else {
+        guard let column = held[name] else {
             try gatherStreamed(column: name, rows: rows, into: buffer, kernel: kernel)
             return
         }
-        let rowBytes = column?.rowBytes ?? mappedColumn!.store.rowBytes
-        let needed = rows.count * (kernel?.targetRowBytes ?? rowBytes)
+        let needed = rows.count * (kernel?.targetRowBytes ?? column.rowBytes)
         guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
         for row in rows where row < 0 || row >= cache.rowCount { throw .rowOutOfRange(row: row, count: cache.rowCount) }
         guard needed > 0 else { return }
-        if let column {
-            try column.gather(rows, into: buffer.baseAddress!, kernel: kernel)
-        } else {
-            try mappedColumn!.gather(rows, into: buffer.baseAddress!, kernel: kernel)
-        }
+        try column.gather(rows, into: buffer.baseAddress!, kernel: kernel)
     }
 
     /// The streamed path: decode from the mapping (through a scratch copy when converting), then
@@ -114,6 +102,20 @@ final class ResidentColumns: Sendable {
         streamed[name]?.served(rows: rows.count, interval: releaseInterval)
     }
 }
+
+/// A fixed-shape column served from memory: decoded into memory of its own, or mapped.
+protocol HeldColumn: Sendable {
+    /// The bytes of one stored row.
+    var rowBytes: Int { get }
+    /// Copies `rows` into `destination`, row `rows[i]` at byte `i × rowBytes`; with a `kernel`,
+    /// converts each row on the way instead (row `i` at byte `i × kernel.targetRowBytes`).
+    /// - Precondition: every row is in range and `destination` holds every delivered row.
+    func gather(_ rows: UnsafeBufferPointer<Int>, into destination: UnsafeMutableRawPointer,
+                kernel: ServeKernel?) throws(CacheError)
+}
+
+extension ResidentColumn: HeldColumn {}
+extension MappedColumn: HeldColumn {}
 
 /// The release bookkeeping of a column served from the mapping.
 ///
