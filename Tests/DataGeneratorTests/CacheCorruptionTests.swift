@@ -216,6 +216,7 @@ struct CacheStaleTests {
             bytes[Int(unit.offset) + 17] ^= 0x40
             try FileIO.write(bytes, to: path)
             let reopened = try CachedDataSet(path: path)
+            #expect(reopened.resident.isResident(cached.dataColumns[0].name), "served from the mapping")
             let options = BatchOptions(batchSize: 8, epochs: 1, truncate: false, order: .none, seed: 0, workers: 2)
             let error = CacheFixtures.cacheError { try reopened.forEachBatch(options) { _ in true } }
             guard case .checksumMismatch(_, let what, let column, _)? = error else {

@@ -155,6 +155,30 @@ struct HostileInventoryTests {
             stop.value.store(true, ordering: .relaxed)
             swapper.join()
             #expect(inside + refused == 3000)
+            #expect(inside > 0 && refused > 0, "the swaps never met a read: \(inside) inside, \(refused) refused")
+        }
+    }
+
+    @Test("FIFOs are never waited on: one outside through a symlink is refused, one inside is not a regular file")
+    func fifosAreRefusedWithoutBlocking() throws {
+        try CacheFixtures.withDirectory { directory in
+            let data = try Self.makeDataDirectory(directory)
+            #expect(mkfifo(directory + "/outside.fifo", 0o644) == 0 && mkfifo(data + "/inside.fifo", 0o644) == 0)
+            #expect(symlink("../outside.fifo", data + "/fifo-link") == 0)
+            let inventory = try Inventory(columns: [("id", ["fifo-link", "inside.fifo"]), ("label", ["x", "y"])])
+            let encoder = FileDataEncoder(directory: data, identity: "bytes", output: ArraySpec(.uint8, [6])) {
+                try NDArray(dtype: .uint8, shape: [$0.bytes.count], bytes: $0.bytes)
+            }
+            // Each returns at once (a blocking open would hang the test: no writer ever comes).
+            do {
+                _ = try encoder.contents(of: inventory[0])
+                Issue.record("the FIFO outside the directory was read")
+            } catch EncodingError.outsideDataDirectory {
+            } catch {
+                Issue.record("expected outsideDataDirectory, got \(error)")
+            }
+            let error = #expect(throws: EncodingError.self) { _ = try encoder.contents(of: inventory[1]) }
+            #expect(error?.description.contains("not a regular file") == true, "\(String(describing: error))")
         }
     }
 

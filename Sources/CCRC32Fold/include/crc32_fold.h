@@ -19,7 +19,8 @@ int dg_crc32_fold_available(void);
 ///
 /// `constants` are four reflected fold constants, x^n mod P for n = 575, 511 (fold by 64 bytes)
 /// and 191, 127 (fold by 16 bytes), each bit-reversed into 64 bits; Checksums.swift computes them.
-/// Returns 0, or -1 when the CPU cannot run it (nothing is written then).
+/// Returns 0, or -1 when `blocks` is below 4 (nothing is written then). The CPU is not checked
+/// here: call it only where dg_crc32_fold_available() returned 1 (it would fault otherwise).
 int dg_crc32_fold(uint32_t crc, const uint8_t *data, size_t blocks, const uint64_t constants[4],
                   uint8_t folded[16]);
 

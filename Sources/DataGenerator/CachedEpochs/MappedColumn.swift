@@ -7,8 +7,8 @@
 ///
 /// The first time one of a unit's rows is served, the unit's entry is checked against the file
 /// and its CRC-32 verified (``ColumnStore/unit(_:force:)``, remembered in the store's bitmap);
-/// later rows of a checked unit are located from its entry in the (CRC-checked, read-only) units
-/// table with no further checks, so nothing per row is kept in memory.
+/// later rows of a checked unit are located from its entry in the units table, bounds-checked
+/// against the unit and the data section at every read, so nothing per row is kept in memory.
 ///
 /// `@unchecked Sendable`: `base` points into the read-only mapping that `store` keeps alive.
 final class MappedColumn: @unchecked Sendable {
@@ -48,10 +48,15 @@ final class MappedColumn: @unchecked Sendable {
         let index = try store.unitIndex(ofRow: row)
         if store.unitsVerified.contains(index) {
             // Checked before: its entry lies inside the file. The row must lie inside the unit.
+            // The entry is read again from the mapping, which shows later writes to the file in
+            // place: the row's bytes must still lie inside the unit and the data section.
             let firstRow = store.firstRows.map { Int(truncatingIfNeeded: $0.u64(index)) } ?? index
             let start = (row - firstRow) * store.rowBytes
-            if row >= firstRow, UInt64(start + store.rowBytes) <= store.units.u64(index, at: 8) {
-                return base + Int(store.units.u64(index, at: 0)) + start
+            let offset = store.units.u64(index, at: 0)
+            if row >= firstRow, UInt64(start + store.rowBytes) <= store.units.u64(index, at: 8),
+               offset >= store.dataRange.lowerBound, offset <= store.dataRange.upperBound,
+               UInt64(start + store.rowBytes) <= store.dataRange.upperBound - offset {
+                return base + Int(offset) + start
             }
         }
         let unit = try store.unit(index)

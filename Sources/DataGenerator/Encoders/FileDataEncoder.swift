@@ -94,12 +94,19 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
 
     /// Opens `record`'s file and runs `body` on it. Unless symlinks may leave the directory, the
     /// containment check is made on the file actually opened (its path read back from the open
-    /// descriptor), so a symlink swapped in after a check cannot lead outside.
+    /// descriptor), so a symlink swapped in after a check cannot lead outside; a directory that
+    /// cannot be resolved refuses every file. Only regular files are read.
     private func withOpenFile<R>(of record: Record,
                                  _ body: (FileDescriptor, String, String) throws(EncodingError) -> R) throws(EncodingError) -> R {
         let path = try location(of: record)
         let id = record[idColumn] ?? ""
-        let root = allowsSymlinksOutside ? nil : try? FileIO.canonicalPath(directory)
+        var root: String? = nil
+        if !allowsSymlinksOutside {
+            do throws(Errno) { root = try FileIO.canonicalPath(directory.isEmpty ? "." : directory) } catch {
+                throw .unreadable(row: record.row, id: id, path: path,
+                                  reason: "the data directory \(directory) cannot be resolved: \(error.description)")
+            }
+        }
         let opened: FileDescriptor?
         do {
             opened = try FileIO.open(path) { real in root.map { PathContainment.isInside(real, root: $0) } ?? true }
@@ -110,6 +117,14 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
         }
         guard let fd = opened else { throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory) }
         defer { try? fd.close() }
+        let kind: (isRegular: Bool, isDirectory: Bool)
+        do throws(Errno) { kind = try FileIO.kind(of: fd) } catch {
+            throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
+        }
+        guard kind.isRegular else {
+            throw .unreadable(row: record.row, id: id, path: path,
+                              reason: kind.isDirectory ? "it is a directory" : "it is not a regular file")
+        }
         return try body(fd, id, path)
     }
 }

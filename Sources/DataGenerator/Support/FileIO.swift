@@ -18,17 +18,31 @@ enum FileIO {
     /// Opens the file at `path` for reading, then asks `accept` about the canonical path of the
     /// file actually opened (read back from `/proc/self/fd`, or `realpath(3)` of `path` where
     /// there is no `/proc`), so that a symlink swapped in between a check and the open cannot
-    /// lead elsewhere. Returns nil (and closes the file) when `accept` refuses.
+    /// lead elsewhere. The open does not block (a FIFO waiting for a writer) and takes no
+    /// controlling terminal; blocking reads are restored once `accept` agreed. Returns nil (and
+    /// closes the file) when `accept` refuses, or when neither path can be read back.
     /// - Throws: the `Errno` of the failing `open`.
     static func open(_ path: String, ifOpened accept: (String) -> Bool) throws(Errno) -> FileDescriptor? {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(FilePath(path), .readOnly) } catch { throw error as! Errno }
+        do {
+            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.nonBlocking, FileDescriptor.OpenOptions(rawValue: O_NOCTTY)])
+        } catch { throw error as! Errno }
         let opened = (try? readLink("/proc/self/fd/\(fd.rawValue)")) ?? (try? canonicalPath(path))
         guard let opened, accept(opened) else {
             try? fd.close()
             return nil
         }
+        let flags = fcntl(fd.rawValue, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd.rawValue, F_SETFL, flags & ~O_NONBLOCK) }
         return fd
+    }
+
+    /// Whether an open file is a regular file, a directory, or something else (FIFO, device,
+    /// socket).
+    static func kind(of fd: FileDescriptor) throws(Errno) -> (isRegular: Bool, isDirectory: Bool) {
+        var info = stat()
+        guard fstat(fd.rawValue, &info) == 0 else { throw Errno(rawValue: errno) }
+        return ((info.st_mode & S_IFMT) == S_IFREG, (info.st_mode & S_IFMT) == S_IFDIR)
     }
 
     /// The bytes of an open file, from its current offset to its end.
