@@ -48,25 +48,21 @@ func runEpochBenchmark(arguments: [String]) throws {
     }
     print("\(rows) MNIST-like rows, float32[784], batches of \(batchSize), full shuffle, \(workers) workers, \(processorCount) cores")
 
-    // Open + first epoch (every unit decompressed once), then steady epochs from memory.
-    var cached: CachedDataSet?
-    let first = try epochSeconds {
-        let opened = try CachedDataSet(path: floatPath)
-        cached = opened
-        try consume(opened, options(.full, epoch: 0))
+    /// Opens the cache at `path` and serves epoch 0 (timed together), then the median steady epoch.
+    func openAndServe(_ path: String) throws -> (first: Double, steady: Double, dataSet: CachedDataSet) {
+        var opened: CachedDataSet?
+        let first = try epochSeconds {
+            opened = try CachedDataSet(path: path)
+            try consume(opened!, options(.full, epoch: 0))
+        }
+        let dataSet = opened!
+        let steady = try medianSeconds(repeats) { run in try consume(dataSet, options(.full, epoch: 1 + run)) }
+        return (first, steady, dataSet)
     }
-    let floats = cached!
-    let steady = try medianSeconds(repeats) { run in try consume(floats, options(.full, epoch: 1 + run)) }
-
-    // The same for the uncompressed cache, whose rows are served straight from the mapping.
-    var plainCached: CachedDataSet?
-    let plainFirst = try epochSeconds {
-        let opened = try CachedDataSet(path: plainPath)
-        plainCached = opened
-        try consume(opened, options(.full, epoch: 0))
-    }
-    let plain = plainCached!
-    let plainSteady = try medianSeconds(repeats) { run in try consume(plain, options(.full, epoch: 1 + run)) }
+    // Open + first epoch (every unit decompressed once), then steady epochs from memory; the same
+    // for the uncompressed cache, whose rows are served straight from the mapping.
+    let (first, steady, floats) = try openAndServe(floatPath)
+    let (plainFirst, plainSteady, _) = try openAndServe(plainPath)
 
     // The in-memory baseline: the same epoch's rows copied with memcpy into a reused buffer, from
     // a matrix in memory advised to use huge pages, as numpy does for arrays of 4 MiB and more

@@ -67,11 +67,7 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
 
     /// The size in bytes of `record`'s file.
     public func byteSize(of record: Record) throws(EncodingError) -> Int {
-        try withOpenFile(of: record) { (fd, id, path) throws(EncodingError) in
-            do throws(Errno) { return try FileIO.size(of: fd) } catch {
-                throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
-            }
-        }
+        try withOpenFile(of: record) { (_, _, _, size) in size }
     }
 
     /// Reads `record`'s file and transforms it.
@@ -83,7 +79,7 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
     /// - Throws: ``EncodingError/fileNotFound(row:id:path:)``, ``EncodingError/unreadable(row:id:path:reason:)``
     ///   or ``EncodingError/outsideDataDirectory(row:id:path:directory:)``, naming the id and the path.
     public func contents(of record: Record) throws(EncodingError) -> ResourceContents {
-        try withOpenFile(of: record) { (fd, id, path) throws(EncodingError) in
+        try withOpenFile(of: record) { (fd, id, path, _) throws(EncodingError) in
             do throws(Errno) {
                 return ResourceContents(row: record.row, id: id, location: path, bytes: try FileIO.readAll(fd))
             } catch {
@@ -92,12 +88,13 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
         }
     }
 
-    /// Opens `record`'s file and runs `body` on it. Unless symlinks may leave the directory, the
+    /// Opens `record`'s file and runs `body` on it (with the id, the path and the file's size).
+    /// Unless symlinks may leave the directory, the
     /// containment check is made on the file actually opened (its path read back from the open
     /// descriptor), so a symlink swapped in after a check cannot lead outside; a directory that
     /// cannot be resolved refuses every file. Only regular files are read.
     private func withOpenFile<R>(of record: Record,
-                                 _ body: (FileDescriptor, String, String) throws(EncodingError) -> R) throws(EncodingError) -> R {
+                                 _ body: (FileDescriptor, String, String, Int) throws(EncodingError) -> R) throws(EncodingError) -> R {
         let path = try location(of: record)
         let id = record[idColumn] ?? ""
         var root: String? = nil
@@ -117,15 +114,15 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
         }
         guard let fd = opened else { throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory) }
         defer { try? fd.close() }
-        let kind: (isRegular: Bool, isDirectory: Bool)
-        do throws(Errno) { kind = try FileIO.kind(of: fd) } catch {
+        let status: (size: Int, isRegular: Bool, isDirectory: Bool)
+        do throws(Errno) { status = try FileIO.status(of: fd) } catch {
             throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
         }
-        guard kind.isRegular else {
+        guard status.isRegular else {
             throw .unreadable(row: record.row, id: id, path: path,
-                              reason: kind.isDirectory ? "it is a directory" : "it is not a regular file")
+                              reason: status.isDirectory ? "it is a directory" : "it is not a regular file")
         }
-        return try body(fd, id, path)
+        return try body(fd, id, path, status.size)
     }
 }
 

@@ -37,12 +37,12 @@ enum FileIO {
         return fd
     }
 
-    /// Whether an open file is a regular file, a directory, or something else (FIFO, device,
-    /// socket).
-    static func kind(of fd: FileDescriptor) throws(Errno) -> (isRegular: Bool, isDirectory: Bool) {
+    /// Size and kind of an open file (`fstat`): a regular file, a directory, or something else
+    /// (FIFO, device, socket).
+    static func status(of fd: FileDescriptor) throws(Errno) -> (size: Int, isRegular: Bool, isDirectory: Bool) {
         var info = stat()
         guard fstat(fd.rawValue, &info) == 0 else { throw Errno(rawValue: errno) }
-        return ((info.st_mode & S_IFMT) == S_IFREG, (info.st_mode & S_IFMT) == S_IFDIR)
+        return (Int(info.st_size), (info.st_mode & S_IFMT) == S_IFREG, (info.st_mode & S_IFMT) == S_IFDIR)
     }
 
     /// The bytes of an open file, from its current offset to its end.
@@ -70,13 +70,6 @@ enum FileIO {
         }
         bytes.removeLast(bytes.count - filled)
         return bytes
-    }
-
-    /// The size in bytes of an open file.
-    static func size(of fd: FileDescriptor) throws(Errno) -> Int {
-        var info = stat()
-        guard fstat(fd.rawValue, &info) == 0 else { throw Errno(rawValue: errno) }
-        return Int(info.st_size)
     }
 
     /// The target of the symbolic link at `path` (`readlink(2)`).
