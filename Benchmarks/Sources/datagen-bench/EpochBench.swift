@@ -7,7 +7,9 @@ import Glibc
 /// MNIST-like cache (``SyntheticDigits``), batches of 128, full shuffle:
 ///
 /// * steady epoch (`forEachBatch`, 2 workers, columns resident) against a plain in-memory gather
-///   of the same rows on one thread (`memcpy` of each row into a reused buffer: numpy's `X[idx]`);
+///   of the same rows on one thread (`memcpy` of each row into a reused buffer: numpy's `X[idx]`),
+///   and against the same copies on two threads (the ceiling of both cores); the engine with no
+///   workers against the one-thread copies (its per-row cost beside the copying);
 /// * open + first epoch (decompressing every unit) against a steady epoch;
 /// * window order with a memory budget a quarter of the column (streamed from the mapping,
 ///   pages released) against the in-budget steady epoch, with its resident-memory growth;
@@ -74,6 +76,16 @@ func runEpochBenchmark(arguments: [String]) throws {
     let smallPages = try medianSeconds(repeats) { _ in
         _ = matrix.withUnsafeBytes { gatherRows($0, rowBytes: 784 * 4, order: order, batchSize: batchSize) }
     }
+    // The engine's ceiling: the same copies on both cores; and the engine on the calling thread
+    // alone (no workers) against the one-thread copies: its per-row cost beside the copying.
+    let twoThreads = try medianSeconds(repeats) { _ in
+        _ = gatherRowsOnTwoThreads(hugeMatrix.bytes, rowBytes: 784 * 4, order: order, batchSize: batchSize)
+    }
+    let noWorkers = try medianSeconds(repeats) { run in
+        var serial = options(.full, epoch: 1 + run)
+        serial.workers = 0
+        try consume(floats, serial)
+    }
 
     // Window order, budget a quarter of the column: streamed from the mapping, pages released.
     let columnBytes = rows * 784 * 4
@@ -108,7 +120,9 @@ func runEpochBenchmark(arguments: [String]) throws {
 
     func rate(_ seconds: Double) -> String { "\(Int(Double(rows) / seconds)) rows/s" }
     print("in-memory gather, 1 thread (memcpy per row): \(format3(memory)) s (\(rate(memory))); 4 KiB pages: \(format3(smallPages)) s")
+    print("in-memory gather, 2 threads:                 \(format3(twoThreads)) s (\(rate(twoThreads)))")
     print("steady epoch, resident:                      \(format3(steady)) s (\(rate(steady)))")
+    print("steady epoch, resident, no workers:          \(format3(noWorkers)) s (\(rate(noWorkers)))")
     print("open + first epoch:                          \(format3(first)) s (\(rate(first)))")
     print("uncompressed cache, open + first epoch:      \(format3(plainFirst)) s (\(rate(plainFirst))), steady \(format3(plainSteady)) s (\(rate(plainSteady)))")
     print("LZ4 decode of every row, in order, budget 0: \(format3(decodeFloor)) s (\(rate(decodeFloor))) = \(format3(decodeFloor / steady)) steady epochs")
@@ -116,6 +130,8 @@ func runEpochBenchmark(arguments: [String]) throws {
     print("full-shuffle epoch, same budget (streamed):  \(format3(fullStreamed)) s (\(rate(fullStreamed)))")
     print("uint8 stored, float32 served:                \(format3(served)) s (\(rate(served))); files \(byteFile) B vs \(floatFile) B")
     print("ratio steady / in-memory gather (speed):     \(format3(memory / steady))   goal >= 1.5")
+    print("ratio steady / 2-thread gather (speed):      \(format3(twoThreads / steady))   the engine against bare copies on both cores")
+    print("ratio no workers / 1-thread gather (speed):  \(format3(memory / noWorkers))   the engine's per-row cost, one thread")
     print("ratio open+first / steady (time):            \(format3(first / steady))   goal <= 1.3 (2.0 required; LZ4's floor here: tools/first-epoch-floor)")
     print("ratio uncompressed: steady / in-memory gather (speed): \(format3(memory / plainSteady)); open+first / steady (time): \(format3(plainFirst / plainSteady))")
     print("ratio window over budget / steady (speed):   \(format3(steady / window))   goal >= 0.5")
@@ -133,22 +149,51 @@ private func consume(_ dataSet: CachedDataSet, _ options: BatchOptions) throws {
     if sink == 1 { print("", terminator: "") }
 }
 
-/// Copies the rows of `order` from `source`, `batchSize` at a time, into one reused buffer.
+/// Copies the rows of `order` from `source`, `batchSize` at a time, into one reused buffer: every
+/// batch, or with `threads` > 1 batches `thread`, `thread + threads`, … (how the engine's workers
+/// share an epoch).
 @inline(never)
-private func gatherRows(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int) -> UInt8 {
+private func gatherRows(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int,
+                        thread: Int = 0, threads: Int = 1) -> UInt8 {
     let buffer = UnsafeMutableRawPointer.allocate(byteCount: rowBytes * batchSize, alignment: 64)
     defer { buffer.deallocate() }
     var sink: UInt8 = 0
-    var start = 0
+    var start = thread * batchSize
     while start < order.count {
         let end = min(order.count, start + batchSize)
         for position in start..<end {
             memcpy(buffer + (position - start) * rowBytes, source.baseAddress! + order[position] * rowBytes, rowBytes)
         }
         sink &+= buffer.load(as: UInt8.self)
-        start = end
+        start += threads * batchSize
     }
     return sink
+}
+
+/// ``gatherRows(_:rowBytes:order:batchSize:thread:threads:)`` on two threads, this one and a
+/// second: the bare memory-copying speed of two cores, the engine's ceiling.
+@inline(never)
+private func gatherRowsOnTwoThreads(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int) -> UInt8 {
+    final class Share: @unchecked Sendable {
+        // @unchecked: written before the thread starts, read by it alone until it is joined.
+        let source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int
+        var sink: UInt8 = 0
+        init(_ source: UnsafeRawBufferPointer, _ rowBytes: Int, _ order: [Int], _ batchSize: Int) {
+            (self.source, self.rowBytes, self.order, self.batchSize) = (source, rowBytes, order, batchSize)
+        }
+    }
+    let share = Share(source, rowBytes, order, batchSize)
+    var second = pthread_t()
+    let started = pthread_create(&second, nil, { argument in
+        let share = Unmanaged<Share>.fromOpaque(argument!).takeUnretainedValue()
+        share.sink = gatherRows(share.source, rowBytes: share.rowBytes, order: share.order, batchSize: share.batchSize,
+                                thread: 1, threads: 2)
+        return nil
+    }, Unmanaged.passUnretained(share).toOpaque())
+    precondition(started == 0, "pthread_create failed")
+    let sink = gatherRows(source, rowBytes: rowBytes, order: order, batchSize: batchSize, thread: 0, threads: 2)
+    pthread_join(second, nil)
+    return sink &+ share.sink
 }
 
 /// A copy of an array's bytes in anonymous memory advised to use transparent huge pages, as
