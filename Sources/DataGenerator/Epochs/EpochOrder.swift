@@ -78,6 +78,8 @@ public struct EpochPermutation: Sendable {
         switch kind {
         case let .window(window):
             window.fill(count, position: position, into: buffer)
+        case let .full(permutation):
+            permutation.fill(count, position: position, into: buffer)
         default:
             for index in 0..<count { buffer[index] = row(at: position(index)) }
         }
