@@ -7,7 +7,9 @@ permutations, measured in one run and printed as ratios.
 Python owns); ``engine_copy`` asks for new arrays per batch (``ring=False``), filled by a copy.
 
 Each mode serves ``--epochs`` full-shuffle epochs (seed 0) after one warm-up epoch; the median
-epoch counts. ``numpy X[idx]`` gathers the same batches from arrays already in memory.
+epoch counts. ``numpy X[idx]`` gathers the same batches from arrays already in memory. It also
+prints what computing one epoch's permutation costs (full and window order, median of 5), as a
+fraction of a numpy epoch.
 """
 
 import argparse
@@ -28,6 +30,12 @@ def _epochs(serve, epochs):
         serve(epoch)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _timed(body):
+    start = time.perf_counter()
+    body()
+    return time.perf_counter() - start
 
 
 def main():
@@ -66,6 +74,11 @@ def main():
         results["engine_ratio"] = results["engine"] / results["numpy_gather"]
         results["engine_copy_ratio"] = results["engine_copy"] / results["numpy_gather"]
     results["numpy_backend_ratio"] = results["numpy_backend"] / results["numpy_gather"]
+    for name in ("full", "window"):
+        seconds = statistics.median(_timed(lambda epoch=epoch: datagen.epoch_permutation(datagen.EpochOrder(name), 0, epoch, rows))
+                                    for epoch in range(5))
+        results[f"permutation_{name}_ms"] = seconds * 1000
+        results[f"permutation_{name}_per_numpy_epoch"] = seconds * results["numpy_gather"] / rows
     for key, value in results.items():
         print(f"{key:>22}: {value:,.2f}" + (" rows/s" if key in ("numpy_gather", "numpy_backend", "engine", "engine_copy") else ""))
     print(json.dumps(results))

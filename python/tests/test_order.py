@@ -1,6 +1,5 @@
 """Epoch orders: SplitMix64, Feistel permutations, window order and shards (docs/EPOCHS.md)."""
 
-import time
 
 import numpy as np
 import pytest
@@ -107,11 +106,12 @@ def test_window_order_defaults_are_the_swift_defaults():
     assert EpochOrder.parse("window") == EpochOrder("window", 512, 16)
 
 
-def test_a_sixty_thousand_row_epoch_permutation_takes_milliseconds():
+def test_a_sixty_thousand_row_epoch_permutation_visits_every_row_once():
+    # Its cost is measured by python/benchmarks/bench_python.py, not here: timed tests are noise.
     for name in ("full", "window"):
-        start = time.perf_counter()
-        epoch_permutation(EpochOrder(name), 1, 0, 60_000)
-        assert time.perf_counter() - start < 0.25, name
+        rows = epoch_permutation(EpochOrder(name), 1, 0, 60_000)
+        assert np.array_equal(np.sort(rows), np.arange(60_000)), name
+        assert not np.array_equal(rows, np.arange(60_000)), name
 
 
 def test_dropping_shards_are_disjoint_and_equal():
