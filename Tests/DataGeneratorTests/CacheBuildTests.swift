@@ -178,8 +178,19 @@ struct CacheBuildTests {
             let (cache, report) = try CacheFixtures.build(try Self.mixedDataSet(50), in: directory, options: options)
             let events = log.lock.withLock { log.events }
             #expect(events.map(\.recordsDone) == [16, 32, 48, 50])
-            #expect(events.allSatisfy { $0.recordsTotal == 50 && $0.bytesOut > 0 && $0.elapsedSeconds >= 0 })
+            #expect(events.allSatisfy { $0.recordsTotal == 50 && $0.bytesOut > 0 })
             #expect(events.last?.fraction == 1)
+            // The rates are consistent with the counts and the elapsed time they report (checked
+            // against each other, never against the clock), time never runs backwards, bytes in
+            // grow to the cache's total, and the last estimate of the time left is zero.
+            #expect(zip(events, events.dropFirst()).allSatisfy { $0.elapsedSeconds <= $1.elapsedSeconds && $0.bytesIn < $1.bytesIn })
+            for event in events where event.elapsedSeconds > 0 {
+                #expect(abs(event.recordsPerSecond * event.elapsedSeconds - Double(event.recordsDone)) < 1e-6 * Double(event.recordsDone) + 1e-9)
+                #expect(abs(event.bytesPerSecond * event.elapsedSeconds - Double(event.bytesIn)) < 1e-6 * Double(event.bytesIn) + 1e-9)
+                #expect(event.etaSeconds.map { abs($0 * event.recordsPerSecond - Double(50 - event.recordsDone)) < 1e-6 * 50 } == true)
+            }
+            #expect(events.last.map { $0.elapsedSeconds == 0 || $0.etaSeconds == 0 } == true)
+            #expect(events.last?.bytesIn == cache.statistics.bytesIn)
             #expect(report.statistics == cache.statistics)
             #expect(cache.statistics.bytesIn == cache.columns.reduce(0) { $0 + $1.rawBytes })
             #expect(cache.statistics.recordsIn == 50 && cache.statistics.compressionRatio > 1)

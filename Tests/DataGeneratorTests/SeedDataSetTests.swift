@@ -154,6 +154,17 @@ import Testing
         let rest = try cursor.collect()
         #expect(rest.count == 1)
         #expect(Set(rest.map(\.data.shape)) == [[4, 3]])
+        // Each row's data comes with its own target: the target of the record each batch row
+        // names, encoded on its own (targets() runs the encoder over the inventory, unbatched).
+        let paired = [first] + rest
+        let allTargets = try dataSet.targets().scalars(as: Int64.self)
+        let allData = try dataSet.data()[0].intRows
+        for batch in paired {
+            #expect(batch.targets?.scalars(as: Int64.self) == batch.rows.map { allTargets[$0] })
+            #expect(batch.data.intRows == batch.rows.map { allData[$0] })
+        }
+        #expect(paired.map(\.data.intRows) == Self.firstTwoBatches)
+        #expect(paired.flatMap(\.rows) == Array(0..<8))
     }
 
     @Test func fiveEpochsOfTwoBatchesGiveTen() throws {

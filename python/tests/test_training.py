@@ -10,6 +10,7 @@ import datagen
 os.environ.setdefault("KERAS_BACKEND", "torch")
 torch = pytest.importorskip("torch", reason="torch is not installed (pip install 'torch==2.13.0+cpu')")
 
+from datagen._batches import make_plan  # noqa: E402
 from datagen.torch import CacheIterable  # noqa: E402
 
 BACKENDS = ["numpy"] + (["engine"] if datagen.engine_available() else [])
@@ -37,11 +38,20 @@ def test_a_dataloader_serves_each_epochs_batches_in_order_without_overlap(caches
 
 def test_ranks_split_the_epoch_between_processes_of_a_job(caches):
     path = caches["big-float-lz4"]
+    whole = datagen.open(path, backend="numpy").to_numpy()
     shares = []
     for rank in range(2):
         data = CacheIterable(path, 50, shuffle="window", seed=1, rank=rank, world_size=2, x=None)
-        shares.append(np.concatenate([b["target"].numpy() for b in data]))
-    assert len(shares[0]) == len(shares[1]) == 350
+        batches = list(data)
+        # The rows this rank must get: its shard of the epoch's window order.
+        plan = make_plan(len(whole["target"]), 50, "window", 1, rank, 2, False)
+        rows = plan.epoch_rows(0)
+        assert len(rows) == 350
+        np.testing.assert_array_equal(np.concatenate([b["data"].numpy() for b in batches]), whole["data"][rows])
+        np.testing.assert_array_equal(np.concatenate([b["target"].numpy() for b in batches]), whole["target"][rows])
+        shares.append(set(rows.tolist()))
+    assert not shares[0] & shares[1]
+    assert len(shares[0] | shares[1]) == 700
 
 
 def _accuracy(model, cache):
