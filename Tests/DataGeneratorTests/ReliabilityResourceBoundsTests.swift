@@ -25,6 +25,8 @@ struct ReliabilityResourceBoundsTests {
         Lie(name: "row count of a trillion, statistics agreeing", mentions: []) { surgery, _ in
             try surgery.replaceInMetadata("\"rowCount\":40", with: "\"rowCount\":1000000000000")
             try surgery.replaceInMetadata("\"recordsWritten\":40", with: "\"recordsWritten\":1000000000000")
+            // Without ids (they are optional), nothing else in the index counts rows.
+            surgery.setMetadata(try Self.removingObject(named: "ids", from: surgery.metadata))
         },
         Lie(name: "a trillion units in a column", mentions: ["data0"]) { surgery, _ in
             try surgery.replaceInMetadata("\"unitCount\":40", with: "\"unitCount\":1000000000000")
@@ -107,5 +109,51 @@ struct ReliabilityResourceBoundsTests {
             #expect(message.contains(lying), "\(message)")
             for fragment in lie.mentions { #expect(message.contains(fragment), "\(message)") }
         }
+    }
+}
+
+extension ReliabilityResourceBoundsTests {
+    /// A column of zero-byte rows passes every size check by its bytes (0 raw bytes for any row
+    /// count), so only the units table, which the file must hold, bounds its row count: a small
+    /// file claiming a trillion such rows is refused at open, naming the column, where a data
+    /// set over it would otherwise allocate state for every row.
+    @Test func aTrillionZeroByteRowsInAFewUnitsAreRefusedNamingTheColumn() throws {
+        try CacheFixtures.withDirectory { directory in
+            let inventory = try CacheFixtures.inventory(40)
+            let empty = ClosureEncoder(identity: "empty@1", output: ArraySpec(.float32, [0])) { _ in
+                NDArray([Float](), shape: [0])
+            }
+            let dataSet = try CacheFixtures.dataSet(inventory, [empty])
+            let (cache, _) = try CacheFixtures.build(dataSet, in: directory, options: CacheBuildOptions(workers: 1, rowsPerGroup: 16))
+            #expect(cache.stores[0].units.count == 3)  // 16 + 16 + 8 rows: a unit per row group
+            var surgery = try CacheSurgery(path: cache.path)
+            try surgery.replaceInMetadata("\"rowCount\":40", with: "\"rowCount\":1000000000000")
+            try surgery.replaceInMetadata("\"recordsWritten\":40", with: "\"recordsWritten\":1000000000000")
+            // Without ids (they are optional), nothing else in the index counts rows.
+            surgery.setMetadata(try Self.removingObject(named: "ids", from: surgery.metadata))
+            let lying = directory + "/zero-rows.dgcache"
+            try surgery.write(to: lying)
+            let error = CacheFixtures.cacheError { _ = try CacheFile(path: lying) }
+            let message = error.map { "\($0)" } ?? ""
+            #expect(message.contains("3 units cannot hold 1000000000000 rows of 0 bytes"), "\(message)")
+            #expect(message.contains(cache.columns[0].name) && message.contains(lying), "\(message)")
+        }
+    }
+
+    /// `json` without the member `"name":{...}` (and the comma before or after it).
+    static func removingObject(named name: String, from json: String) throws -> String {
+        let text = Array(json.utf8)
+        let key = Array("\"\(name)\":{".utf8)
+        guard let start = (0...(text.count - key.count)).first(where: { Array(text[$0..<($0 + key.count)]) == key }) else {
+            throw CacheError.invalidOption("test fixture: no '\(name)' object in the metadata")
+        }
+        var depth = 0, end = start + key.count - 1
+        repeat {
+            if text[end] == UInt8(ascii: "{") { depth += 1 } else if text[end] == UInt8(ascii: "}") { depth -= 1 }
+            end += 1
+        } while depth > 0
+        var lower = start, upper = end
+        if upper < text.count, text[upper] == UInt8(ascii: ",") { upper += 1 } else if lower > 0, text[lower - 1] == UInt8(ascii: ",") { lower -= 1 }
+        return String(decoding: text[..<lower] + text[upper...], as: UTF8.self)
     }
 }

@@ -1,7 +1,11 @@
 """Bad files: every corrupted byte, truncation or foreign file raises CacheError, never a crash."""
 
+import json
 import os
 import struct
+import zlib
+
+import lz4.block
 
 import numpy as np
 import pytest
@@ -131,3 +135,82 @@ def test_a_newer_format_version_is_refused_naming_the_version(caches, tmp_path):
     target.write_bytes(bytes(data))
     with pytest.raises(datagen.UnsupportedVersionError, match="version 2; this reader supports version 1"):
         datagen.open(target, backend="numpy")
+
+
+def _rewrite_metadata(data: bytearray, change):
+    """The cache bytes with the metadata document changed by ``change(meta)`` (lengths and CRC fixed)."""
+    index_offset, index_length, meta_length = struct.unpack_from("<QQQ", data, len(data) - 64)
+    meta_start = index_offset + index_length - meta_length
+    meta = json.loads(bytes(data[meta_start:index_offset + index_length]))
+    change(meta)
+    document = json.dumps(meta, separators=(",", ":")).encode()
+    trailer = bytearray(data[-64:])
+    struct.pack_into("<QQI", trailer, 8, meta_start - index_offset + len(document), len(document), zlib.crc32(document))
+    return bytearray(data[:meta_start]) + document + trailer
+
+
+def test_a_unit_that_decodes_short_is_corrupt_never_stretched_into_the_rows(caches, tmp_path):
+    # A unit whose LZ4 block is sound but one byte short of the unit's raw length, with every
+    # CRC fixed: only the decoded length gives it away.
+    data = bytearray(caches["raw-int-lz4"].read_bytes())
+    index_offset, index_length, meta_length = struct.unpack_from("<QQQ", data, len(data) - 64)
+    meta = json.loads(bytes(data[index_offset + index_length - meta_length:index_offset + index_length]))
+    column = next(c for c in meta["columns"] if c["name"] == "data")
+    units = index_offset + column["units"]["offset"]
+    stream = np.frombuffer(data, "<u8", column["rowOffsets"]["count"], index_offset + column["rowOffsets"]["offset"])
+    first_rows = np.frombuffer(data, "<u8", column["unitCount"], index_offset + column["unitFirstRows"]["offset"])
+    for u in range(column["unitCount"]):
+        offset, length, crc, flags = struct.unpack_from("<QQII", data, units + 24 * u)
+        end = int(first_rows[u + 1]) if u + 1 < column["unitCount"] else len(stream) - 1
+        raw_length = int(stream[end] - stream[int(first_rows[u])])
+        if flags or raw_length < 2:
+            continue
+        raw = lz4.block.decompress(bytes(data[offset:offset + length]), uncompressed_size=raw_length)
+        short = lz4.block.compress(raw[:-1], store_size=False)
+        if len(short) <= length and raw_length <= 255 * len(short):
+            break
+    else:
+        pytest.skip("no unit of this cache can be rewritten in place")
+    data[offset:offset + length] = short + bytes(length - len(short))
+    struct.pack_into("<QI", data, units + 24 * u + 8, len(short), zlib.crc32(short))
+    table = bytes(data[units:units + 24 * column["unitCount"]])
+
+    def fix_units_crc(meta):
+        next(c for c in meta["columns"] if c["name"] == "data")["units"]["crc32"] = zlib.crc32(table)
+
+    target = tmp_path / "short.dgcache"
+    target.write_bytes(bytes(_rewrite_metadata(data, fix_units_crc)))
+    cache = datagen.open(target, backend="numpy")
+    with pytest.raises(CorruptError, match=f"unit {u} does not decode to its {raw_length} bytes") as caught:
+        cache.to_numpy()
+    assert caught.value.column == "data"
+
+
+def test_rows_beyond_what_the_units_can_hold_are_refused_naming_the_column(caches, tmp_path):
+    def claim_a_trillion_rows(meta):
+        meta["rowCount"] = meta["statistics"]["recordsWritten"] = 10 ** 12
+    target = tmp_path / "rows.dgcache"
+    target.write_bytes(bytes(_rewrite_metadata(bytearray(caches["text-none-lz4"].read_bytes()), claim_a_trillion_rows)))
+    with pytest.raises(CorruptError, match="units cannot hold 1000000000000 rows") as caught:
+        datagen.open(target, backend="numpy")
+    assert caught.value.column == "data"
+
+
+def test_a_shape_beyond_int64_is_refused_naming_the_column(caches, tmp_path):
+    def enormous_shape(meta):
+        meta["columns"][0]["shape"] = [2 ** 64]
+    target = tmp_path / "shape.dgcache"
+    target.write_bytes(bytes(_rewrite_metadata(bytearray(caches["text-none-lz4"].read_bytes()), enormous_shape)))
+    with pytest.raises(CorruptError, match="too large") as caught:
+        datagen.open(target, backend="numpy")
+    assert caught.value.column == "data"
+
+
+def test_a_metadata_type_error_in_a_column_names_the_column(caches, tmp_path):
+    def text_unit_count(meta):
+        meta["columns"][-1]["unitCount"] = "many"
+    target = tmp_path / "type.dgcache"
+    target.write_bytes(bytes(_rewrite_metadata(bytearray(caches["raw-int-lz4"].read_bytes()), text_unit_count)))
+    with pytest.raises(CorruptError, match="'unitCount' is not an integer") as caught:
+        datagen.open(target, backend="numpy")
+    assert caught.value.column == "target"

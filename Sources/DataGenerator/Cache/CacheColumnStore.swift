@@ -115,9 +115,11 @@ final class ColumnStore: Sendable {
         if let rowOffsets { try check(rowOffsets, bit: 2, name: "row-offset table", force: force) }
     }
 
-    /// The unit holding `row` (which must be in range).
+    /// The unit holding `row` (which must be in range). The first-row table's CRC is checked
+    /// before its first search (then only a bit is read).
     func unitIndex(ofRow row: Int) throws(CacheError) -> Int {
         guard let firstRows else { return row }
+        try check(firstRows, bit: 1, name: "unit first-row table")
         var low = 0
         var high = units.count  // find the last unit whose first row <= row
         while high - low > 1 {

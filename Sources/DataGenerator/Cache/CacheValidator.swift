@@ -100,6 +100,14 @@ struct CacheValidator {
             guard column.rowOffsets == nil, !overflow, UInt64(raw) == column.rawBytes else {
                 throw corrupt("\(column.rawBytes) raw bytes do not fit \(rows) rows of \(rowBytes) bytes", column: name)
             }
+            // A unit holds at most max(1, 32768 / rowBytes) rows, so the units table (24 bytes a
+            // unit, in the file) bounds the row count: a small file cannot declare rows by the
+            // trillion (of zero bytes each, say) for a reader to allocate per-row state for.
+            let perUnit = max(1, CacheFormat.packedUnitBytes / max(1, rowBytes))
+            let (most, tooMany) = column.unitCount.multipliedReportingOverflow(by: perUnit)
+            guard tooMany || rows <= most else {
+                throw corrupt("\(column.unitCount) units cannot hold \(rows) rows of \(rowBytes) bytes (at most \(perUnit) a unit)", column: name)
+            }
         }
         let units = try table(column.units, width: CacheFormat.unitEntrySize, expected: column.unitCount,
                               what: "units table", column: name)

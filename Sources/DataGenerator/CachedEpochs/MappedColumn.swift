@@ -50,13 +50,18 @@ final class MappedColumn: @unchecked Sendable {
             // Checked before: its entry lies inside the file. The row must lie inside the unit.
             // The entry is read again from the mapping, which shows later writes to the file in
             // place: the row's bytes must still lie inside the unit and the data section.
-            let firstRow = store.firstRows.map { Int(truncatingIfNeeded: $0.u64(index)) } ?? index
-            let start = (row - firstRow) * store.rowBytes
+            // Every value is checked before any arithmetic on it, in unsigned 64-bit terms: a
+            // rewritten entry falls through to the full check below, never traps.
+            let firstRow = store.firstRows.map { $0.u64(index) } ?? UInt64(index)
             let offset = store.units.u64(index, at: 0)
-            if row >= firstRow, UInt64(start + store.rowBytes) <= store.units.u64(index, at: 8),
-               offset >= store.dataRange.lowerBound, offset <= store.dataRange.upperBound,
-               UInt64(start + store.rowBytes) <= store.dataRange.upperBound - offset {
-                return base + Int(offset) + start
+            let length = store.units.u64(index, at: 8)
+            let rowBytes = UInt64(store.rowBytes)
+            if firstRow <= UInt64(row), offset >= store.dataRange.lowerBound, offset <= store.dataRange.upperBound,
+               length <= store.dataRange.upperBound - offset {
+                let (end, overflow) = (UInt64(row) - firstRow + 1).multipliedReportingOverflow(by: rowBytes)
+                if !overflow, end <= length {
+                    return base + Int(offset) + Int(end - rowBytes)
+                }
             }
         }
         let unit = try store.unit(index)

@@ -32,6 +32,7 @@ UNIT_ENTRY = 24
 FLAG_RAW = 1
 MAX_ROWS = 1 << 40
 MAX_COLUMNS = 4096
+PACKED_UNIT_BYTES = 32768  # raw bytes of a packed unit of a fixed column, at most (docs/FORMAT.md)
 MAX_METADATA = 1 << 32
 
 DTYPES = {
@@ -43,7 +44,12 @@ UNIT_DTYPE = np.dtype([("offset", "<u8"), ("length", "<u8"), ("crc", "<u4"), ("f
 
 
 class _Invalid(Exception):
-    """A metadata field of the wrong type or value (turned into a CorruptError)."""
+    """A metadata field of the wrong type or value (turned into a CorruptError naming ``column``
+    when known)."""
+
+    def __init__(self, reason, column=None):
+        super().__init__(reason)
+        self.column = column
 
 
 def _get(obj, key, kind, optional=False):
@@ -84,6 +90,12 @@ class ColumnInfo:
 
     def __init__(self, meta: dict, row_count: int):
         self.name = _get(meta, "name", str)
+        try:
+            self._parse(meta, row_count)
+        except _Invalid as error:
+            raise _Invalid(str(error), self.name) from None
+
+    def _parse(self, meta: dict, row_count: int):
         self.role = _get(meta, "role", str)
         self.encoder = _get(meta, "encoder", str)
         dtype = _get(meta, "dtype", str)
@@ -112,7 +124,11 @@ class ColumnInfo:
         self.first_rows_loc = _location(_get(meta, "unitFirstRows", dict, optional=True))
         self.row_offsets_loc = _location(_get(meta, "rowOffsets", dict, optional=True))
         self.row_count = row_count
-        self.step_elements = int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
+        # Python integers: a shape too large for int64 is refused by name when validated, not
+        # overflowed here.
+        self.step_elements = 1
+        for dimension in self.shape:
+            self.step_elements *= dimension
         self.units = self.first_rows = self.row_offsets = None  # Tables, set by the reader
 
     @property
@@ -217,7 +233,7 @@ class CacheFileReader:
         try:
             self._validate_metadata()
         except _Invalid as error:
-            raise self.corrupt(f"the metadata document is not valid: {error}") from None
+            raise self.corrupt(f"the metadata document is not valid: {error}", error.column) from None
 
     def _table(self, location, width, expected, what, column):
         area = self.tables_end - self.index_offset
@@ -291,6 +307,12 @@ class CacheFileReader:
                 raise self.corrupt(f"shape {column.shape} is too large", name)
         if not (0 <= column.unit_count <= rows and (rows == 0) == (column.unit_count == 0)):
             raise self.corrupt(f"{column.unit_count} units for {rows} rows", name)
+        if not column.variable_length:
+            # A unit holds at most max(1, 32768 // row_bytes) rows: the units table bounds the rows.
+            per_unit = max(1, PACKED_UNIT_BYTES // max(1, row_bytes))
+            if rows > column.unit_count * per_unit:
+                raise self.corrupt(f"{column.unit_count} units cannot hold {rows} rows of {row_bytes} bytes "
+                                   f"(at most {per_unit} a unit)", name)
         if column.stored_bytes > data_end - HEADER_SIZE:
             raise self.corrupt(f"{column.stored_bytes} stored bytes exceed the data section", name)
         if column.raw_bytes > 255 * column.stored_bytes:
@@ -410,9 +432,14 @@ class CacheFileReader:
             raise self.corrupt(f"unit {u} claims {raw_length} raw bytes from {length} stored (LZ4 expands 255-fold at most)",
                                column.name, first)
         try:
-            return lz4.block.decompress(stored, uncompressed_size=raw_length)
+            decoded = lz4.block.decompress(stored, uncompressed_size=raw_length)
         except (lz4.block.LZ4BlockError, ValueError, MemoryError):
-            raise self.corrupt(f"unit {u} does not decode to its {raw_length} bytes", column.name, first) from None
+            decoded = None
+        # uncompressed_size is only an upper bound for lz4.block: a block that decodes short is
+        # corrupt too, never padded or stretched into the rows.
+        if decoded is None or len(decoded) != raw_length:
+            raise self.corrupt(f"unit {u} does not decode to its {raw_length} bytes", column.name, first)
+        return decoded
 
     def column_bytes(self, column: ColumnInfo, force=False) -> np.ndarray:
         """The column's whole logical stream (every row, in order) as a uint8 array: every unit
