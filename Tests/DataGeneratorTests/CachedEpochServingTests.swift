@@ -74,6 +74,28 @@ import Testing
         }
     }
 
+    @Test(arguments: [0, 1, 3])
+    func theDigestOfLentBatchesEqualsTheDigestOfOwnedOnes(workers: Int) throws {
+        try withCache { _, cached in
+            for order in [EpochOrder.full, .window(rowsPerBlock: 8, blocksPerWindow: 2)] {
+                let options = BatchOptions(batchSize: 7, epochs: 2, truncate: false, order: order, seed: 5, workers: workers)
+                var owned = BatchDigest()
+                let cursor = try cached.batches(options)
+                while let batch = try cursor.next() { owned.add(batch) }
+                var lent = BatchDigest()
+                try cached.forEachBatch(options) { batch in
+                    #expect(batch.inputCount == cached.dataColumns.count)
+                    lent.add(batch)
+                    return true
+                }
+                let counts = (lent.batches, owned.batches)
+                let (lentHex, ownedHex) = (lent.hexDigest(), owned.hexDigest())
+                #expect(counts.0 == counts.1)
+                #expect(lentHex == ownedHex, "\(order)")
+            }
+        }
+    }
+
     @Test func conversionsFollowSubsetsAndSplits() throws {
         try withCache { _, cached in
             let name = cached.dataColumns[0].name

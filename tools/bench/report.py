@@ -180,7 +180,7 @@ def write(driver):
         "`datagen.epoch_permutation(EpochOrder(\"full\"), 0, e, rows)` (the Feistel order of "
         "[EPOCHS.md](EPOCHS.md), which `datagen cache bench` uses too). The Python tools get the permutations "
         "computed before the clock starts. *Open* is opening or loading (for numpy in-memory and PyTorch: "
-        "`np.load`; for pyarrow: reading and decompressing the whole IPC file); *steady* is the median of the "
+        "`np.load`; for pyarrow: reading and decompressing the whole IPC file and combining its record batches into one chunk per column, without which every `take` concatenates the chunks again); *steady* is the median of the "
         "epochs after the first; GB/s counts the delivered bytes (features + labels); peak RSS is each child "
         "process's own (`VmHWM` for the Python tools, `wait4`'s `ru_maxrss` for `datagen`). The `lz4` command "
         "compresses the raw column bytes (features then labels) as one frame of 4 MB blocks; the caches compress "

@@ -30,6 +30,14 @@ public struct BatchDigest: ~Copyable {
         batches += 1
     }
 
+    /// Adds one lent batch (``CachedDataSet/forEachBatch(_:_:)``): the same bytes as the owning
+    /// batch of the same rows, so both paths give the same digest.
+    public mutating func add(_ batch: BatchBuffers) {
+        for input in 0..<batch.inputCount { hasher.update(batch.data(input)) }
+        if let targets = batch.targets { hasher.update(targets) }
+        batches += 1
+    }
+
     /// The digest as 64 lowercase hex digits; the digest is consumed.
     public consuming func hexDigest() -> String { hasher.hexDigest() }
 }

@@ -15,6 +15,9 @@ public struct BatchBuffers {
     /// The data set positions of the batch's rows.
     public var rows: UnsafeBufferPointer<Int> { UnsafeBufferPointer(rebasing: slot.rows[..<count]) }
 
+    /// The number of data columns (inputs) in the batch.
+    public var inputCount: Int { slot.columns.count - (slot.hasTarget ? 1 : 0) }
+
     /// The bytes of data column `input` (C order: `count` rows of the column's shape).
     public func data(_ input: Int = 0) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: slot.columns[input][..<(count * slot.rowBytes[input])])
