@@ -83,7 +83,8 @@ def goals(driver, baseline):
         row = find(rows, f"datagen cached ({label})")
         if row:
             value = row["rate"] / baseline
-            goal(f"Cached steady epoch ({label}) vs numpy X[idx]", ratio(value), "≥ 1.5× (aim 2×)", value >= 1.5)
+            goal(f"Cached steady epoch ({label}, {driver.args.workers} workers) vs numpy X[idx] (1 thread)", ratio(value),
+                 "≥ 1.5× using both cores (aim 2×)", value >= 1.5)
     for label in ("lz4, float32", "none, float32"):
         row = find(rows, f"datagen cached ({label})")
         if row:
@@ -100,10 +101,14 @@ def goals(driver, baseline):
                                   ("f32-lz4hc", "f32-lz4-9", "lz4hc cache (float32) vs `lz4 -9`"),
                                   ("u8-lz4", "u8-lz4-1", "lz4 cache (uint8) vs `lz4 -1`"),
                                   ("u8-lz4hc", "u8-lz4-9", "lz4hc cache (uint8) vs `lz4 -9`")]:
-        if name in builds and reference in units:
-            value = builds[name]["bytes"] / units[reference]
-            goal(f"{text} on the same units, a row each (whole file, index included: {mb(builds[name]['bytes'])} vs "
-                 f"{mb(units[reference])} MB of compressed units)", ratio(value), "≤ 1×", value <= 1)
+        if name in builds and reference in units and "stored_bytes" in builds[name]:
+            stored = builds[name]["stored_bytes"]
+            value = stored / units[reference]
+            goal(f"{text} on the same units, a row each (compressed units: {mb(stored)} vs {mb(units[reference])} MB)",
+                 ratio(value), "≤ 1×", value <= 1)
+            out.append(f"| (beside it) the whole {name} file, index, ids, source stamps and metadata included "
+                       f"({mb(builds[name]['bytes'])} MB) vs the same units | {ratio(builds[name]['bytes'] / units[reference])} "
+                       "| reported | |")
         if name in builds and reference in sizes:
             value = builds[name]["bytes"] / sizes[reference]
             out.append(f"| (beside it) {text} on the whole raw column as one frame ({mb(builds[name]['bytes'])} vs "
@@ -149,7 +154,7 @@ def write(driver):
         file.write(svg(rows, baseline))
     digests = {}
     for row in rows:
-        if "uint8" not in row["tool"] and "window" not in row["tool"] and row["digest"]:
+        if "window" not in row["tool"] and row["digest"]:
             digests.setdefault(row["digest"], []).append(row["tool"])
     reference = baseline_row["digest"]
     digests = {digest: [tool for tool in tools if "uncached" not in tool] for digest, tools in digests.items()}
