@@ -48,6 +48,49 @@ struct CacheBuildTests {
         }
     }
 
+    /// A journal record with a sound CRC whose numbers are out of range: a group index of 2^63,
+    /// or a data end of 2^64 − 1 with a unit placed just below it (aligning the next unit's start
+    /// would overflow). Each must be refused as a record, so the build starts over and ends
+    /// byte-identical to an uninterrupted one, never trapping.
+    @Test(arguments: ["index", "data end"])
+    func aCraftedJournalRecordIsRefusedNotTrappedOn(field: String) throws {
+        try CacheFixtures.withDirectory { directory in
+            let dataSet = try Self.mixedDataSet()
+            try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache",
+                                    options: CacheBuildOptions(workers: 1, rowsPerGroup: 10))
+            let path = directory + "/crafted.dgcache"
+            var interrupted = CacheBuildOptions(workers: 1)
+            interrupted.rowsPerGroup = 10
+            interrupted.interruptAfterGroups = 1
+            #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
+            // The journal holds its header, then one record: u64 length, u32 CRC, u32 0, payload.
+            let journalPath = path + ".partial.journal"
+            var journal = try CacheFixtures.bytes(journalPath)
+            func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(journal[at + $1]) << (8 * UInt64($1)) } }
+            func put(_ value: UInt64, at: Int) { for byte in 0..<8 { journal[at + byte] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(byte))) } }
+            let start = try #require((0..<(journal.count - 16)).first { $0 % 8 == 0 && Int(u64($0)) == journal.count - $0 - 16 })
+            let payload = start + 16
+            #expect(u64(payload) == 0 && u64(payload + 8) == 0 && u64(payload + 16) == 10)  // group 0, rows 0..<10
+            if field == "index" {
+                put(1 << 63, at: payload)
+            } else {
+                // index, start, end, data end, skipped count, column count, raw bytes, unit count, unit 0.
+                #expect(u64(payload + 32) == 0)
+                put(UInt64.max, at: payload + 24)
+                put(UInt64.max - 15, at: payload + 64)
+                put(13, at: payload + 72)
+            }
+            let crc = CRC32.checksum(Array(journal[payload...]))
+            for byte in 0..<4 { journal[start + 8 + byte] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(byte))) }
+            let file = try WritableFile(path: journalPath)
+            try file.write(journal, at: 0)
+            try file.close()
+            let report = try CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(workers: 1, rowsPerGroup: 10)).build()
+            #expect(report.resumedRecords == 0)
+            #expect(try CacheFixtures.bytes(path) == CacheFixtures.bytes(directory + "/whole.dgcache"))
+        }
+    }
+
     @Test("a partial file cut inside a journaled group is resumed from the last intact group")
     func resumeAfterTornWrite() throws {
         try CacheFixtures.withDirectory { directory in

@@ -66,8 +66,11 @@ struct GroupSummary: Sendable, Equatable {
     /// Parses journal bytes; `nil` when they do not form a summary.
     init?(serialized bytes: [UInt8]) {
         var reader = ByteReader(bytes)
-        guard let index = reader.u64(), let start = reader.u64(), let end = reader.u64(), start <= end,
-              end <= UInt64(CacheFormat.maxRows), let dataEnd = reader.u64(),
+        // Every number is range-checked before it becomes an Int or enters arithmetic: a record
+        // carries a CRC, but a crafted or buggy one must be refused, never trap.
+        guard let index = reader.u64(), index <= UInt64(CacheFormat.maxRows), let start = reader.u64(),
+              let end = reader.u64(), start <= end,
+              end <= UInt64(CacheFormat.maxRows), let dataEnd = reader.u64(), dataEnd <= UInt64(Int64.max),
               let skippedCount = reader.count(minimumSize: 32) else { return nil }
         var skipped = [SkippedRecord]()
         for _ in 0..<skippedCount {
@@ -139,7 +142,9 @@ struct CacheBuildState {
         columns = Array(repeating: Column(), count: columnCount)
     }
 
-    /// Whether `summary` follows on from the state and fits the plan (checked on resume).
+    /// Whether `summary` follows on from the state and fits the plan (checked on resume): its
+    /// units lie in order, aligned, within its data end, each with valid flags and at least one
+    /// row (none under a fixed row group's count), and the row counts add up.
     func accepts(_ summary: GroupSummary, plans: [ColumnPlan], groupRows: Int, total: Int, stamped: Bool) -> Bool {
         guard summary.index == groupsDone, summary.rows.lowerBound == rowsDone,
               summary.rows.upperBound == min(total, rowsDone + groupRows),
@@ -149,10 +154,32 @@ struct CacheBuildState {
               summary.sources.count == (stamped ? kept : 0) else { return false }
         var end = dataEnd
         for (column, plan) in zip(summary.columns, plans) {
-            guard column.unitRowCounts.reduce(0, +) == kept,
+            // Each unit holds 1...kept rows and together exactly kept (summed with an early stop,
+            // so never past 2 × kept); every flag is one the format knows.
+            var rowsInUnits = 0
+            for rows in column.unitRowCounts {
+                guard rows >= 1, rows <= kept else { return false }
+                rowsInUnits += rows
+                if rowsInUnits > kept { return false }
+            }
+            guard rowsInUnits == kept, column.units.allSatisfy({ $0.flags & ~CacheFormat.flagStoredRaw == 0 }),
                   column.rowLengths.count == (plan.spec.isVariableLength ? kept : 0) else { return false }
+            // The raw bytes agree with the rows: their lengths, or kept fixed rows.
+            if plan.spec.isVariableLength {
+                var lengths: UInt64 = 0
+                for length in column.rowLengths {
+                    let (sum, overflow) = lengths.addingReportingOverflow(length)
+                    guard !overflow else { return false }
+                    lengths = sum
+                }
+                guard lengths == column.rawBytes else { return false }
+            } else {
+                let (raw, overflow) = kept.multipliedReportingOverflow(by: plan.rowBytes)
+                guard !overflow, UInt64(raw) == column.rawBytes else { return false }
+            }
             for unit in column.units {
-                guard unit.offset >= CacheFormat.aligned(end), unit.length <= summary.dataEnd,
+                // end <= dataEnd <= Int64.max here, so aligning it cannot overflow.
+                guard end <= summary.dataEnd, unit.offset >= CacheFormat.aligned(end), unit.length <= summary.dataEnd,
                       unit.offset <= summary.dataEnd - unit.length else { return false }
                 end = unit.offset + unit.length
             }
