@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import DataGenerator
 #if canImport(Glibc)
@@ -28,11 +29,28 @@ struct CacheBuildTests {
         }
     }
 
+    /// Counts the records one encoder encodes (under the identity of the encoder it wraps, so the
+    /// cache's fingerprint and bytes are the same).
+    final class EncodeCounter: Sendable {
+        let count = Atomic<Int>(0)
+
+        func counting(_ encoder: ClosureEncoder) -> ClosureEncoder {
+            ClosureEncoder(identity: encoder.identity, output: encoder.outputSpec) { [self] record in
+                count.add(1, ordering: .relaxed)
+                return try encoder.encode(record)
+            }
+        }
+    }
+
     @Test("an interrupted build resumes without re-encoding and ends byte-identical to an uninterrupted one")
     func interruptedBuildResumes() throws {
         try CacheFixtures.withDirectory { directory in
-            let dataSet = try Self.mixedDataSet()
-            try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache",
+            let counter = EncodeCounter()
+            let dataSet = try CacheFixtures.dataSet(try CacheFixtures.inventory(100),
+                                                    [counter.counting(CacheFixtures.fixedEncoder(.float32, [80])),
+                                                     CacheFixtures.variableEncoder(.int32, length: { $0 % 9 * 10 })],
+                                                    target: RecordTargetEncoder.label(column: "label"))
+            try CacheFixtures.build(try Self.mixedDataSet(), in: directory, name: "whole.dgcache",
                                     options: CacheBuildOptions(workers: 2, rowsPerGroup: 10))
             let path = directory + "/resumed.dgcache"
             var interrupted = CacheBuildOptions(workers: 2)
@@ -40,9 +58,12 @@ struct CacheBuildTests {
             interrupted.interruptAfterGroups = 4
             #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
             #expect(WritableFile.exists(path + ".partial") && !WritableFile.exists(path))
+            counter.count.store(0, ordering: .relaxed)
             let report = try CacheBuilder(dataSet: dataSet, output: path,
                                           options: CacheBuildOptions(workers: 2, rowsPerGroup: 10)).build()
             #expect(report.resumedRecords == 40)
+            // Only the 60 records after the 4 journaled groups were encoded again.
+            #expect(counter.count.load(ordering: .relaxed) == 60)
             #expect(try CacheFixtures.bytes(path) == CacheFixtures.bytes(directory + "/whole.dgcache"))
             #expect(!WritableFile.exists(path + ".partial") && !WritableFile.exists(path + ".partial.journal"))
         }
