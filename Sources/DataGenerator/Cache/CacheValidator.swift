@@ -69,6 +69,8 @@ struct CacheValidator {
         let name = column.name
         guard !name.isEmpty else { throw corrupt("a column has an empty name") }
         guard column.shape.allSatisfy({ $0 >= 0 }) else { throw corrupt("shape \(column.shape) is negative", column: name) }
+        // Each dimension too, even beside a zero (a row of 0 bytes): the Python reader must be able to shape it.
+        guard column.shape.allSatisfy({ $0 <= 1 << 40 }) else { throw corrupt("shape \(column.shape) is too large", column: name) }
         var rowBytes = column.dtype.byteWidth
         for dimension in column.shape {
             let (product, overflow) = rowBytes.multipliedReportingOverflow(by: dimension)

@@ -300,6 +300,8 @@ class CacheFileReader:
             raise self.corrupt("a column has an empty name")
         if any(d < 0 for d in column.shape):
             raise self.corrupt(f"shape {column.shape} is negative", name)
+        if any(d > 1 << 40 for d in column.shape):  # even beside a zero: numpy cannot shape it
+            raise self.corrupt(f"shape {column.shape} is too large", name)
         row_bytes = column.dtype.itemsize
         for d in column.shape:
             row_bytes *= d

@@ -125,7 +125,8 @@ class NumpyCache:
             step = info.row_bytes
             offsets = self._reader.row_offsets_array(info)
             starts = offsets // step if step else np.zeros_like(offsets)
-            decoded = _VariableColumn(values.reshape((-1,) + tuple(info.shape)), starts)
+            # Steps of zero bytes (a zero in the shape): no values, every length 0, as in Swift.
+            decoded = _VariableColumn(values.reshape((-1 if step else 0,) + tuple(info.shape)), starts)
         else:
             decoded = values.reshape((self.rows,) + tuple(info.shape))
         self._decoded[info.name] = decoded
