@@ -94,16 +94,16 @@ struct ReliabilityResourceBoundsTests {
             try lie.apply(&surgery, try CacheFile(path: path))
             let lying = directory + "/lying.dgcache"
             try surgery.write(to: lying)
-            let before = ReliabilityFixtures.peakResidentBytes()
             var error: CacheError?
-            do throws(CacheError) {
-                _ = try ReliabilityFixtures.Snapshot(path: lying)
-                Issue.record("the lie went unnoticed by open and reads")
-            } catch let caught {
-                error = caught
+            let growth = ReliabilityFixtures.peakGrowth {
+                do throws(CacheError) {
+                    _ = try ReliabilityFixtures.Snapshot(path: lying)
+                    Issue.record("the lie went unnoticed by open and reads")
+                } catch let caught {
+                    error = caught
+                }
+                if error == nil { error = CacheFixtures.cacheError { _ = try CacheFile(path: lying).verify() } }
             }
-            if error == nil { error = CacheFixtures.cacheError { _ = try CacheFile(path: lying).verify() } }
-            let growth = ReliabilityFixtures.peakResidentBytes() - before
             #expect(growth < 64 << 20, "peak memory grew by \(growth >> 20) MiB")
             let message = error.map { "\($0)" } ?? ""
             #expect(message.contains(lying), "\(message)")

@@ -69,6 +69,34 @@ enum ReliabilityFixtures {
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return usage.ru_maxrss * 1024
     }
+
+    /// How far the process's resident memory peaked above where it stood when `body` started.
+    ///
+    /// The kernel's high-water mark (`VmHWM`) is reset to the current resident size first
+    /// (writing `5` to `/proc/self/clear_refs`), so an earlier test's peak cannot hide this one's
+    /// growth. Where that is refused, the lifetime peak is the fallback (growth then reads 0
+    /// while below the earlier peak). Run such tests in a process of their own: memory other
+    /// tests allocate meanwhile counts too (tools/test.sh runs these suites alone).
+    static func peakGrowth(during body: () throws -> Void) rethrows -> Int {
+        func status(_ key: String) -> Int? {
+            guard let text = try? FileIO.readAll("/proc/self/status") else { return nil }
+            for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where line.hasPrefix(key + ":") {
+                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if fields.count >= 2, let kilobytes = Int(fields[1]) { return kilobytes * 1024 }
+            }
+            return nil
+        }
+        var reset = false
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        if fd >= 0 {
+            reset = write(fd, "5", 1) == 1
+            close(fd)
+        }
+        let before = reset ? (status("VmRSS") ?? peakResidentBytes()) : peakResidentBytes()
+        try body()
+        let after = reset ? (status("VmHWM") ?? peakResidentBytes()) : peakResidentBytes()
+        return max(0, after - before)
+    }
 }
 
 /// A cache file's bytes, edited the way a hostile writer would: fields of the metadata document
