@@ -21,10 +21,14 @@ final class HTTPFetcher: Sendable {
     private let client: HTTPClient
     private let headers: HTTPHeaders
     private let isShutDown = Mutex(false)
+    /// Waits a retry's backoff, in milliseconds (blocking the calling worker thread); tests pass
+    /// one that records the waits instead of timing them.
+    private let wait: @Sendable (Int64) -> Void
 
     /// A fetcher with its own client. `accept` is sent unless `options.headers` has an `Accept`.
-    init(options: URLFetchOptions, accept: String) {
+    init(options: URLFetchOptions, accept: String, wait: @escaping @Sendable (Int64) -> Void = sleepMilliseconds) {
         self.options = options
+        self.wait = wait
         limiter = RequestLimiter(limit: options.maxConcurrentRequests)
         var headers = HTTPHeaders(options.headers.map { ($0.name, $0.value) })
         if !headers.contains(name: "accept") { headers.add(name: "Accept", value: accept) }
@@ -86,7 +90,7 @@ final class HTTPFetcher: Sendable {
                 retryable = .network(row: row, id: id, url: url.withoutFragment.description, reason: reason, attempts: attempt)
             }
             guard attempt <= options.maxRetries else { throw retryable }
-            sleepMilliseconds(options.backoffMilliseconds(beforeRetry: attempt))
+            wait(options.backoffMilliseconds(beforeRetry: attempt))
         }
     }
 

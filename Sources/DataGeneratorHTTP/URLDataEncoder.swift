@@ -61,6 +61,16 @@ public struct URLDataEncoder: DataEncoder, ResourceLocating {
                 body: URLBodyMode = .binary, options: URLFetchOptions = URLFetchOptions(),
                 identity: String, output: ArraySpec,
                 transform: @escaping @Sendable (ResourceContents) throws -> NDArray) throws(URLFetchError) {
+        try self.init(baseURL: baseURL, idColumn: idColumn, idMapper: idMapper, body: body, options: options,
+                      identity: identity, output: output, backoffWait: sleepMilliseconds, transform: transform)
+    }
+
+    /// The public initializer's work, with the function that waits a retry's backoff (tests
+    /// record the waits instead of sleeping them).
+    init(baseURL: String, idColumn: String = "id", idMapper: IDMapper = .identity,
+         body: URLBodyMode = .binary, options: URLFetchOptions = URLFetchOptions(),
+         identity: String, output: ArraySpec, backoffWait: @escaping @Sendable (Int64) -> Void,
+         transform: @escaping @Sendable (ResourceContents) throws -> NDArray) throws(URLFetchError) {
         let base = URLReference(parsing: URLReference.percentEncodingDisallowed(baseURL))
         do {
             baseOrigin = try HTTPOrigin(of: base)
@@ -76,7 +86,7 @@ public struct URLDataEncoder: DataEncoder, ResourceLocating {
         self.transformIdentity = identity
         self.outputSpec = output
         self.transform = transform
-        fetcher = HTTPFetcher(options: options, accept: body.acceptHeader)
+        fetcher = HTTPFetcher(options: options, accept: body.acceptHeader, wait: backoffWait)
     }
 
     /// The base URL, id column, id mapping, body mode and transform identity. Headers are left

@@ -1,7 +1,8 @@
 import DataGenerator
-import DataGeneratorHTTP
+@testable import DataGeneratorHTTP
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -16,13 +17,27 @@ private func fastOptions(retries: Int = 3, timeout: Int64 = 2_000, maxBody: Int 
                     maxConcurrentRequests: concurrent)
 }
 
-/// An encoder whose transform returns the body's bytes as uint8[n].
+/// An encoder whose transform returns the body's bytes as uint8[n]; with `waits`, retries record
+/// their backoffs there instead of sleeping them.
 private func bytesEncoder(_ base: String, mapper: IDMapper = .identity, body: URLBodyMode = .binary,
-                          options: URLFetchOptions = fastOptions()) throws -> URLDataEncoder {
-    try URLDataEncoder(baseURL: base, idMapper: mapper, body: body, options: options,
-                       identity: "bytes@1", output: .variableLength(.uint8)) { contents in
+                          options: URLFetchOptions = fastOptions(), waits: BackoffLog? = nil) throws -> URLDataEncoder {
+    let wait: @Sendable (Int64) -> Void
+    if let waits {
+        wait = { milliseconds in waits.record(milliseconds) }
+    } else {
+        wait = sleepMilliseconds
+    }
+    return try URLDataEncoder(baseURL: base, idMapper: mapper, body: body, options: options,
+                              identity: "bytes@1", output: .variableLength(.uint8), backoffWait: wait) { contents in
         NDArray(contents.bytes, shape: [contents.bytes.count])
     }
+}
+
+/// The backoffs a fetcher waited, in order (milliseconds).
+private final class BackoffLog: Sendable {
+    private let waits = Mutex<[Int64]>([])
+    func record(_ milliseconds: Int64) { waits.withLock { $0.append(milliseconds) } }
+    var recorded: [Int64] { waits.withLock { $0 } }
 }
 
 /// A one-column inventory of ids.
@@ -172,16 +187,13 @@ struct URLDataEncoderTests {
     @Test func retriesServiceUnavailableWithBackoffUntilItSucceeds() throws {
         let server = try TestHTTPServer()
         defer { server.stop() }
-        let options = fastOptions(retries: 3)
-        let encoder = try bytesEncoder(server.url("/flaky/"), options: options)
-        let start = NIODeadline.now()
+        let waits = BackoffLog()
+        let encoder = try bytesEncoder(server.url("/flaky/"), options: fastOptions(retries: 3), waits: waits)
         let array = try encoder.encode(try records(["x"])[0])
-        let elapsed = (NIODeadline.now() - start).nanoseconds / 1_000_000
         #expect(String(decoding: array.scalars(as: UInt8.self), as: UTF8.self) == "recovered x")
         #expect(server.stats.requests("/flaky/x") == 3)
-        // The two retries waited their backoffs first. A lower bound only: sleeping guarantees it
-        // on any machine, however loaded (an upper bound would be a timing test).
-        #expect(elapsed >= options.backoffMilliseconds(beforeRetry: 1) + options.backoffMilliseconds(beforeRetry: 2))
+        // The two retries each waited their backoff first: 5 ms, then doubled.
+        #expect(waits.recorded == [5, 10])
     }
 
     @Test func exhaustedRetriesAreAnErrorNamingStatusAndAttempts() throws {
@@ -189,12 +201,11 @@ struct URLDataEncoderTests {
         defer { server.stop() }
         let options = URLFetchOptions(timeoutMilliseconds: 2_000, maxRetries: 2, initialBackoffMilliseconds: 40,
                                       maxBackoffMilliseconds: 1_000)
-        let encoder = try bytesEncoder(server.url("/down/"), options: options)
-        let start = NIODeadline.now()
+        let waits = BackoffLog()
+        let encoder = try bytesEncoder(server.url("/down/"), options: options, waits: waits)
         let error = fetchError { _ = try encoder.encode(try records(["x"])[0]) }
-        let elapsed = (NIODeadline.now() - start).nanoseconds / 1_000_000
-        // Two retries wait 40 ms, then 80 ms (a lower bound, guaranteed by sleeping, on any machine).
-        #expect(elapsed >= options.backoffMilliseconds(beforeRetry: 1) + options.backoffMilliseconds(beforeRetry: 2))
+        // Two retries wait 40 ms, then 80 ms; none after the last attempt.
+        #expect(waits.recorded == [40, 80])
         #expect(error == .httpStatus(row: 0, id: "x", url: server.url("/down/x"), status: 503,
                                      reason: "Service Unavailable", attempts: 3))
         #expect(error.map { "\($0)".contains("503") && "\($0)".contains("3 attempts") } == true)
