@@ -167,30 +167,47 @@ struct WindowOrder: Sendable {
 
     /// `buffer[i] = row(at: position(i))` for `i < count`, computing each window's block list
     /// and mixing permutation once for a run of positions in the same window (a batch), instead
-    /// of once per row: the same rows, without allocating.
+    /// of once per row, and mixing a run's positions four at a time
+    /// (``FeistelPermutation/fill(_:position:into:)``): the same rows, without allocating.
     func fill(_ count: Int, position: (Int) -> Int, into buffer: UnsafeMutableBufferPointer<Int>) {
+        // First the positions themselves, in the buffer; runs of one window are then mixed in
+        // place (each lane's position is read before its row is written).
+        for index in 0..<count {
+            let at = position(index)
+            precondition(at >= 0 && at < self.count)
+            buffer[index] = at
+        }
         withUnsafeTemporaryAllocation(of: Int.self, capacity: blocksPerWindow) { blocks in
-            var current = -1
-            var windowStart = 0
-            var mix = FeistelPermutation(count: 1, key: 0)
-            for index in 0..<count {
-                let at = position(index)
-                precondition(at >= 0 && at < self.count)
-                let w = window(of: at)
-                if w != current {
-                    current = w
-                    windowStart = start(ofWindow: w)
-                    mix = self.mix(ofWindow: w)
-                    let first = w * blocksPerWindow
-                    for slot in 0..<min(blocksPerWindow, blockCount - first) { blocks[slot] = blockOrder.element(at: first + slot) }
+            var runStart = 0
+            while runStart < count {
+                let w = window(of: buffer[runStart])
+                let windowStart = start(ofWindow: w)
+                let windowEnd = windowStart + size(ofWindow: w)
+                var runEnd = runStart + 1
+                while runEnd < count, buffer[runEnd] >= windowStart, buffer[runEnd] < windowEnd { runEnd += 1 }
+                let first = w * blocksPerWindow
+                let blockCount = min(blocksPerWindow, self.blockCount - first)
+                for slot in 0..<blockCount { blocks[slot] = blockOrder.element(at: first + slot) }
+                // Without the short block every block holds rowsPerBlock rows: the slot is a division.
+                let hasShort = shortfall > 0 && shortBlockPosition >= first && shortBlockPosition < first + blockCount
+                let run = UnsafeMutableBufferPointer(rebasing: buffer[runStart..<runEnd])
+                self.mix(ofWindow: w).fill(run.count, position: { run[$0] - windowStart }, into: run)
+                for index in run.indices {
+                    var offset = run[index]
+                    var slot: Int
+                    if hasShort {
+                        slot = 0
+                        while offset >= size(ofBlock: blocks[slot]) {
+                            offset -= size(ofBlock: blocks[slot])
+                            slot += 1
+                        }
+                    } else {
+                        slot = offset / rowsPerBlock
+                        offset -= slot * rowsPerBlock
+                    }
+                    run[index] = blocks[slot] * rowsPerBlock + offset
                 }
-                var offset = mix.element(at: at - windowStart)
-                var slot = 0
-                while offset >= size(ofBlock: blocks[slot]) {
-                    offset -= size(ofBlock: blocks[slot])
-                    slot += 1
-                }
-                buffer[index] = blocks[slot] * rowsPerBlock + offset
+                runStart = runEnd
             }
         }
     }
