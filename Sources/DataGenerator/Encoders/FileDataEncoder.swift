@@ -79,9 +79,10 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
     /// - Throws: ``EncodingError/fileNotFound(row:id:path:)``, ``EncodingError/unreadable(row:id:path:reason:)``
     ///   or ``EncodingError/outsideDataDirectory(row:id:path:directory:)``, naming the id and the path.
     public func contents(of record: Record) throws(EncodingError) -> ResourceContents {
-        try withOpenFile(of: record) { (fd, id, path, _) throws(EncodingError) in
+        try withOpenFile(of: record) { (fd, id, path, size) throws(EncodingError) in
             do throws(Errno) {
-                return ResourceContents(row: record.row, id: id, location: path, bytes: try FileIO.readAll(fd))
+                return ResourceContents(row: record.row, id: id, location: path,
+                                        bytes: try FileIO.readAll(fd, expectedSize: size))
             } catch {
                 throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
             }

@@ -12,7 +12,9 @@ enum FileIO {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(FilePath(path), .readOnly) } catch { throw error as! Errno }
         defer { try? fd.close() }
-        return try readAll(fd)
+        let status = try status(of: fd)
+        if status.isDirectory { throw Errno.isDirectory }
+        return try readAll(fd, expectedSize: status.size)
     }
 
     /// Opens the file at `path` for reading, then asks `accept` about the canonical path of the
@@ -45,13 +47,12 @@ enum FileIO {
         return (Int(info.st_size), (info.st_mode & S_IFMT) == S_IFREG, (info.st_mode & S_IFMT) == S_IFDIR)
     }
 
-    /// The bytes of an open file, from its current offset to its end.
-    /// - Throws: the `Errno` of the failing `fstat` or `read`.
-    static func readAll(_ fd: FileDescriptor) throws(Errno) -> [UInt8] {
-        var info = stat()
-        guard fstat(fd.rawValue, &info) == 0 else { throw Errno(rawValue: errno) }
-        if (info.st_mode & S_IFMT) == S_IFDIR { throw Errno.isDirectory }
-        var capacity = max(Int(info.st_size), 0) + 1
+    /// The bytes of an open file, from its current offset to its end. `expectedSize` (the size
+    /// from the caller's ``status(of:)``, so the file is not `fstat`ed twice) sizes the buffer; a
+    /// file that grew meanwhile is read to its new end all the same.
+    /// - Throws: the `Errno` of the failing `read`.
+    static func readAll(_ fd: FileDescriptor, expectedSize: Int) throws(Errno) -> [UInt8] {
+        var capacity = max(expectedSize, 0) + 1
         var bytes = [UInt8](repeating: 0, count: capacity)
         var filled = 0
         while true {
