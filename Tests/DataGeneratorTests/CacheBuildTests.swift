@@ -14,6 +14,16 @@ struct CacheBuildTests {
                                   target: RecordTargetEncoder.label(column: "label"))
     }
 
+    /// Builds `dataSet` into `path` in groups of 10 rows and stops it (as if killed) after
+    /// `groups` of them, leaving the partial file and its journal; the stop itself must throw.
+    static func interruptedBuild(_ dataSet: GeneratorDataSet, at path: String, afterGroups groups: Int,
+                                 workers: Int? = nil) {
+        var interrupted = CacheBuildOptions(workers: workers)
+        interrupted.rowsPerGroup = 10
+        interrupted.interruptAfterGroups = groups
+        #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
+    }
+
     @Test("the same inputs give the same bytes with 0, 1 and 3 worker threads")
     func sameBytesWhateverTheThreads() throws {
         try CacheFixtures.withDirectory { directory in
@@ -53,10 +63,7 @@ struct CacheBuildTests {
             try CacheFixtures.build(try Self.mixedDataSet(), in: directory, name: "whole.dgcache",
                                     options: CacheBuildOptions(workers: 2, rowsPerGroup: 10))
             let path = directory + "/resumed.dgcache"
-            var interrupted = CacheBuildOptions(workers: 2)
-            interrupted.rowsPerGroup = 10
-            interrupted.interruptAfterGroups = 4
-            #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
+            Self.interruptedBuild(dataSet, at: path, afterGroups: 4, workers: 2)
             #expect(WritableFile.exists(path + ".partial") && !WritableFile.exists(path))
             counter.count.store(0, ordering: .relaxed)
             let report = try CacheBuilder(dataSet: dataSet, output: path,
@@ -80,10 +87,7 @@ struct CacheBuildTests {
             try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache",
                                     options: CacheBuildOptions(workers: 1, rowsPerGroup: 10))
             let path = directory + "/crafted.dgcache"
-            var interrupted = CacheBuildOptions(workers: 1)
-            interrupted.rowsPerGroup = 10
-            interrupted.interruptAfterGroups = 1
-            #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
+            Self.interruptedBuild(dataSet, at: path, afterGroups: 1, workers: 1)
             // The journal holds its header, then one record: u64 length, u32 CRC, u32 0, payload.
             let journalPath = path + ".partial.journal"
             var journal = try CacheFixtures.bytes(journalPath)
@@ -119,10 +123,7 @@ struct CacheBuildTests {
             try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache",
                                     options: CacheBuildOptions(rowsPerGroup: 10))
             let path = directory + "/torn.dgcache"
-            var interrupted = CacheBuildOptions(workers: 1)
-            interrupted.rowsPerGroup = 10
-            interrupted.interruptAfterGroups = 5
-            #expect(throws: (any Error).self) { try CacheBuilder(dataSet: dataSet, output: path, options: interrupted).build() }
+            Self.interruptedBuild(dataSet, at: path, afterGroups: 5, workers: 1)
             let partial = try WritableFile(path: path + ".partial")
             try partial.truncate(to: try partial.size() - 3)
             let report = try CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(rowsPerGroup: 10)).build()
@@ -135,12 +136,7 @@ struct CacheBuildTests {
     func journalOfOtherInputsStartsOver() throws {
         try CacheFixtures.withDirectory { directory in
             let path = directory + "/c.dgcache"
-            var interrupted = CacheBuildOptions()
-            interrupted.rowsPerGroup = 10
-            interrupted.interruptAfterGroups = 3
-            #expect(throws: (any Error).self) {
-                try CacheBuilder(dataSet: try Self.mixedDataSet(), output: path, options: interrupted).build()
-            }
+            Self.interruptedBuild(try Self.mixedDataSet(), at: path, afterGroups: 3)
             let other = try Self.mixedDataSet(90)
             let report = try CacheBuilder(dataSet: other, output: path, options: CacheBuildOptions(rowsPerGroup: 10)).build()
             #expect(report.resumedRecords == 0 && report.rowCount == 90)

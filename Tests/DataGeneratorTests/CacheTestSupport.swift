@@ -65,6 +65,18 @@ enum CacheFixtures {
     /// The bytes of a file.
     static func bytes(_ path: String) throws -> [UInt8] { try FileIO.readAll(path) }
 
+    /// This process's memory figures from `/proc/self/status` (`VmRSS`, `VmHWM`, `RssAnon`,
+    /// `RssFile`…), in bytes.
+    static func processStatus() throws -> [String: Int] {
+        let text = String(decoding: try FileIO.readAll("/proc/self/status"), as: UTF8.self)
+        var values = [String: Int]()
+        for line in text.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == ":" || $0 == " " || $0 == "\t" })
+            if fields.count >= 2, let kilobytes = Int(fields[1]) { values[String(fields[0])] = kilobytes * 1024 }
+        }
+        return values
+    }
+
     /// Runs `body` with a fresh temporary directory, removed afterwards.
     static func withDirectory<R>(_ body: (String) throws -> R) throws -> R {
         let directory = Fixtures.temporaryDirectory()

@@ -29,12 +29,7 @@ import Glibc
 
     /// `RssAnon` and `RssFile` of this process, in bytes (from `/proc/self/status`).
     static func residentMemory() throws -> (anonymous: Int, file: Int) {
-        let text = String(decoding: try FileIO.readAll("/proc/self/status"), as: UTF8.self)
-        var values = [String: Int]()
-        for line in text.split(separator: "\n") {
-            let fields = line.split(whereSeparator: { $0 == ":" || $0 == " " || $0 == "\t" })
-            if fields.count >= 2, let kilobytes = Int(fields[1]) { values[String(fields[0])] = kilobytes * 1024 }
-        }
+        let values = try CacheFixtures.processStatus()
         return (try #require(values["RssAnon"]), try #require(values["RssFile"]))
     }
 

@@ -78,14 +78,7 @@ enum ReliabilityFixtures {
     /// while below the earlier peak). Run such tests in a process of their own: memory other
     /// tests allocate meanwhile counts too (tools/test.sh runs these suites alone).
     static func peakGrowth(during body: () throws -> Void) rethrows -> Int {
-        func status(_ key: String) -> Int? {
-            guard let text = try? FileIO.readAll("/proc/self/status") else { return nil }
-            for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where line.hasPrefix(key + ":") {
-                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-                if fields.count >= 2, let kilobytes = Int(fields[1]) { return kilobytes * 1024 }
-            }
-            return nil
-        }
+        func status(_ key: String) -> Int? { (try? CacheFixtures.processStatus())?[key] }
         var reset = false
         let fd = open("/proc/self/clear_refs", O_WRONLY)
         if fd >= 0 {

@@ -186,31 +186,30 @@ def test_a_unit_that_decodes_short_is_corrupt_never_stretched_into_the_rows(cach
     assert caught.value.column == "data"
 
 
+def _refused_at_open(caches, tmp_path, kind, change, match):
+    """The CorruptError that opening ``kind``'s cache raises once ``change`` edited its metadata."""
+    target = tmp_path / "edited.dgcache"
+    target.write_bytes(bytes(_rewrite_metadata(bytearray(caches[kind].read_bytes()), change)))
+    with pytest.raises(CorruptError, match=match) as caught:
+        datagen.open(target, backend="numpy")
+    return caught.value
+
+
 def test_rows_beyond_what_the_units_can_hold_are_refused_naming_the_column(caches, tmp_path):
     def claim_a_trillion_rows(meta):
         meta["rowCount"] = meta["statistics"]["recordsWritten"] = 10 ** 12
-    target = tmp_path / "rows.dgcache"
-    target.write_bytes(bytes(_rewrite_metadata(bytearray(caches["text-none-lz4"].read_bytes()), claim_a_trillion_rows)))
-    with pytest.raises(CorruptError, match="units cannot hold 1000000000000 rows") as caught:
-        datagen.open(target, backend="numpy")
-    assert caught.value.column == "data"
+    error = _refused_at_open(caches, tmp_path, "text-none-lz4", claim_a_trillion_rows, "units cannot hold 1000000000000 rows")
+    assert error.column == "data"
 
 
 def test_a_shape_beyond_int64_is_refused_naming_the_column(caches, tmp_path):
     def enormous_shape(meta):
         meta["columns"][0]["shape"] = [2 ** 64]
-    target = tmp_path / "shape.dgcache"
-    target.write_bytes(bytes(_rewrite_metadata(bytearray(caches["text-none-lz4"].read_bytes()), enormous_shape)))
-    with pytest.raises(CorruptError, match="too large") as caught:
-        datagen.open(target, backend="numpy")
-    assert caught.value.column == "data"
+    assert _refused_at_open(caches, tmp_path, "text-none-lz4", enormous_shape, "too large").column == "data"
 
 
 def test_a_metadata_type_error_in_a_column_names_the_column(caches, tmp_path):
     def text_unit_count(meta):
         meta["columns"][-1]["unitCount"] = "many"
-    target = tmp_path / "type.dgcache"
-    target.write_bytes(bytes(_rewrite_metadata(bytearray(caches["raw-int-lz4"].read_bytes()), text_unit_count)))
-    with pytest.raises(CorruptError, match="'unitCount' is not an integer") as caught:
-        datagen.open(target, backend="numpy")
-    assert caught.value.column == "target"
+    error = _refused_at_open(caches, tmp_path, "raw-int-lz4", text_unit_count, "'unitCount' is not an integer")
+    assert error.column == "target"
