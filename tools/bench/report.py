@@ -197,8 +197,8 @@ def write(driver):
         "",
         f"Same bytes everywhere: the SHA-256 over every delivered batch of the {args.epochs} epochs "
         f"(`datagen cache bench`'s digest, computed after the timed epochs) equals numpy's (`{reference[:16]}…`) "
-        f"for {len(digests.get(reference, []))} of the {sum(len(tools) for tools in digests.values())} float32 "
-        "full-shuffle rows" + (f"; it differs for {', '.join(differing)}" if differing else " (all of them)")
+        f"for {len(digests.get(reference, []))} of the {sum(len(tools) for tools in digests.values())} full-shuffle "
+        "rows served as float32 (uint8-stored caches included)" + (f"; it differs for {', '.join(differing)}" if differing else " (all of them)")
         + (f"; the uncached run ({facts['uncached_epochs']} epochs) has the cache's digest over as many epochs: "
            f"{'yes' if facts.get('uncached_digest_equal') else '**no**'}." if "uncached_epochs" in facts else ".")
         + " Not hashed: the Keras rows (their batches go into training) and the empty-batch transfer row.",

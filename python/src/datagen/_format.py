@@ -9,6 +9,7 @@ decoded. Any inconsistency raises a :class:`~datagen.CacheError` naming the plac
 from __future__ import annotations
 
 import json
+import math
 import mmap
 import os
 import struct
@@ -126,9 +127,7 @@ class ColumnInfo:
         self.row_count = row_count
         # Python integers: a shape too large for int64 is refused by name when validated, not
         # overflowed here.
-        self.step_elements = 1
-        for dimension in self.shape:
-            self.step_elements *= dimension
+        self.step_elements = math.prod(self.shape)
         self.units = self.first_rows = self.row_offsets = None  # Tables, set by the reader
 
     @property
