@@ -17,10 +17,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // File descriptors with typed errno errors and EINTR retries, without Foundation.
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
-        // HTTP/1.1 client with redirect limits, timeouts and streaming bodies for the URL encoder.
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        // NIO: the URL encoder's event loops, and an HTTP server on 127.0.0.1 for its tests.
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -38,6 +34,15 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // libcurl for the URL encoder: the HTTP library FoundationNetworking is built on (timeouts,
+        // redirect control, TLS from the system, HTTP/2), from Debian, so that building the CLI
+        // compiles no HTTP stack of its own (swift-nio + async-http-client took most of a
+        // 16-minute release build).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // CRC-32 by carry-less multiplication (x86-64), zlib's being the first epoch's bottleneck.
         .target(name: "CCRC32Fold"),
         .target(
@@ -54,11 +59,7 @@ let package = Package(
             name: "DataGeneratorHTTP",
             dependencies: [
                 "DataGenerator",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                // Event loops, HTTP types and byte buffers the encoder bridges to worker threads.
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "CCurl",
             ]
         ),
         .target(
@@ -84,9 +85,6 @@ let package = Package(
             dependencies: [
                 "DataGeneratorHTTP",
                 "datagen",  // CLIBaseURLTests runs the binary against the test server
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -3,8 +3,9 @@
 #   liblz4-dev  (LZ4 block compression of the cache file; pkg-config name "liblz4")
 #   zlib1g-dev  (CRC-32 checksums of the cache file)
 #   libssl-dev  (SHA-256 of fingerprints and batch digests, through libcrypto)
+#   libcurl4-openssl-dev  (the URL data encoder's HTTP client)
 # Idempotent: does nothing when pkg-config already finds them.
-# Not root? Ask an administrator to run:  sudo apt-get update && sudo apt-get install -y liblz4-dev zlib1g-dev libssl-dev pkg-config
+# Not root? Ask an administrator to run:  sudo apt-get update && sudo apt-get install -y liblz4-dev zlib1g-dev libssl-dev libcurl4-openssl-dev pkg-config
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 pkg-config --exists liblz4 2>/dev/null || missing+=(liblz4-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 pkg-config --exists libcrypto 2>/dev/null || missing+=(libssl-dev)
+pkg-config --exists libcurl 2>/dev/null || missing+=(libcurl4-openssl-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -3,6 +3,8 @@
 //
 // Files: URLDataEncoder (the DataEncoder), URLFetchOptions (headers, timeout, retries, bounds),
 // URLFetchError, URLReference (RFC 3986 parsing and resolution, origin checks), HTTPFetcher
-// (the blocking bridge over AsyncHTTPClient), BodyCollector (streamed body with a size cap),
+// (retries, redirects and deadlines), CurlSession (libcurl's easy interface: one exchange on the
+// calling thread, a streamed body with a size cap, kept-alive connections), CCurl (the system
+// library),
 // RequestLimiter (the shared bound on requests in flight), JSONValue (JSON bodies) and
 // GeneratorDataSet+URLs (the `generator_for_urls` factory).

@@ -1,5 +1,4 @@
 public import DataGenerator
-import NIOHTTP1
 
 /// Fetches each record's URL, the base URL joined with its mapped id, and hands the body to a
 /// transform: the seed library's `UrlDataEncoder`.
@@ -24,9 +23,9 @@ import NIOHTTP1
 /// }
 /// ```
 ///
-/// Threads and lifetime: ``encode(_:)`` blocks the calling worker thread while the request runs
-/// on SwiftNIO's shared event loops; it must not be called from an event-loop thread (that is an
-/// error, not a deadlock). The HTTP client is shut down when the last copy of the encoder is
+/// Threads and lifetime: ``encode(_:)`` performs the request on the calling worker thread
+/// through libcurl (TLS from the system, HTTP/2 where the server offers it), reusing kept-alive
+/// connections between records. The connections are closed when the last copy of the encoder is
 /// released, or by ``shutdown()``.
 public struct URLDataEncoder: DataEncoder, ResourceLocating {
     /// The URL every record's id is resolved against.
@@ -116,7 +115,7 @@ public struct URLDataEncoder: DataEncoder, ResourceLocating {
         do {
             let url = try resolvedURL(of: record, id: id)
             let head = try fetcher.fetch(url, method: .HEAD, base: baseOrigin, row: record.row, id: id)
-            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length >= 0 {
+            if let length = head.header("content-length").flatMap({ Int($0) }), length >= 0 {
                 return length
             }
             return try fetcher.fetch(url, method: .GET, base: baseOrigin, row: record.row, id: id).body.count
@@ -142,11 +141,10 @@ public struct URLDataEncoder: DataEncoder, ResourceLocating {
         return try transform(contents)
     }
 
-    /// Shuts down the HTTP client that all copies of this encoder share, waiting for its
-    /// connections to close; later requests fail. Optional: the client is also shut down
-    /// (without waiting) when the last copy is released. Must not be called on an event loop.
-    public func shutdown() throws {
-        try fetcher.shutdown()
+    /// Closes the connections that all copies of this encoder share; later requests fail.
+    /// Optional: they are also closed when the last copy is released.
+    public func shutdown() {
+        fetcher.shutdown()
     }
 
     /// The record's id.

@@ -21,8 +21,6 @@ public enum URLFetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooManyRedirects(row: Int, id: String, url: String, limit: Int)
     /// A network failure (connection refused or reset, …) after the last retry.
     case network(row: Int, id: String, url: String, reason: String, attempts: Int)
-    /// `encode` was called on a SwiftNIO event-loop thread, where blocking would deadlock.
-    case calledOnEventLoop(row: Int, id: String, url: String)
 
     public var description: String {
         switch self {
@@ -39,7 +37,7 @@ public enum URLFetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidBaseURL: -1
         case let .invalidURL(row, _, _, _), let .leavesBase(row, _, _, _, _), let .httpStatus(row, _, _, _, _, _),
              let .bodyTooLarge(row, _, _, _), let .timedOut(row, _, _, _), let .redirectRefused(row, _, _, _, _),
-             let .tooManyRedirects(row, _, _, _), let .network(row, _, _, _, _), let .calledOnEventLoop(row, _, _):
+             let .tooManyRedirects(row, _, _, _), let .network(row, _, _, _, _):
             row
         }
     }
@@ -50,7 +48,7 @@ public enum URLFetchError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidBaseURL: ""
         case let .invalidURL(_, id, _, _), let .leavesBase(_, id, _, _, _), let .httpStatus(_, id, _, _, _, _),
              let .bodyTooLarge(_, id, _, _), let .timedOut(_, id, _, _), let .redirectRefused(_, id, _, _, _),
-             let .tooManyRedirects(_, id, _, _), let .network(_, id, _, _, _), let .calledOnEventLoop(_, id, _):
+             let .tooManyRedirects(_, id, _, _), let .network(_, id, _, _, _):
             id
         }
     }
@@ -60,8 +58,7 @@ public enum URLFetchError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case let .invalidBaseURL(url, _), let .invalidURL(_, _, url, _), let .leavesBase(_, _, url, _, _),
              let .httpStatus(_, _, url, _, _, _), let .bodyTooLarge(_, _, url, _), let .timedOut(_, _, url, _),
-             let .redirectRefused(_, _, url, _, _), let .tooManyRedirects(_, _, url, _), let .network(_, _, url, _, _),
-             let .calledOnEventLoop(_, _, url):
+             let .redirectRefused(_, _, url, _, _), let .tooManyRedirects(_, _, url, _), let .network(_, _, url, _, _):
             url
         }
     }
@@ -87,8 +84,6 @@ public enum URLFetchError: Error, Sendable, Equatable, CustomStringConvertible {
             "GET \(url) redirected more than \(limit) times"
         case let .network(_, _, url, reason, attempts):
             "GET \(url) failed: \(reason)\(Self.afterAttempts(attempts))"
-        case let .calledOnEventLoop(_, _, url):
-            "cannot fetch \(url) from a SwiftNIO event-loop thread (the encoder blocks while it waits)"
         }
     }
 

@@ -1,10 +1,13 @@
-import NIOCore
-import NIOHTTP1
-import NIOPosix
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A small HTTP/1.1 server on 127.0.0.1 (port 0) with routes that misbehave on purpose, counting
-/// requests per path and the most requests in flight at once.
+/// requests per path and the most requests in flight at once. Plain sockets, one thread per
+/// connection, one request per connection (`Connection: close`): enough for the URL encoder's
+/// tests, with no HTTP stack to compile.
 ///
 /// Routes: `/text/ID`, `/bin/ID`, `/json/ID`, `/search?q=ID`, `/notjson/ID` (200);
 /// `/missing/ID` (404); `/flaky/ID` (503 twice per path, then 200); `/down/ID` (always 503);
@@ -13,34 +16,62 @@ import Synchronization
 /// `/redirect/loop`; `/slow/ID` (answers after 60 ms). `HEAD` gets the `GET` headers only.
 final class TestHTTPServer: Sendable {
     let stats = ServerStats()
-    private let group: MultiThreadedEventLoopGroup
-    private let channel: any Channel
     /// The bound port.
     let port: Int
+    private let listener: Int32
+    private let acceptor: Mutex<pthread_t?> = Mutex(nil)
 
     init() throws {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let stats = self.stats
-        channel = try ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(RouteHandler(stats: stats))
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw ServerError.system("socket", errno) }
+        var yes: Int32 = 1
+        setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) }
+        }
+        guard bound == 0, listen(socket, 64) == 0 else {
+            close(socket)
+            throw ServerError.system("bind/listen", errno)
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) }
+        }
+        listener = socket
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let stats = self.stats, port = self.port
+        let thread = startThread {
+            while true {
+                let connection = accept(socket, nil, nil)
+                if connection < 0 {
+                    if errno == EINTR { continue }
+                    return  // the listener was shut down
                 }
+                startThread(detached: true) { Connection(fd: connection, stats: stats, port: port).serve() }
             }
-            .bind(host: "127.0.0.1", port: 0).wait()
-        port = channel.localAddress?.port ?? 0
+        }
+        acceptor.withLock { $0 = thread }
     }
 
     /// `http://127.0.0.1:PORT` followed by `path`.
     func url(_ path: String = "") -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    /// Stops listening and shuts the server's event loop down.
+    /// Stops listening (later connections are refused) and waits for the accepting thread.
     func stop() {
-        try? channel.close().wait()
-        try? group.syncShutdownGracefully()
+        guard let thread = acceptor.withLock({ state -> pthread_t? in
+            defer { state = nil }
+            return state
+        }) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        pthread_join(thread, nil)
+        close(listener)
     }
+
+    enum ServerError: Error { case system(String, Int32) }
 }
 
 /// What the server saw.
@@ -78,54 +109,49 @@ final class ServerStats: Sendable {
     func end() { state.withLock { $0.inFlight -= 1 } }
 }
 
-private final class RouteHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+/// One accepted connection: reads a request head, answers its route, closes.
+private struct Connection {
+    let fd: Int32
+    let stats: ServerStats
+    let port: Int
 
-    private let stats: ServerStats
-    private var head: HTTPRequestHead?
-
-    init(stats: ServerStats) { self.stats = stats }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case let .head(head): self.head = head
-        case .body: break
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            route(context: context, head: head)
-        }
-    }
-
-    private func route(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let uri = head.uri
+    func serve() {
+        defer { close(fd) }
+        guard let (method, uri) = readRequestHead() else { return }
         let earlier = stats.begin(uri)
-        let isHead = head.method == .HEAD
+        defer { stats.end() }
+        let isHead = method == "HEAD"
         let parts = uri.split(separator: "/", omittingEmptySubsequences: true)
         let kind = parts.first.map(String.init) ?? ""
         let name = parts.count > 1 ? String(parts[1]) : ""
-        let port = context.channel.localAddress?.port ?? 0
         switch kind {
-        case "text": respond(context, 200, Array("text of \(name)".utf8), isHead: isHead)
-        case "bin": respond(context, 200, [0, 1, 2, 255], isHead: isHead)
-        case "json": respond(context, 200, Array(#"{"values": [1, 2.5, -3]}"#.utf8), isHead: isHead)
-        case "notjson": respond(context, 200, Array("<html>oops</html>".utf8), isHead: isHead)
+        case "text": respond(200, Array("text of \(name)".utf8), isHead: isHead)
+        case "bin": respond(200, [0, 1, 2, 255], isHead: isHead)
+        case "json": respond(200, Array(#"{"values": [1, 2.5, -3]}"#.utf8), isHead: isHead)
+        case "notjson": respond(200, Array("<html>oops</html>".utf8), isHead: isHead)
         case _ where uri.hasPrefix("/search?q="):
-            respond(context, 200, Array("result for \(uri.dropFirst("/search?q=".count))".utf8), isHead: isHead)
-        case "missing": respond(context, 404, Array("no such thing".utf8), isHead: isHead)
+            respond(200, Array("result for \(uri.dropFirst("/search?q=".count))".utf8), isHead: isHead)
+        case "missing": respond(404, Array("no such thing".utf8), isHead: isHead)
         case "flaky":
             if earlier < 2 {
-                respond(context, 503, Array("busy".utf8), isHead: isHead)
+                respond(503, Array("busy".utf8), isHead: isHead)
             } else {
-                respond(context, 200, Array("recovered \(name)".utf8), isHead: isHead)
+                respond(200, Array("recovered \(name)".utf8), isHead: isHead)
             }
-        case "down": respond(context, 503, Array("down".utf8), isHead: isHead)
-        case "big": respond(context, 200, [UInt8](repeating: 7, count: 65_536), isHead: isHead)
-        case "stream": stream(context, chunks: 64, chunkSize: 1024)
+        case "down": respond(503, Array("down".utf8), isHead: isHead)
+        case "big": respond(200, [UInt8](repeating: 7, count: 65_536), isHead: isHead)
+        case "stream":
+            guard writeHead(200, length: nil, extra: [("Transfer-Encoding", "chunked")]) else { return }
+            if isHead { return }
+            let chunk = Array("400\r\n".utf8) + [UInt8](repeating: 1, count: 1024) + Array("\r\n".utf8)
+            for _ in 0..<64 where send(chunk) {}
+            _ = send(Array("0\r\n\r\n".utf8))
         case "drip":
-            writeHead(context, 200, length: 200)
-            drip(context, remaining: 200)
+            guard writeHead(200, length: 200), !isHead else { return }
+            for _ in 0..<200 {
+                guard send([65]) else { return }  // the client hung up
+                usleep(50_000)
+            }
         case "redirect":
             let location = switch name {
             case "host": "http://localhost:\(port)/text/a"
@@ -133,57 +159,87 @@ private final class RouteHandler: ChannelInboundHandler {
             case "same": "/text/redirected"
             default: "/redirect/loop"
             }
-            writeHead(context, 302, length: 0, extra: [("Location", location)])
-            finish(context)
+            _ = writeHead(302, length: 0, extra: [("Location", location)])
         case "slow":
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(60)) {
-                self.respond(context, 200, Array("slow \(name)".utf8), isHead: isHead)
-            }
-        default: respond(context, 404, [], isHead: isHead)
+            usleep(60_000)
+            respond(200, Array("slow \(name)".utf8), isHead: isHead)
+        default: respond(404, [], isHead: isHead)
         }
     }
 
-    private func writeHead(_ context: ChannelHandlerContext, _ status: Int, length: Int?,
-                           extra: [(String, String)] = []) {
-        var headers = HTTPHeaders(extra)
-        if let length { headers.add(name: "Content-Length", value: String(length)) }
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    /// The request line's method and target, once the whole head has arrived.
+    private func readRequestHead() -> (String, String)? {
+        var head: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !head.ends(with: Array("\r\n\r\n".utf8)) {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0, head.count < 65_536 else { return nil }
+            head.append(contentsOf: buffer[..<count])
+            if let end = head.firstRange(of: Array("\r\n\r\n".utf8)) { head.removeSubrange(end.upperBound...) }
+        }
+        let line = String(decoding: head.prefix { $0 != UInt8(ascii: "\r") }, as: UTF8.self)
+        let parts = line.split(separator: " ")
+        guard parts.count == 3 else { return nil }
+        return (String(parts[0]), String(parts[1]))
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ status: Int, _ body: [UInt8], isHead: Bool) {
-        writeHead(context, status, length: body.count)
-        if !isHead && !body.isEmpty {
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-        }
-        finish(context)
+    private func writeHead(_ status: Int, length: Int?, extra: [(String, String)] = []) -> Bool {
+        var text = "HTTP/1.1 \(status) \(Self.reason(status))\r\nConnection: close\r\n"
+        if let length { text += "Content-Length: \(length)\r\n" }
+        for (name, value) in extra { text += "\(name): \(value)\r\n" }
+        return send(Array((text + "\r\n").utf8))
     }
 
-    private func finish(_ context: ChannelHandlerContext) {
-        stats.end()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    private func respond(_ status: Int, _ body: [UInt8], isHead: Bool) {
+        guard writeHead(status, length: body.count), !isHead, !body.isEmpty else { return }
+        _ = send(body)
     }
 
-    private func stream(_ context: ChannelHandlerContext, chunks: Int, chunkSize: Int) {
-        writeHead(context, 200, length: nil)
-        for _ in 0..<chunks {
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(repeating: 1, count: chunkSize)))), promise: nil)
+    /// Writes all of `bytes`; false once the peer is gone (no SIGPIPE).
+    private func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if sent < 0 && errno == EINTR { continue }
+            guard sent > 0 else { return false }
+            offset += sent
         }
-        finish(context)
+        return true
     }
 
-    private func drip(_ context: ChannelHandlerContext, remaining: Int) {
-        guard context.channel.isActive else {
-            stats.end()
-            return
-        }
-        guard remaining > 0 else {
-            finish(context)
-            return
-        }
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: [65])))), promise: nil)
-        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(50)) {
-            self.drip(context, remaining: remaining - 1)
+    private static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 302: "Found"
+        case 404: "Not Found"
+        case 503: "Service Unavailable"
+        default: "Status"
         }
     }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+}
+
+/// Starts `body` on a new thread; returns the thread to join, or nil when `detached`.
+@discardableResult
+private func startThread(detached: Bool = false, _ body: @escaping @Sendable () -> Void) -> pthread_t? {
+    final class Job {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    var thread = pthread_t()
+    let job = Unmanaged.passRetained(Job(body)).toOpaque()
+    let result = pthread_create(&thread, nil, { raw in
+        Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().body()
+        return nil
+    }, job)
+    precondition(result == 0, "pthread_create failed: \(result)")
+    if detached {
+        pthread_detach(thread)
+        return nil
+    }
+    return thread
 }

@@ -1,7 +1,5 @@
 import DataGenerator
 @testable import DataGeneratorHTTP
-import NIOCore
-import NIOPosix
 import Synchronization
 import Testing
 
@@ -361,20 +359,20 @@ struct URLDataEncoderTests {
         #expect(other.identity != identity)
     }
 
-    @Test func refusesToBlockAnEventLoopThread() throws {
-        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? loops.syncShutdownGracefully() }
-        let encoder = try bytesEncoder("http://127.0.0.1:9/")
-        let record = try records(["a"])[0]
-        let outcome = try loops.next().submit { () -> String in
-            do {
-                _ = try encoder.encode(record)
-                return "no error"
-            } catch {
-                return "\(error)"
-            }
-        }.wait()
-        #expect(outcome.contains("event-loop") && outcome.contains("'a'"))
+    @Test func requestsAfterShutdownFailNamingTheRecordWithoutReachingTheServer() throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let encoder = try bytesEncoder(server.url("/text/"))
+        let inventory = try records(["a", "b"])
+        #expect(try encoder.encode(inventory[0]).scalars(as: UInt8.self) == Array("text of a".utf8))
+        encoder.shutdown()
+        let error = fetchError { _ = try encoder.encode(inventory[1]) }
+        guard case let .network(row, id, url, reason, _) = error else {
+            Issue.record("expected a network error, got \(String(describing: error))")
+            return
+        }
+        #expect(row == 1 && id == "b" && url == server.url("/text/b") && reason.contains("shut down"))
+        #expect(server.stats.requests("/text/b") == 0)
     }
 
     @Test func aDataSetServesTheSameBatchesWithOneOrSeveralWorkers() throws {
