@@ -25,8 +25,7 @@ struct CacheBuildCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The inventory CSV (an id column naming each record's file, a target column).")
-    var inventory: String
+    @OptionGroup var inventory: InventorySourceOptions
 
     @Option(name: .shortAndLong, help: "The cache file to write.")
     var output: String
@@ -56,7 +55,7 @@ struct CacheBuildCommand: ParsableCommand {
     }
 
     func run() throws {
-        let dataSet = try source.makeDataSet(inventoryPath: inventory)
+        let dataSet = try inventory.makeDataSet(with: source)
         let bar = ProgressDisplay(enabled: !quiet)
         let options = CacheBuildOptions(codec: codec, workers: jobs, onError: onError, force: force,
                                         progress: { bar.update($0) })

@@ -62,6 +62,9 @@ struct DataSourceOptions: ParsableArguments {
     @Option(name: .customLong("id-suffix"), help: "Text put after each id to name its file (e.g. .txt).")
     var idSuffix = ""
 
+    @Flag(name: .customLong("confine-to-data-dir"), help: "Refuse any id that leaves the data directory (absolute paths, '..', symlinks leading out): for inventories you do not trust. Without it, paths resolve as given.")
+    var confineToDataDirectory = false
+
     @Option(name: .customLong("data"), help: "How a record's bytes are read: text, npy, raw or utf8.")
     var format: ResourceFormat = .text
 
@@ -88,9 +91,20 @@ struct DataSourceOptions: ParsableArguments {
         ResourceDecoder(format: format, dtype: dtype, shape: shape?.dimensions, scale: scale)
     }
 
+    /// How ids resolve: as given, or confined to the data directory.
+    var pathPolicy: PathPolicy { confineToDataDirectory ? .confinedToDataDirectory : .asGiven }
+
     /// The fitted data set over the inventory at `inventoryPath`.
-    func makeDataSet(inventoryPath: String) throws -> GeneratorDataSet {
+    /// - Throws: ``InventoryError/noRecords(source:)`` for a CSV holding only its header.
+    func makeDataSet(inventoryPath: String, classes: [String]? = nil) throws -> GeneratorDataSet {
         let inventory = try Inventory(contentsOfCSVFile: inventoryPath, idColumn: .named(idColumn))
+        guard !inventory.isEmpty else { throw InventoryError.noRecords(source: inventoryPath) }
+        return try makeDataSet(inventory: inventory, directory: dataDirectory ?? Self.directory(of: inventoryPath), classes: classes)
+    }
+
+    /// The fitted data set over `inventory`, whose relative ids resolve against `directory`
+    /// (unless a base URL is given); `classes` fix the label codes when given.
+    func makeDataSet(inventory: Inventory, directory: String, classes: [String]?) throws -> GeneratorDataSet {
         let mapper = IDMapper(prefix: idPrefix, suffix: idSuffix)
         let decoder = self.decoder
         let encoder: any DataEncoder
@@ -98,19 +112,25 @@ struct DataSourceOptions: ParsableArguments {
             encoder = try URLSource.encoder(baseURL: baseURL, idColumn: idColumn, idMapper: mapper, decoder: decoder,
                                             sample: inventory.isEmpty ? nil : inventory[0])
         } else {
-            let directory = dataDirectory ?? Self.directory(of: inventoryPath)
             let probe = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
-                                        identity: decoder.identity, output: .variableLength(.uint8)) { NDArray($0.bytes) }
+                                        identity: decoder.identity, output: .variableLength(.uint8),
+                                        paths: pathPolicy) { NDArray($0.bytes) }
             let sample = try inventory.isEmpty ? nil : probe.contents(of: inventory[0])
             encoder = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
                                       identity: decoder.identity, output: try decoder.outputSpec(sample: sample),
-                                      transform: { try decoder.decode($0) })
+                                      paths: pathPolicy, transform: { try decoder.decode($0) })
         }
         if target != .none && !inventory.hasColumn(targetColumn) {
             throw InventoryError.missingColumn(targetColumn, available: inventory.columnNames)
         }
-        var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder,
-                                       targetEncoder: target.encoder(column: targetColumn))
+        var targets = target.encoder(column: targetColumn)
+        if let classes {
+            guard targets?.classes != nil else {
+                throw ValidationError("fixed classes (--classes-from, --from-folders) need a label or one-hot target")
+            }
+            targets = targets?.fixingClasses(classes)
+        }
+        var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder, targetEncoder: targets)
         try dataSet.fitEncoders()
         return dataSet
     }

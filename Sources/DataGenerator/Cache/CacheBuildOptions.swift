@@ -1,6 +1,6 @@
 /// What the builder does with a record that cannot be encoded.
 public enum RecordErrorPolicy: String, Sendable, Hashable, Codable, CaseIterable {
-    /// Stop the build with ``CacheError/recordFailed(row:id:path:reason:)`` (the default); the
+    /// Stop the build with ``CacheError/recordFailed(row:id:path:reason:line:)`` (the default); the
     /// partial build stays resumable.
     case fail
     /// Leave the record out and list it, with its cause, in the cache's metadata.

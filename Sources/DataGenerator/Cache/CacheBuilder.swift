@@ -43,7 +43,7 @@ public struct CacheBuilder: Sendable {
 
     /// Builds the cache (or resumes an interrupted build, or does nothing when ``output`` already
     /// holds a cache of the same inputs and options, unless ``CacheBuildOptions/force``).
-    /// - Throws: ``CacheError/recordFailed(row:id:path:reason:)`` for a bad record under the
+    /// - Throws: ``CacheError/recordFailed(row:id:path:reason:line:)`` for a bad record under the
     ///   `fail` policy, ``CacheError/locked(path:)``, ``CacheError/io(path:operation:errno:)``,
     ///   ``CacheError/invalidOption(_:)``.
     /// - Complexity: O(records); memory O(units) for the index plus a few row groups.

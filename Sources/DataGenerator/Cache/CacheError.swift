@@ -28,8 +28,9 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A system call failed on `path`.
     case io(path: String, operation: String, errno: Int32)
     /// A record could not be encoded (policy `fail`); `path` is its file or URL when the encoder
-    /// reads one. The partial build stays resumable.
-    case recordFailed(row: Int, id: String?, path: String?, reason: String)
+    /// reads one, `line` the CSV line it starts on when the inventory came from a CSV. The partial
+    /// build stays resumable, and the message says that the skip policy would leave such records out.
+    case recordFailed(row: Int, id: String?, path: String?, reason: String, line: Int? = nil)
     /// A column name that the cache does not have.
     case noSuchColumn(name: String, available: [String])
     /// A row outside `0..<count`.
@@ -59,8 +60,8 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
             "\(path) is being built by another process (its lock file is held)"
         case let .io(path, operation, code):
             "\(operation) \(path): \(String(cString: strerror(code)))"
-        case let .recordFailed(row, id, path, reason):
-            "row \(row)\(id.map { " (id '\($0)')" } ?? "")\(path.map { " at \($0)" } ?? ""): \(reason)"
+        case let .recordFailed(row, id, path, reason, line):
+            Self.recordFailure(row: row, id: id, path: path, reason: reason, line: line)
         case let .noSuchColumn(name, available):
             "the cache has no column '\(name)' (columns: \(available.joined(separator: ", ")))"
         case let .rowOutOfRange(row, count):
@@ -72,5 +73,17 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidOption(reason):
             reason
         }
+    }
+
+    /// The message of ``recordFailed(row:id:path:reason:line:)``: the record's name and file, the
+    /// reason (without naming the record twice when the reason already starts with its name), and
+    /// how to leave such records out.
+    static func recordFailure(row: Int, id: String?, path: String?, reason: String, line: Int?) -> String {
+        let name = EncodingError.name(row, id, line: line)
+        let hint = " (use --on-error skip, in Swift onError: .skip, to leave such records out)"
+        if reason.hasPrefix(name + ":") || reason.hasPrefix(name + " (") {
+            return reason + hint
+        }
+        return "\(name)\(path.map { " at \($0)" } ?? ""): \(reason)\(hint)"
     }
 }

@@ -55,7 +55,7 @@ struct CacheGroupEncoder: Sendable {
             let record = records[position]
             if policy == .fail {
                 throw .recordFailed(row: record.row, id: record.id, path: location(of: record),
-                                    reason: failures[position]!)
+                                    reason: failures[position]!, line: record.line)
             }
             skipped.append(SkippedRecord(row: record.row, id: record.id, reason: failures[position]!))
         }

@@ -193,7 +193,7 @@ public struct GeneratorDataSet: Sendable {
                 let array = try withContext(encoder, record) { try perRecord.encode(record) }
                 guard spec.accepts(array) else {
                     throw EncodingError.unexpectedOutput(encoder: encoder.identity, row: record.row, id: record.id,
-                                                         expected: spec, found: array.spec)
+                                                         expected: spec, found: array.spec, line: record.line)
                 }
                 arrays.append(array)
             }
@@ -210,23 +210,23 @@ public struct GeneratorDataSet: Sendable {
         guard fits else {
             throw EncodingError.unexpectedOutput(encoder: encoder.identity, row: records.first?.row ?? 0,
                                                  id: records.first?.id, expected: spec,
-                                                 found: ArraySpec(array.dtype, array.shape))
+                                                 found: ArraySpec(array.dtype, array.shape), line: records.first?.line)
         }
         return (array, nil)
     }
 
-    /// Runs `body`, turning foreign errors into ``EncodingError/failed(encoder:row:id:reason:)``
+    /// Runs `body`, turning foreign errors into ``EncodingError/failed(encoder:row:id:reason:line:)``
     /// that name the encoder and record.
     private static func withContext<R>(_ encoder: any DataEncoding, _ record: Record?, _ body: () throws -> R) throws -> R {
         do {
             return try body()
         } catch let error as EncodingError {
-            throw error
+            throw record.map { error.withLine(from: $0.inventory) } ?? error
         } catch let error as InventoryError {
             throw error
         } catch {
             throw EncodingError.failed(encoder: encoder.identity, row: record?.row ?? 0, id: record?.id,
-                                       reason: String(describing: error))
+                                       reason: String(describing: error), line: record?.line)
         }
     }
 }

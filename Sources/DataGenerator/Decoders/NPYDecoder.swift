@@ -39,7 +39,7 @@ public struct NPYDecoder: Sendable, Hashable {
     }
 
     /// The array in `contents`.
-    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:)`` naming what is wrong
+    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:line:)`` naming what is wrong
     ///   with the file (bad magic, unsupported dtype, object arrays, short data, …).
     public func decode(_ contents: ResourceContents) throws(EncodingError) -> NDArray {
         func fail(_ reason: String) -> EncodingError {

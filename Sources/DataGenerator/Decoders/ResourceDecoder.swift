@@ -49,7 +49,7 @@ public struct ResourceDecoder: Sendable, Hashable {
     }
 
     /// The array of `contents`.
-    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:)`` naming the record, the
+    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:line:)`` naming the record, the
     ///   location and what is wrong.
     public func decode(_ contents: ResourceContents) throws(EncodingError) -> NDArray {
         switch format {

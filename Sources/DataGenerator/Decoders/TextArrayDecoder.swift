@@ -34,7 +34,7 @@ public struct TextArrayDecoder: Sendable, Hashable {
     }
 
     /// The numbers in `contents`.
-    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:)`` naming the line and the
+    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:line:)`` naming the line and the
     ///   text that is not a number, lines of different lengths, or a shape that does not fit.
     public func decode(_ contents: ResourceContents) throws(EncodingError) -> NDArray {
         let parsed: (values: [Double], lines: Int, perLine: Int)

@@ -50,7 +50,7 @@ public struct DemoDataWriter: Sendable {
     /// Writes the files and `inventory.csv` into `directory` (which must exist).
     /// - Parameter progress: called with the number of files written so far, now and then.
     /// - Returns: the inventory's path.
-    /// - Throws: ``EncodingError/unreadable(row:id:path:reason:)`` naming the file that could not be written.
+    /// - Throws: ``EncodingError/unreadable(row:id:path:reason:line:)`` naming the file that could not be written.
     @discardableResult
     public func write(to directory: String, progress: (Int) -> Void = { _ in }) throws(EncodingError) -> String {
         var inventory = Array(",id,target\n".utf8)

@@ -2,9 +2,12 @@ import SystemPackage
 /// Reads each record's file, named by its id column, under a data directory, and hands the
 /// contents to a transform: the seed library's `FileDataEncoder`.
 ///
-/// The id goes through an ``IDMapper`` (say, adding `.txt`) and is resolved under
-/// ``directory``. An id that leaves the directory (`../x`, `/etc/passwd`, or a symlink pointing
-/// outside) is refused; a missing or unreadable file is an error naming the id and the path.
+/// The id goes through an ``IDMapper`` (say, adding `.txt`) and resolves as every tool resolves a
+/// path: an absolute one is read as it is, a relative one against ``directory`` (`..` included),
+/// and symlinks are followed. For inventories from untrusted sources,
+/// ``PathPolicy/confinedToDataDirectory`` refuses any id that leaves the directory (`../x`,
+/// `/etc/passwd`, or a symlink pointing outside, checked on the file actually opened). A missing
+/// or unreadable file is an error naming the record, the id and the path.
 ///
 /// ```swift
 /// let encoder = FileDataEncoder(directory: "mnist", idMapper: IDMapper(suffix: ".txt"),
@@ -13,13 +16,17 @@ import SystemPackage
 /// }
 /// ```
 public struct FileDataEncoder: DataEncoder, ResourceLocating {
-    /// The directory that every record's file must lie in.
+    /// The directory that relative ids resolve against (and, when ``paths`` confines them, that
+    /// every record's file must lie in).
     public let directory: String
     /// The column holding each record's id.
     public let idColumn: String
     /// The id → file name mapping.
     public let idMapper: IDMapper
-    /// Whether symlinks may point outside ``directory`` (default: refused).
+    /// How ids resolve: as given (the default) or confined to ``directory``.
+    public let paths: PathPolicy
+    /// Under ``PathPolicy/confinedToDataDirectory``, whether symlinks may point outside
+    /// ``directory`` (default: refused). Paths given as they are follow every symlink.
     public let allowsSymlinksOutside: Bool
     public let outputSpec: ArraySpec
     private let transformIdentity: String
@@ -31,16 +38,20 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
     ///   - idMapper: id → file name (default: unchanged).
     ///   - identity: a stable name of what `transform` computes.
     ///   - output: the spec of `transform`'s result.
-    ///   - allowsSymlinksOutside: follow symlinks that leave `directory` (default `false`).
+    ///   - paths: ``PathPolicy/asGiven`` (default) or ``PathPolicy/confinedToDataDirectory`` for
+    ///     untrusted inventories.
+    ///   - allowsSymlinksOutside: when confined, follow symlinks that leave `directory` (default `false`).
     ///   - transform: turns a file's contents into the record's array.
     public init(directory: String, idColumn: String = "id", idMapper: IDMapper = .identity,
-                identity: String, output: ArraySpec, allowsSymlinksOutside: Bool = false,
+                identity: String, output: ArraySpec, paths: PathPolicy = .asGiven,
+                allowsSymlinksOutside: Bool = false,
                 transform: @escaping @Sendable (ResourceContents) throws -> NDArray) {
         self.directory = directory
         self.idColumn = idColumn
         self.idMapper = idMapper
         self.transformIdentity = identity
         self.outputSpec = output
+        self.paths = paths
         self.allowsSymlinksOutside = allowsSymlinksOutside
         self.transform = transform
     }
@@ -49,20 +60,32 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
         "file(id=\(idColumn.debugDescription),\(idMapper.identity))|\(transformIdentity)"
     }
 
-    /// The path of `record`'s file: the directory joined with the mapped id.
-    /// - Throws: ``EncodingError/missingColumn(column:row:available:)`` and
-    ///   ``EncodingError/outsideDataDirectory(row:id:path:directory:)`` when the mapped id is
-    ///   absolute or climbs out with `..`.
+    /// The path of `record`'s file: the mapped id when it is absolute (and paths are given as
+    /// they are), else the directory joined with it.
+    /// - Throws: ``EncodingError/missingColumn(column:row:available:line:)``;
+    ///   ``EncodingError/unreadable(row:id:path:reason:line:)`` for an id holding a NUL byte; when
+    ///   confined, ``EncodingError/outsideDataDirectory(row:id:path:directory:line:)`` for a mapped
+    ///   id that is absolute or climbs out with `..`.
     public func location(of record: Record) throws(EncodingError) -> String {
         guard let id = record[idColumn] else {
-            throw .missingColumn(column: idColumn, row: record.row, available: record.inventory.columnNames)
+            throw .missingColumn(column: idColumn, row: record.row, available: record.inventory.columnNames,
+                                 line: record.line)
         }
         let name = idMapper(id)
-        let path = PathContainment.join(directory, name)
-        guard PathContainment.isRelativeAndContained(name), !name.utf8.contains(0) else {
-            throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory)
+        switch paths {
+        case .asGiven:
+            let path = name.hasPrefix("/") ? name : PathContainment.join(directory, name)
+            guard !name.utf8.contains(0) else {
+                throw .unreadable(row: record.row, id: id, path: path, reason: "the path holds a NUL byte", line: record.line)
+            }
+            return path
+        case .confinedToDataDirectory:
+            let path = PathContainment.join(directory, name)
+            guard PathContainment.isRelativeAndContained(name), !name.utf8.contains(0) else {
+                throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory, line: record.line)
+            }
+            return path
         }
-        return path
     }
 
     /// The size in bytes of `record`'s file.
@@ -72,25 +95,30 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
 
     /// Reads `record`'s file and transforms it.
     public func encode(_ record: Record) throws -> NDArray {
-        try transform(try contents(of: record))
+        let contents = try contents(of: record)
+        do {
+            return try transform(contents)
+        } catch let error as EncodingError {
+            throw error.withLine(from: record.inventory)
+        }
     }
 
     /// The bytes of `record`'s file, untransformed.
-    /// - Throws: ``EncodingError/fileNotFound(row:id:path:)``, ``EncodingError/unreadable(row:id:path:reason:)``
-    ///   or ``EncodingError/outsideDataDirectory(row:id:path:directory:)``, naming the id and the path.
+    /// - Throws: ``EncodingError/fileNotFound(row:id:path:line:)``, ``EncodingError/unreadable(row:id:path:reason:line:)``
+    ///   or ``EncodingError/outsideDataDirectory(row:id:path:directory:line:)``, naming the id and the path.
     public func contents(of record: Record) throws(EncodingError) -> ResourceContents {
         try withOpenFile(of: record) { (fd, id, path, size) throws(EncodingError) in
             do throws(Errno) {
                 return ResourceContents(row: record.row, id: id, location: path,
                                         bytes: try FileIO.readAll(fd, expectedSize: size))
             } catch {
-                throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
+                throw .unreadable(row: record.row, id: id, path: path, reason: error.description, line: record.line)
             }
         }
     }
 
     /// Opens `record`'s file and runs `body` on it (with the id, the path and the file's size).
-    /// Unless symlinks may leave the directory, the
+    /// When paths are confined and symlinks may not leave the directory, the
     /// containment check is made on the file actually opened (its path read back from the open
     /// descriptor), so a symlink swapped in after a check cannot lead outside; a directory that
     /// cannot be resolved refuses every file. Only regular files are read.
@@ -99,32 +127,50 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
         let path = try location(of: record)
         let id = record[idColumn] ?? ""
         var root: String? = nil
-        if !allowsSymlinksOutside {
+        let line = record.line
+        if paths == .confinedToDataDirectory && !allowsSymlinksOutside {
             do throws(Errno) { root = try FileIO.canonicalPath(directory.isEmpty ? "." : directory) } catch {
                 throw .unreadable(row: record.row, id: id, path: path,
-                                  reason: "the data directory \(directory) cannot be resolved: \(error.description)")
+                                  reason: "the data directory \(directory) cannot be resolved: \(error.description)", line: line)
             }
         }
         let opened: FileDescriptor?
         do {
-            opened = try FileIO.open(path) { real in root.map { PathContainment.isInside(real, root: $0) } ?? true }
+            if let root {
+                opened = try FileIO.open(path) { real in PathContainment.isInside(real, root: root) }
+            } else {
+                opened = try FileIO.open(path)
+            }
         } catch {
             throw error == .noSuchFileOrDirectory
-                ? .fileNotFound(row: record.row, id: id, path: path)
-                : .unreadable(row: record.row, id: id, path: path, reason: error.description)
+                ? .fileNotFound(row: record.row, id: id, path: path, line: line)
+                : .unreadable(row: record.row, id: id, path: path, reason: error.description, line: line)
         }
-        guard let fd = opened else { throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory) }
+        guard let fd = opened else {
+            throw .outsideDataDirectory(row: record.row, id: id, path: path, directory: directory, line: line)
+        }
         defer { try? fd.close() }
         let status: (size: Int, isRegular: Bool, isDirectory: Bool)
         do throws(Errno) { status = try FileIO.status(of: fd) } catch {
-            throw .unreadable(row: record.row, id: id, path: path, reason: error.description)
+            throw .unreadable(row: record.row, id: id, path: path, reason: error.description, line: line)
         }
         guard status.isRegular else {
             throw .unreadable(row: record.row, id: id, path: path,
-                              reason: status.isDirectory ? "it is a directory" : "it is not a regular file")
+                              reason: status.isDirectory ? "it is a directory" : "it is not a regular file", line: line)
         }
         return try body(fd, id, path, status.size)
     }
+}
+
+/// How a ``FileDataEncoder`` resolves the paths that ids name.
+public enum PathPolicy: Sendable, Equatable {
+    /// As every tool does: an absolute path is read as it is, a relative one against the data
+    /// directory (`..` included), symlinks are followed. For inventories you trust.
+    case asGiven
+    /// Every file must lie inside the data directory: absolute ids, ids climbing out with `..`
+    /// and symlinks leading outside are refused (checked on the file actually opened). For
+    /// inventories from untrusted sources; the CLI's `--confine-to-data-dir`.
+    case confinedToDataDirectory
 }
 
 /// Something that can say where a record's resource lives and how large it is: what

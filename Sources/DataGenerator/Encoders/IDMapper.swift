@@ -47,7 +47,7 @@ public struct ResourceContents: Sendable {
     }
 
     /// The bytes as UTF-8 text.
-    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:)`` for invalid UTF-8.
+    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:line:)`` for invalid UTF-8.
     public func text() throws(EncodingError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .malformedData(row: row, id: id, location: location, reason: "not valid UTF-8 text")

@@ -45,6 +45,26 @@ public struct RecordTargetEncoder: TargetEncoder {
         RecordTargetEncoder(column: column, [LabelEncoder(), OneHotEncoder(dtype: dtype)])
     }
 
+    /// The same chain with its ``LabelEncoder`` given `classes` once and for all
+    /// (``LabelEncoder/init(fixedClasses:)``), and a ``OneHotEncoder`` after it given one column
+    /// per class: the codes no longer depend on which labels an inventory holds, so that a
+    /// training and a validation inventory agree.
+    public func fixingClasses(_ classes: [String]) -> RecordTargetEncoder {
+        var fixed = [any TargetTransform]()
+        var afterLabels = false
+        for transform in transforms {
+            if transform is LabelEncoder {
+                fixed.append(LabelEncoder(fixedClasses: classes))
+                afterLabels = true
+            } else if afterLabels, let oneHot = transform as? OneHotEncoder {
+                fixed.append(OneHotEncoder(fixedCategories: (0..<Int64(classes.count)).map { $0 }, dtype: oneHot.dtype))
+            } else {
+                fixed.append(transform)
+            }
+        }
+        return RecordTargetEncoder(column: column, fixed)
+    }
+
     /// The classes of the chain's first ``LabelEncoder``, if it has one.
     public var classes: [String]? {
         (transforms.first(where: { $0 is LabelEncoder }) as? LabelEncoder)?.classes
@@ -55,16 +75,23 @@ public struct RecordTargetEncoder: TargetEncoder {
     }
 
     /// Fits each transform on the output of the previous one over the whole column.
+    /// - Throws: ``EncodingError/emptyLabel(row:id:column:line:)`` for an empty label, and the
+    ///   transforms' errors.
     public mutating func fit(on inventory: Inventory) throws {
         _ = try fitTransform(inventory)
     }
 
     /// Fits the chain on `inventory`'s column and returns its encoded values.
     public mutating func fitTransform(_ inventory: Inventory) throws -> TargetValues {
-        var values = TargetValues.labels(try columnValues(inventory.records))
+        let records = inventory.records
+        var values = TargetValues.labels(try columnValues(records))
         for index in transforms.indices {
-            try transforms[index].fit(values)
-            values = try transforms[index].transform(values)
+            do {
+                try transforms[index].fit(values)
+                values = try transforms[index].transform(values)
+            } catch let error as EncodingError {
+                throw naming(error, in: records)
+            }
         }
         outputSpec = try specAfterTransforms()
         return values
@@ -76,13 +103,31 @@ public struct RecordTargetEncoder: TargetEncoder {
         for transform in transforms {
             do {
                 values = try transform.transform(values)
-            } catch let EncodingError.unseenLabel(label, row, _) {
-                throw EncodingError.unseenLabel(label: label, row: row.map { records[$0].row }, column: column)
-            } catch let EncodingError.notANumber(value, row, _) {
-                throw EncodingError.notANumber(value: value, row: row.map { records[$0].row }, column: column)
+            } catch let error as EncodingError {
+                throw naming(error, in: records)
             }
         }
         return values
+    }
+
+    /// A transform's error about the label at a position of `records`, naming the record instead
+    /// (its row, id and CSV line) and this encoder's column.
+    private func naming(_ error: EncodingError, in records: [Record]) -> EncodingError {
+        func record(_ position: Int?) -> Record? {
+            position.flatMap { records.indices.contains($0) ? records[$0] : nil }
+        }
+        switch error {
+        case let .unseenLabel(label, position, _, _):
+            return .unseenLabel(label: label, row: record(position)?.row ?? position, column: column, line: record(position)?.line)
+        case let .notANumber(value, position, _, _):
+            return .notANumber(value: value, row: record(position)?.row ?? position, column: column, line: record(position)?.line)
+        case let .labelNotInClasses(label, position, _, _, classes, _):
+            let named = record(position)
+            return .labelNotInClasses(label: label, row: named?.row ?? position, id: named?.id, column: column,
+                                      classes: classes, line: named?.line)
+        default:
+            return error
+        }
     }
 
     /// Decodes values back through the chain, last transform first.
@@ -97,14 +142,22 @@ public struct RecordTargetEncoder: TargetEncoder {
         case let .array(array): return array
         case .labels:
             throw EncodingError.failed(encoder: identity, row: records.first?.row ?? 0, id: records.first?.id,
-                                       reason: "the target chain ends in labels, not numbers")
+                                       reason: "the target chain ends in labels, not numbers", line: records.first?.line)
         }
     }
 
+    /// The target column's values of `records`. When the chain starts with a ``LabelEncoder``,
+    /// an empty value is ``EncodingError/emptyLabel(row:id:column:line:)`` (naming the record and
+    /// its CSV line), never a class `""`.
     private func columnValues(_ records: [Record]) throws(EncodingError) -> [String] {
-        try records.map { (record) throws(EncodingError) -> String in
+        let labels = transforms.first is LabelEncoder
+        return try records.map { (record) throws(EncodingError) -> String in
             guard let value = record[column] else {
-                throw .missingColumn(column: column, row: record.row, available: record.inventory.columnNames)
+                throw .missingColumn(column: column, row: record.row, available: record.inventory.columnNames,
+                                     line: record.line)
+            }
+            if labels && value.isEmpty {
+                throw .emptyLabel(row: record.row, id: record.id, column: column, line: record.line)
             }
             return value
         }

@@ -34,12 +34,24 @@ public protocol TargetTransform: Sendable {
 public struct LabelEncoder: TargetTransform, Hashable {
     /// The distinct labels in class order; a label's code is its position here.
     public private(set) var classes: [String]
+    /// Whether ``classes`` were given once and for all: fitting then only checks that every
+    /// label is one of them (so that a training and a validation set share their codes).
+    public private(set) var isFixed = false
     private var codes: [String: Int64]
 
-    /// An unfitted encoder, or one with known classes (kept in the given order).
+    /// An unfitted encoder, or one with known classes (kept in the given order) that fitting
+    /// replaces.
     public init(classes: [String] = []) {
         self.classes = classes
         self.codes = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, Int64($0)) })
+    }
+
+    /// An encoder whose classes (and so codes) are `classes`, in that order, whatever it is
+    /// fitted on: a label outside them is ``EncodingError/labelNotInClasses(label:row:id:column:classes:line:)``.
+    /// Its identity is that of a fitted encoder with the same classes.
+    public init(fixedClasses classes: [String]) {
+        self.init(classes: classes)
+        self.isFixed = true
     }
 
     public var identity: String { "label(classes=\(classes))@1" }
@@ -48,6 +60,12 @@ public struct LabelEncoder: TargetTransform, Hashable {
     public mutating func fit(_ values: TargetValues) throws {
         guard case let .labels(labels) = values else {
             throw EncodingError.failed(encoder: "label", row: 0, id: nil, reason: "label encoder expects labels, not an array")
+        }
+        if isFixed {
+            for (index, label) in labels.enumerated() where codes[label] == nil {
+                throw EncodingError.labelNotInClasses(label: label, row: index, id: nil, column: "target", classes: classes)
+            }
+            return
         }
         self = LabelEncoder(classes: LabelEncoder.sortedClasses(labels))
     }
@@ -73,6 +91,9 @@ public struct LabelEncoder: TargetTransform, Hashable {
         result.reserveCapacity(labels.count)
         for (index, label) in labels.enumerated() {
             guard let code = codes[label] else {
+                if isFixed {
+                    throw EncodingError.labelNotInClasses(label: label, row: index, id: nil, column: "target", classes: classes)
+                }
                 throw EncodingError.unseenLabel(label: label, row: index, column: "target")
             }
             result.append(code)
@@ -101,16 +122,28 @@ public struct OneHotEncoder: TargetTransform, Hashable {
     /// The dtype of the one-hot rows (default `float32`, what training frameworks take).
     public let dtype: DType
 
-    /// An unfitted encoder, or one with known categories.
+    /// Whether ``categories`` were given once and for all (fitting leaves them).
+    public private(set) var isFixed = false
+
+    /// An unfitted encoder, or one with known categories that fitting replaces.
     public init(categories: [Int64] = [], dtype: DType = .float32) {
         self.categories = categories
         self.dtype = dtype
     }
 
+    /// An encoder whose columns are `categories` whatever it is fitted on (a code outside them
+    /// is an error when transformed). Its identity is that of a fitted encoder with the same
+    /// categories.
+    public init(fixedCategories categories: [Int64], dtype: DType = .float32) {
+        self.init(categories: categories, dtype: dtype)
+        self.isFixed = true
+    }
+
     public var identity: String { "onehot(categories=\(categories),dtype=\(dtype))@1" }
 
-    /// Collects the distinct codes.
+    /// Collects the distinct codes (unless the categories are fixed).
     public mutating func fit(_ values: TargetValues) throws {
+        if isFixed { return }
         categories = Array(Set(try OneHotEncoder.codes(values, encoder: "onehot"))).sorted()
     }
 
@@ -172,7 +205,7 @@ public struct NumberEncoder: TargetTransform, Hashable {
 
     public var identity: String { "number(dtype=\(dtype))@1" }
 
-    /// Labels → numbers; an unparsable label is ``EncodingError/notANumber(value:row:column:)``.
+    /// Labels → numbers; an unparsable label is ``EncodingError/notANumber(value:row:column:line:)``.
     public func transform(_ values: TargetValues) throws -> TargetValues {
         guard case let .labels(labels) = values else { return values }
         let numbers = try labels.enumerated().map { row, label in

@@ -18,6 +18,10 @@ public struct Inventory: Sendable, Equatable {
     var storage: [[String]]
     /// Column name → position in ``columnNames``.
     var columnIndex: [String: Int]
+    /// The 1-based CSV line each record starts on, when the inventory came from a CSV text.
+    var lines: [Int]?
+    /// The CSV file (or the `source` name) the inventory was parsed from, if any.
+    public private(set) var source: String?
 
     /// The number of records.
     public var count: Int { storage.first?.count ?? 0 }
@@ -118,6 +122,8 @@ public struct Inventory: Sendable, Equatable {
             throw .malformedCSV(source: source, line: table.rowLines[second],
                                 reason: "duplicate id '\(id)' in column '\(column)': rows \(first) (line \(table.rowLines[first])) and \(second) (line \(table.rowLines[second]))")
         }
+        self.lines = table.rowLines
+        self.source = source
     }
 
     /// Parses an inventory from CSV text held in a string.
@@ -147,6 +153,15 @@ public struct Inventory: Sendable, Equatable {
         public init(stringLiteral value: String) { self = .named(value) }
     }
 
+    /// The 1-based line of the CSV text where the record at `row` starts (the header is line 1;
+    /// a quoted field holding line breaks makes lines and rows differ), or `nil` when the
+    /// inventory was not parsed from a CSV or `row` is outside it. Selecting, sorting, shuffling
+    /// and splitting keep each record's line.
+    public func line(ofRow row: Int) -> Int? {
+        guard let lines, row >= 0, row < lines.count else { return nil }
+        return lines[row]
+    }
+
     /// The record at `row`.
     /// - Precondition: `0 <= row < count`.
     public subscript(row: Int) -> Record {
@@ -174,6 +189,7 @@ public struct Inventory: Sendable, Equatable {
         for row in rows where row < 0 || row >= count { throw .rowOutOfRange(row, count: count) }
         var copy = self
         copy.storage = storage.map { column in rows.map { column[$0] } }
+        copy.lines = lines.map { lines in rows.map { lines[$0] } }
         return copy
     }
 

@@ -20,6 +20,11 @@ public enum InventoryError: Error, Sendable, Equatable, CustomStringConvertible 
     case unreadableFile(path: String, reason: String)
     /// A row index outside the inventory.
     case rowOutOfRange(Int, count: Int)
+    /// An inventory with no records (a CSV holding only its header, an empty folder): there is
+    /// nothing to build from.
+    case noRecords(source: String)
+    /// A class folder layout (``ClassFolderInventory``) that cannot be read: `path` names the folder.
+    case unreadableFolder(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -41,6 +46,10 @@ public enum InventoryError: Error, Sendable, Equatable, CustomStringConvertible 
             "cannot read \(path): \(reason)"
         case let .rowOutOfRange(row, count):
             "row \(row) is outside the inventory of \(count) rows"
+        case let .noRecords(source):
+            "\(source) holds no records (nothing but a header, or no files): nothing to build"
+        case let .unreadableFolder(path, reason):
+            "cannot read the class folder \(path): \(reason)"
         }
     }
 }

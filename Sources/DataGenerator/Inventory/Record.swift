@@ -22,6 +22,12 @@ public struct Record: Sendable {
         return value
     }
 
+    /// The 1-based CSV line the record starts on, when the inventory came from a CSV text.
+    public var line: Int? { inventory.line(ofRow: row) }
+
+    /// The record's name in messages: `row R (line L), id 'x'` (the parts it has).
+    public var displayName: String { EncodingError.name(row, id, line: line) }
+
     /// The value of the inventory's id column, when it has one.
     public var id: String? {
         inventory.idColumn.flatMap { self[$0] }

@@ -17,6 +17,19 @@ enum FileIO {
         return try readAll(fd, expectedSize: status.size)
     }
 
+    /// Opens the file at `path` for reading, following symlinks: the open does not block (a FIFO
+    /// waiting for a writer) and takes no controlling terminal; blocking reads are restored after.
+    /// - Throws: the `Errno` of the failing `open`.
+    static func open(_ path: String) throws(Errno) -> FileDescriptor {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.nonBlocking, FileDescriptor.OpenOptions(rawValue: O_NOCTTY)])
+        } catch { throw error as! Errno }
+        let flags = fcntl(fd.rawValue, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd.rawValue, F_SETFL, flags & ~O_NONBLOCK) }
+        return fd
+    }
+
     /// Opens the file at `path` for reading, then asks `accept` about the canonical path of the
     /// file actually opened (read back from `/proc/self/fd`, or `realpath(3)` of `path` where
     /// there is no `/proc`), so that a symlink swapped in between a check and the open cannot
