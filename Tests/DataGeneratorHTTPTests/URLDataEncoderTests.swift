@@ -89,7 +89,7 @@ struct URLDataEncoderTests {
         #expect {
             try json.encode(record)
         } throws: { error in
-            guard case let .malformedData(row, id, location, reason) = error as? EncodingError else { return false }
+            guard case let .malformedData(row, id, location, reason, _) = error as? EncodingError else { return false }
             return row == 0 && id == "a" && location == server.url("/notjson/a") && reason.contains("JSON")
                 && "\(error)".contains(server.url("/notjson/a"))
         }

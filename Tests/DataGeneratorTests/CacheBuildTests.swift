@@ -159,7 +159,7 @@ struct CacheBuildTests {
             let path = directory + "/files.dgcache"
             let options = CacheBuildOptions(workers: 2, rowsPerGroup: 4)
             let error = CacheFixtures.cacheError { _ = try CacheBuilder(dataSet: dataSet, output: path, options: options).build() }
-            guard case let .recordFailed(row, id, failedPath, _) = error else {
+            guard case let .recordFailed(row, id, failedPath, _, _) = error else {
                 Issue.record("expected recordFailed, got \(String(describing: error))")
                 return
             }

@@ -6,8 +6,11 @@ import Glibc
 #endif
 
 /// Inventories that users did not write themselves, taken through the whole first pass (CSV file →
-/// data set → cache build): each gives one clear error naming the row (or the CSV line), within
-/// bounded memory, and nothing outside the data directory is ever read.
+/// data set → cache build) with paths confined to the data directory
+/// (``PathPolicy/confinedToDataDirectory``, the CLI's `--confine-to-data-dir`): each gives one
+/// clear error naming the row (or the CSV line), within bounded memory, and nothing outside the
+/// data directory is ever read. Without the option, paths resolve as given
+/// (`PathsAsGivenTests`).
 ///
 /// Hostile URLs (schemes, redirects, body caps, timeouts, slow-drip servers) are covered by
 /// `Tests/DataGeneratorHTTPTests` against a server on 127.0.0.1.
@@ -30,8 +33,9 @@ struct HostileInventoryTests {
     }
 
     /// Builds a cache from the CSV `text` over `data` (text files of 3 float32 values, labels),
-    /// returning the build's error.
+    /// returning the build's error. Paths are confined to `data` unless `paths` says otherwise.
     static func buildError(csv text: [UInt8], data: String, in directory: String,
+                           paths: PathPolicy = .confinedToDataDirectory,
                            allowSymlinks: Bool = false, policy: RecordErrorPolicy = .fail) throws -> (any Error)? {
         let csvPath = directory + "/inventory.csv"
         try FileIO.write(text, to: csvPath)
@@ -39,7 +43,8 @@ struct HostileInventoryTests {
             let inventory = try Inventory(contentsOfCSVFile: csvPath)
             let decoder = ResourceDecoder(format: .text, dtype: .float32, shape: [3])
             let encoder = FileDataEncoder(directory: data, identity: decoder.identity,
-                                          output: ArraySpec(.float32, [3]), allowsSymlinksOutside: allowSymlinks,
+                                          output: ArraySpec(.float32, [3]), paths: paths,
+                                          allowsSymlinksOutside: allowSymlinks,
                                           transform: { try decoder.decode($0) })
             var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder,
                                            targetEncoder: RecordTargetEncoder.label(column: "label"))
@@ -79,7 +84,7 @@ struct HostileInventoryTests {
             let data = try Self.makeDataDirectory(directory)
             let csv = "id,label\na.txt,x\n\"\(hostile.id)\",y\nb.txt,x\n"
             let error = try Self.buildError(csv: Array(csv.utf8), data: data, in: directory)
-            guard case let .recordFailed(row, id, _, reason)? = error as? CacheError else {
+            guard case let .recordFailed(row, id, _, reason, _)? = error as? CacheError else {
                 Issue.record("expected recordFailed, got \(String(describing: error))")
                 return
             }
@@ -125,7 +130,8 @@ struct HostileInventoryTests {
         try CacheFixtures.withDirectory { directory in
             let data = try Self.makeDataDirectory(directory)
             let inventory = try Inventory(columns: [("id", ["swap.txt"]), ("label", ["x"])])
-            let encoder = FileDataEncoder(directory: data, identity: "bytes", output: ArraySpec(.uint8, [6])) {
+            let encoder = FileDataEncoder(directory: data, identity: "bytes", output: ArraySpec(.uint8, [6]),
+                                          paths: .confinedToDataDirectory) {
                 try NDArray(dtype: .uint8, shape: [$0.bytes.count], bytes: $0.bytes)
             }
             #expect(symlink("a.txt", data + "/swap.txt") == 0)
@@ -166,7 +172,8 @@ struct HostileInventoryTests {
             #expect(mkfifo(directory + "/outside.fifo", 0o644) == 0 && mkfifo(data + "/inside.fifo", 0o644) == 0)
             #expect(symlink("../outside.fifo", data + "/fifo-link") == 0)
             let inventory = try Inventory(columns: [("id", ["fifo-link", "inside.fifo"]), ("label", ["x", "y"])])
-            let encoder = FileDataEncoder(directory: data, identity: "bytes", output: ArraySpec(.uint8, [6])) {
+            let encoder = FileDataEncoder(directory: data, identity: "bytes", output: ArraySpec(.uint8, [6]),
+                                          paths: .confinedToDataDirectory) {
                 try NDArray(dtype: .uint8, shape: [$0.bytes.count], bytes: $0.bytes)
             }
             // Each returns at once (a blocking open would hang the test: no writer ever comes).
@@ -187,7 +194,8 @@ struct HostileInventoryTests {
         try CacheFixtures.withDirectory { directory in
             let data = try Self.makeDataDirectory(directory)
             let inventory = try Inventory(columns: [("id", ["a.txt", "a.txt\u{0}.png"]), ("label", ["x", "y"])])
-            let encoder = FileDataEncoder(directory: data, identity: "text", output: ArraySpec(.uint8, [6])) {
+            let encoder = FileDataEncoder(directory: data, identity: "text", output: ArraySpec(.uint8, [6]),
+                                          paths: .confinedToDataDirectory) {
                 try NDArray(dtype: .uint8, shape: [$0.bytes.count], bytes: $0.bytes)
             }
             let error = #expect(throws: EncodingError.self) { _ = try encoder.encode(inventory[1]) }

@@ -19,6 +19,10 @@ import Glibc
     let encoder = FileDataEncoder(directory: Fixtures.seedResources, idMapper: IDMapper(suffix: ".txt"),
                                   identity: "first-line-number@1", output: ArraySpec(.int64, []),
                                   transform: SeedEncoderTests.firstLineNumber)
+    /// The same encoder with paths confined to the data directory (`--confine-to-data-dir`).
+    let confined = FileDataEncoder(directory: Fixtures.seedResources, idMapper: IDMapper(suffix: ".txt"),
+                                   identity: "first-line-number@1", output: ArraySpec(.int64, []),
+                                   paths: .confinedToDataDirectory, transform: SeedEncoderTests.firstLineNumber)
     let records = try! Inventory(records: [["id": "id1"], ["id": "id2"], ["id": "id3"]])
 
     @Test func fileEncoderResolvesPathsUnderTheDataDirectory() throws {
@@ -57,29 +61,30 @@ import Glibc
         #expect(error?.description.contains(Fixtures.seedResources + "/ghost.txt") == true)
     }
 
-    @Test func idsLeavingTheDataDirectoryAreRefused() throws {
+    @Test func idsLeavingTheDataDirectoryAreRefusedWhenConfined() throws {
         for id in ["../seed/id1", "/etc/passwd", "a/../../x", "sub/../../id1"] {
             let inventory = try Inventory(records: [["id": id]])
-            let error = #expect(throws: EncodingError.self, "id \(id)") { try encoder.encode(inventory[0]) }
+            let error = #expect(throws: EncodingError.self, "id \(id)") { try confined.encode(inventory[0]) }
             #expect(error?.description.contains("outside the data directory") == true, "id \(id)")
         }
         let inside = try Inventory(records: [["id": "./id1"]])
-        #expect(try encoder.encode(inside[0]).scalars(as: Int64.self) == [1])
+        #expect(try confined.encode(inside[0]).scalars(as: Int64.self) == [1])
     }
 
-    @Test func symlinksLeavingTheDataDirectoryAreRefused() throws {
+    @Test func symlinksLeavingTheDataDirectoryAreRefusedWhenConfined() throws {
         let directory = Fixtures.temporaryDirectory()
         defer { Fixtures.remove(directory) }
         _ = symlink(Fixtures.seedResources + "/id1.txt", directory + "/link.txt")
         let encoder = FileDataEncoder(directory: directory, idMapper: IDMapper(suffix: ".txt"),
                                       identity: "first-line-number@1", output: ArraySpec(.int64, []),
-                                      transform: SeedEncoderTests.firstLineNumber)
+                                      paths: .confinedToDataDirectory, transform: SeedEncoderTests.firstLineNumber)
         let inventory = try Inventory(records: [["id": "link"]])
         let error = #expect(throws: EncodingError.self) { try encoder.encode(inventory[0]) }
         #expect(error?.description.contains("outside the data directory") == true)
         let permissive = FileDataEncoder(directory: directory, idMapper: IDMapper(suffix: ".txt"),
                                          identity: "first-line-number@1", output: ArraySpec(.int64, []),
-                                         allowsSymlinksOutside: true, transform: SeedEncoderTests.firstLineNumber)
+                                         paths: .confinedToDataDirectory, allowsSymlinksOutside: true,
+                                         transform: SeedEncoderTests.firstLineNumber)
         #expect(try permissive.encode(inventory[0]).scalars(as: Int64.self) == [1])
     }
 
