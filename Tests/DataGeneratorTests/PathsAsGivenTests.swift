@@ -95,4 +95,21 @@ struct PathsAsGivenTests {
             #expect(error?.description.contains("not a regular file") == true, "\(String(describing: error))")
         }
     }
+
+    @Test("the files factory takes the path policy: as given it reads an absolute id, confined it refuses it")
+    func theFilesFactoryTakesThePolicy() throws {
+        try CacheFixtures.withDirectory { directory in
+            let data = try HostileInventoryTests.makeDataDirectory(directory)
+            try Fixtures.write("id,target\na.txt,x\n\(directory)/outside.txt,y\n", to: directory + "/inventory.csv")
+            func dataSet(_ paths: PathPolicy) throws -> GeneratorDataSet {
+                try GeneratorDataSet.forFiles(inventory: directory + "/inventory.csv", dataDirectory: data,
+                                              identity: "bytes", output: .variableLength(.uint8), targets: [LabelEncoder()],
+                                              paths: paths) { NDArray($0.bytes) }
+            }
+            #expect(try dataSet(.asGiven).inventory.column("size") == ["6", "6"])
+            let refused = #expect(throws: EncodingError.self) { try dataSet(.confinedToDataDirectory) }
+            #expect(refused == .outsideDataDirectory(row: 1, id: directory + "/outside.txt",
+                                                     path: data + "/" + directory + "/outside.txt", directory: data, line: 3))
+        }
+    }
 }

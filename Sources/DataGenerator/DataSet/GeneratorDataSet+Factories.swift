@@ -15,6 +15,8 @@ extension GeneratorDataSet {
     ///   - idMapper: id → file name.
     ///   - idColumn: the column of ids.
     ///   - targetColumn: the column of labels.
+    ///   - paths: how ids resolve: as given (default) or confined to `dataDirectory`
+    ///     (``PathPolicy/confinedToDataDirectory``, for untrusted inventories).
     ///   - transform: file contents → the record's array.
     /// - Throws: inventory errors (malformed CSV, duplicate ids), a missing file (naming its id
     ///   and path), encoder fitting errors.
@@ -22,10 +24,10 @@ extension GeneratorDataSet {
                                 identity: String, output: ArraySpec,
                                 targets: [any TargetTransform],
                                 idMapper: IDMapper = .identity, idColumn: String = "id",
-                                targetColumn: String = "target",
+                                targetColumn: String = "target", paths: PathPolicy = .asGiven,
                                 transform: @escaping @Sendable (ResourceContents) throws -> NDArray) throws -> GeneratorDataSet {
         let encoder = FileDataEncoder(directory: dataDirectory, idColumn: idColumn, idMapper: idMapper,
-                                      identity: identity, output: output, transform: transform)
+                                      identity: identity, output: output, paths: paths, transform: transform)
         let inventory = try Inventory(contentsOfCSVFile: inventoryPath, idColumn: .named(idColumn))
             .enriched(by: encoder, pathColumn: nil, sizeColumn: "size")
         var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder,
