@@ -96,15 +96,15 @@ struct DataSourceOptions: ParsableArguments {
 
     /// The fitted data set over the inventory at `inventoryPath`.
     /// - Throws: ``InventoryError/noRecords(source:)`` for a CSV holding only its header.
-    func makeDataSet(inventoryPath: String, classes: [String]? = nil) throws -> GeneratorDataSet {
+    func makeDataSet(inventoryPath: String, classes: FixedClasses? = nil) throws -> GeneratorDataSet {
         let inventory = try Inventory(contentsOfCSVFile: inventoryPath, idColumn: .named(idColumn))
         guard !inventory.isEmpty else { throw InventoryError.noRecords(source: inventoryPath) }
         return try makeDataSet(inventory: inventory, directory: dataDirectory ?? Self.directory(of: inventoryPath), classes: classes)
     }
 
     /// The fitted data set over `inventory`, whose relative ids resolve against `directory`
-    /// (unless a base URL is given); `classes` fix the label codes when given.
-    func makeDataSet(inventory: Inventory, directory: String, classes: [String]?) throws -> GeneratorDataSet {
+    /// (unless a base URL is given); `classes` fix the label codes of a label or one-hot target.
+    func makeDataSet(inventory: Inventory, directory: String, classes: FixedClasses?) throws -> GeneratorDataSet {
         let mapper = IDMapper(prefix: idPrefix, suffix: idSuffix)
         let decoder = self.decoder
         let encoder: any DataEncoder
@@ -125,10 +125,11 @@ struct DataSourceOptions: ParsableArguments {
         }
         var targets = target.encoder(column: targetColumn)
         if let classes {
-            guard targets?.classes != nil else {
-                throw ValidationError("fixed classes (--classes-from, --from-folders) need a label or one-hot target")
+            if targets?.classes != nil {
+                targets = targets?.fixingClasses(classes.names)
+            } else if let origin = classes.origin {
+                throw ValidationError("\(origin) fixes label classes: it needs a label or one-hot target")
             }
-            targets = targets?.fixingClasses(classes)
         }
         var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder, targetEncoder: targets)
         try dataSet.fitEncoders()

@@ -32,7 +32,7 @@ struct InventorySourceOptions: ParsableArguments {
 
     /// The fitted data set the options and the data options `source` describe.
     func makeDataSet(with source: DataSourceOptions) throws -> GeneratorDataSet {
-        let classes = try classesFrom.map(ClassList.read)
+        let classes = try classesFrom.map { FixedClasses(names: try ClassList.read($0), origin: "--classes-from \($0)") }
         guard let folder = fromFolders else {
             return try source.makeDataSet(inventoryPath: inventory!, classes: classes)
         }
@@ -40,8 +40,16 @@ struct InventorySourceOptions: ParsableArguments {
             throw ValidationError("--from-folders reads the files under DIR: leave out --data-dir and --base-url")
         }
         let scan = try ClassFolderInventory(directory: folder, idColumn: source.idColumn, targetColumn: source.targetColumn)
-        return try source.makeDataSet(inventory: scan.inventory, directory: scan.directory, classes: classes ?? scan.classes)
+        return try source.makeDataSet(inventory: scan.inventory, directory: scan.directory,
+                                      classes: classes ?? FixedClasses(names: scan.classes, origin: nil))
     }
+}
+
+/// Label classes given once and for all, and the option that gave them (`nil` for the class
+/// folders of `--from-folders`, which apply only to a label or one-hot target).
+struct FixedClasses {
+    let names: [String]
+    let origin: String?
 }
 
 /// A list of label classes read from a cache's metadata or from a text file of one class a line.

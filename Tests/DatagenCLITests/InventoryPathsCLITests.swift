@@ -175,6 +175,22 @@ import Testing
         }
     }
 
+    @Test func fromFoldersWithoutALabelTargetIgnoresTheFolderClassesButRefusesClassesFrom() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try scratch.write("1 2 3", "train/7/a.txt")
+        try scratch.write("cat\n", "classes.txt")
+        let cache = scratch.directory + "/out.dgcache"
+        let numbers = try CLI.run(["cache", "build", "--from-folders", scratch.directory + "/train", "-o", cache, "--shape", "3",
+                                   "--target", "int", "--quiet"])
+        #expect(numbers.status == 0, "\(numbers.standardError)")
+        #expect(try scratch.shown(cache).map(\.target) == [7])
+        let refused = try CLI.run(["cache", "build", "--from-folders", scratch.directory + "/train", "-o", cache, "--shape", "3",
+                                   "--target", "int", "--classes-from", scratch.directory + "/classes.txt", "--force"])
+        #expect(refused.status == 2)
+        #expect(refused.standardError.contains("--classes-from \(scratch.directory)/classes.txt fixes label classes"), "\(refused.standardError)")
+    }
+
     @Test func theInventoryArgumentAndFromFoldersAreExclusiveUsageErrors() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
