@@ -63,13 +63,13 @@ public enum JSONValue: Sendable, Equatable, Decodable {
 
 extension ResourceContents {
     /// The bytes parsed as a JSON document.
-    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:)`` naming the row, id and URL.
+    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:line:)`` naming the row, id and URL.
     public func json() throws(EncodingError) -> JSONValue {
         try decodeJSON(JSONValue.self)
     }
 
     /// The bytes decoded as JSON into `type`.
-    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:)`` naming the row, id and
+    /// - Throws: ``EncodingError/malformedData(row:id:location:reason:line:)`` naming the row, id and
     ///   URL, with the decoder's reason.
     public func decodeJSON<T: Decodable>(_ type: T.Type) throws(EncodingError) -> T {
         do {

@@ -95,8 +95,8 @@ public struct URLDataEncoder: DataEncoder, ResourceLocating {
     }
 
     /// The URL of `record`: the base URL joined with the mapped id (RFC 3986 reference resolution).
-    /// - Throws: ``EncodingError/missingColumn(column:row:available:)``, or
-    ///   ``EncodingError/unreadable(row:id:path:reason:)`` when the URL is refused (another
+    /// - Throws: ``EncodingError/missingColumn(column:row:available:line:)``, or
+    ///   ``EncodingError/unreadable(row:id:path:reason:line:)`` when the URL is refused (another
     ///   scheme, host or port than the base URL's).
     public func location(of record: Record) throws(EncodingError) -> String {
         let id = try recordID(of: record)
@@ -109,7 +109,7 @@ public struct URLDataEncoder: DataEncoder, ResourceLocating {
 
     /// The size in bytes of `record`'s body: the `Content-Length` of a `HEAD` request, or, when
     /// the server sends none, the length of the body fetched with `GET` (within the size limit).
-    /// - Throws: ``EncodingError/unreadable(row:id:path:reason:)`` naming the URL and the failure.
+    /// - Throws: ``EncodingError/unreadable(row:id:path:reason:line:)`` naming the URL and the failure.
     public func byteSize(of record: Record) throws(EncodingError) -> Int {
         let id = try recordID(of: record)
         do {
@@ -126,7 +126,7 @@ public struct URLDataEncoder: DataEncoder, ResourceLocating {
 
     /// Fetches `record`'s URL, checks the body against ``body`` and transforms it.
     /// - Throws: ``URLFetchError`` (naming the row, id and URL) for a refused URL or a failed
-    ///   request, ``EncodingError/malformedData(row:id:location:reason:)`` for a body that is not
+    ///   request, ``EncodingError/malformedData(row:id:location:reason:line:)`` for a body that is not
     ///   the expected text or JSON, and whatever `transform` throws.
     public func encode(_ record: Record) throws -> NDArray {
         let id = try recordID(of: record)
