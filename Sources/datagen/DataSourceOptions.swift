@@ -115,9 +115,8 @@ struct DataSourceOptions: ParsableArguments {
             let probe = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
                                         identity: decoder.identity, output: .variableLength(.uint8),
                                         paths: pathPolicy) { NDArray($0.bytes) }
-            let sample = try inventory.isEmpty ? nil : probe.contents(of: inventory[0])
             encoder = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
-                                      identity: decoder.identity, output: try decoder.outputSpec(sample: sample),
+                                      identity: decoder.identity, output: try Self.outputSpec(of: decoder, probing: probe, inventory),
                                       paths: pathPolicy, transform: { try decoder.decode($0) })
         }
         if target != .none && !inventory.hasColumn(targetColumn) {
@@ -134,6 +133,23 @@ struct DataSourceOptions: ParsableArguments {
         var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder, targetEncoder: targets)
         try dataSet.fitEncoders()
         return dataSet
+    }
+
+    /// The spec of `decoder`'s arrays: without reading a record when the options fix it, else
+    /// from the first of the first 100 records that reads and decodes, so that a bad first record
+    /// is left to the build's `--on-error` policy; when none does, the first one's error.
+    static func outputSpec(of decoder: ResourceDecoder, probing probe: FileDataEncoder, _ inventory: Inventory) throws -> ArraySpec {
+        if let spec = try? decoder.outputSpec(sample: nil) { return spec }
+        var firstError: (any Error)?
+        for row in 0..<min(inventory.count, 100) {
+            do {
+                return try decoder.outputSpec(sample: probe.contents(of: inventory[row]))
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        throw firstError ?? EncodingError.failed(encoder: decoder.identity, row: 0, id: nil,
+                                                 reason: "the output shape is read from the first record, but there is none")
     }
 
     /// The directory part of a path (`.` when there is none).

@@ -103,6 +103,23 @@ import Testing
         #expect(run.standardError.contains("(use --on-error skip"), "\(run.standardError)")
     }
 
+    @Test func aBadFirstRecordIsLeftToTheErrorPolicy() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try scratch.write("id,target\nmissing.txt,x\na.txt,y\n", "data/inventory.csv")
+        let cache = scratch.directory + "/out.dgcache"
+        for shape in [["--shape", "3"], []] {
+            let failed = try CLI.run(["cache", "build", scratch.data + "/inventory.csv", "-o", cache, "--quiet"] + shape)
+            #expect(failed.status == 1)
+            #expect(failed.standardError.contains("row 0 (line 2), id 'missing.txt'"), "\(failed.standardError)")
+            #expect(failed.standardError.contains("(use --on-error skip"), "\(failed.standardError)")
+            let skipped = try CLI.run(["cache", "build", scratch.data + "/inventory.csv", "-o", cache, "--on-error", "skip", "--quiet"] + shape)
+            #expect(skipped.status == 0, "\(skipped.standardError)")
+            #expect(try scratch.shown(cache).map(\.id) == ["a.txt"])
+            try FileManager.default.removeItem(atPath: cache)
+        }
+    }
+
     @Test func anEmptyLabelNamesItsLine() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
