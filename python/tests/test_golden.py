@@ -74,6 +74,9 @@ def test_golden_caches_describe_their_rows_as_recorded(name, backend):
         (expected["rows"], expected["fingerprint"], expected["ids"], expected["classes"])
     assert [(name, str(dtype)) for name, (dtype, _) in cache.columns.items()] == \
         [(c["name"], c["dtype"]) for c in expected["columns"]]
+    if backend == "numpy":
+        assert [{key: c[key] for key in expected["columns"][0]} for c in cache.metadata["columns"]] == \
+            expected["columns"]
     cache.verify()
 
 

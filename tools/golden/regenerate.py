@@ -58,10 +58,6 @@ def _npy_record(i):
     return buffer.read()
 
 
-def _skip_record(i):
-    return "1 2 3\n4 5 oops\n" if i in (3, 7) else f"{i} {i + 0.5} {-i}\n{i * 2} 0 1\n"
-
-
 ANIMALS = ["cat", "dog", "emu"]
 
 #: name → (records, suffix, record body, target value, build options). The command is
@@ -75,9 +71,8 @@ CACHES = {
                       ["--data", "npy", "--target", "int", "--codec", "lz4hc"]),
     # No cache with skipped records yet: a skipped record's reason quotes its file's absolute
     # path, so such a cache differs from folder to folder (the two-build check below refuses it).
-    # Add one once the reason names the record without the machine's path:
-    # "text-skipped-lz4": (10, ".txt", _skip_record, lambda i: str(i % 2),
-    #                      ["--dtype", "float64", "--on-error", "skip"]),
+    # Add one (a text record that does not parse, built with --on-error skip) once the reason
+    # names the record without the machine's path.
 }
 
 #: The runs whose digest each cache pins: (seed, order, batch size, epochs, drop last).
@@ -320,7 +315,6 @@ def main():
             path.write_bytes(builds[0])
             paths[name] = path
             run_cli("cache", "verify", path)
-            info = json.loads(run_cli("cache", "info", path, "--json").stdout)
             cache = datagen.open(path, backend="numpy")
             digests = []
             for seed, order, batch_size, epochs, drop_last in DIGEST_RUNS:
@@ -339,10 +333,8 @@ def main():
                 "columns": [{"name": c["name"], "role": c["role"], "dtype": c["dtype"], "shape": c["shape"],
                              "variableLength": c["variableLength"], "codec": c["codec"], "layout": c["layout"]}
                             for c in cache.metadata["columns"]],
-                "skipped": [{k: s[k] for k in ("row", "id") if k in s} for s in cache.metadata["skipped"]],
                 "digests": digests,
             })
-            assert info["rows"] == cache.rows if "rows" in info else True
 
         original = paths["text-label-lz4"].read_bytes()
         for variant, (data, what) in corrupt_variants(original).items():
