@@ -112,10 +112,12 @@ struct GoldenManifest: Decodable, Sendable {
         let batchSize: Int
         let epochs: Int
         let dropLast: Bool
+        let rank: Int
+        let worldSize: Int
         let batchesConsumed: Int
         let swift: IteratorState
         let nextRows: [[Int]]
-        var testDescription: String { "\(cache) \(order)" }
+        var testDescription: String { "\(cache) \(order) rank \(rank)/\(worldSize)" }
     }
 
     let caches: [Cache]
@@ -267,7 +269,8 @@ struct GoldenVectorTests {
     func checkpointsRestoreToTheGoldenRows(_ expected: GoldenManifest.Checkpoint) throws {
         let cached = try CachedDataSet(path: GoldenManifest.path(Golden.manifest.cache(expected.cache).file))
         let options = BatchOptions(batchSize: expected.batchSize, epochs: expected.epochs, truncate: expected.dropLast,
-                                   order: Golden.order(expected.order), seed: expected.seed, workers: 0)
+                                   order: Golden.order(expected.order), seed: expected.seed,
+                                   shard: try Shard(rank: expected.rank, worldSize: expected.worldSize), workers: 0)
         let cursor = try cached.batches(options)
         for _ in 0..<expected.batchesConsumed { _ = try cursor.next() }
         #expect(cursor.checkpoint == expected.swift)

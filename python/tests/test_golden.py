@@ -154,11 +154,12 @@ def test_corrupt_variants_cover_each_kind_of_fault():
 
 def _run(cache, checkpoint):
     return cache.batches(batch_size=checkpoint["batchSize"], shuffle=checkpoint["order"], seed=checkpoint["seed"],
-                         epochs=checkpoint["epochs"], drop_last=checkpoint["dropLast"])
+                         epochs=checkpoint["epochs"], drop_last=checkpoint["dropLast"], rank=checkpoint["rank"],
+                         world_size=checkpoint["worldSize"])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("checkpoint", MANIFEST["checkpoints"], ids=lambda c: c["cache"])
+@pytest.mark.parametrize("checkpoint", MANIFEST["checkpoints"], ids=lambda c: f"{c['cache']}-{c['order']}-rank{c['rank']}of{c['worldSize']}")
 def test_a_run_saves_the_golden_checkpoint(checkpoint, backend):
     cache = datagen.open(GOLDEN / CACHES[checkpoint["cache"]]["file"], backend=backend)
     run = _run(cache, checkpoint)
@@ -168,7 +169,7 @@ def test_a_run_saves_the_golden_checkpoint(checkpoint, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("checkpoint", MANIFEST["checkpoints"], ids=lambda c: c["cache"])
+@pytest.mark.parametrize("checkpoint", MANIFEST["checkpoints"], ids=lambda c: f"{c['cache']}-{c['order']}-rank{c['rank']}of{c['worldSize']}")
 def test_restoring_the_golden_checkpoint_serves_the_golden_rows(checkpoint, backend):
     cache = datagen.open(GOLDEN / CACHES[checkpoint["cache"]]["file"], backend=backend)
     whole = datagen.open(GOLDEN / CACHES[checkpoint["cache"]]["file"], backend="numpy").to_numpy()
@@ -187,7 +188,7 @@ def test_restoring_the_golden_checkpoint_serves_the_golden_rows(checkpoint, back
                 np.testing.assert_array_equal(batch[column][position, :length], whole[column][row, :length])
 
 
-@pytest.mark.parametrize("checkpoint", MANIFEST["checkpoints"], ids=lambda c: c["cache"])
+@pytest.mark.parametrize("checkpoint", MANIFEST["checkpoints"], ids=lambda c: f"{c['cache']}-{c['order']}-rank{c['rank']}of{c['worldSize']}")
 def test_the_swift_checkpoint_holds_the_same_fields_as_pythons(checkpoint):
     swift, python = checkpoint["swift"], checkpoint["python"]
     order = swift["order"]

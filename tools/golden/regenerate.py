@@ -78,8 +78,10 @@ CACHES = {
 #: The runs whose digest each cache pins: (seed, order, batch size, epochs, drop last).
 DIGEST_RUNS = [(0, "full", 5, 2, False), (42, "window", 4, 1, False), (3, "none", 7, 1, True)]
 
-#: Checkpoints: (cache, seed, order, batch size, epochs, drop last, batches consumed before saving).
-CHECKPOINTS = [("text-label-lz4", 7, "full", 5, 3, False, 7), ("utf8-float-lz4", 9, "window", 3, 2, True, 6)]
+#: Checkpoints: (cache, seed, order, batch size, epochs, drop last, batches consumed before saving,
+#: rank, world size).
+CHECKPOINTS = [("text-label-lz4", 7, "full", 5, 3, False, 7, 0, 1), ("utf8-float-lz4", 9, "window", 3, 2, True, 6, 0, 1),
+               ("raw-onehot-none", 5, "full", 2, 2, False, 4, 1, 2)]
 
 
 def write_sources(name, directory: Path):
@@ -209,9 +211,10 @@ def swift_state(state: dict):
     return out
 
 
-def checkpoint(cache_paths, name, seed, order, batch_size, epochs, drop_last, consumed):
+def checkpoint(cache_paths, name, seed, order, batch_size, epochs, drop_last, consumed, rank, world_size):
     cache = datagen.open(cache_paths[name], backend="numpy")
-    run = cache.batches(batch_size=batch_size, shuffle=order, seed=seed, epochs=epochs, drop_last=drop_last)
+    run = cache.batches(batch_size=batch_size, shuffle=order, seed=seed, epochs=epochs, drop_last=drop_last,
+                        rank=rank, world_size=world_size)
     for _ in range(consumed):
         next(run)
     state = run.state()
@@ -224,7 +227,7 @@ def checkpoint(cache_paths, name, seed, order, batch_size, epochs, drop_last, co
         if index == plan.batches_per_epoch:
             epoch, index = epoch + 1, 0
     return {"cache": name, "seed": seed, "order": order, "batchSize": batch_size, "epochs": epochs,
-            "dropLast": drop_last, "batchesConsumed": consumed, "python": state, "swift": swift_state(state),
+            "dropLast": drop_last, "rank": rank, "worldSize": world_size, "batchesConsumed": consumed, "python": state, "swift": swift_state(state),
             "nextRows": following}
 
 
