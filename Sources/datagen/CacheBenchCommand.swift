@@ -88,6 +88,7 @@ struct CacheBenchCommand: ParsableCommand {
         let samples: Int
         let mode: String
         var lending: CachedDataSet?
+        var budget: Int?
         if let uncachedInventory {
             let dataSet = try source.makeDataSet(inventoryPath: uncachedInventory)
             serve = { try dataSet.batches(options) }
@@ -99,6 +100,7 @@ struct CacheBenchCommand: ParsableCommand {
             if let serveAs, let dtype = DType(rawValue: serveAs) {
                 for column in cached.dataColumns { cached = try cached.serving(column: column.name, as: dtype, scale: serveScale) }
             }
+            budget = cached.memoryBudget
             let served = cached
             serve = { try served.batches(options) }
             samples = cached.size
@@ -140,6 +142,7 @@ struct CacheBenchCommand: ParsableCommand {
                 ("shuffle", .string(shuffle.rawValue)),
                 ("seed", .int(Int(seed))),
                 ("workers", .int(options.workers)),
+                ("memory_budget_bytes", budget.map { .int($0) } ?? .null),
                 ("open_seconds", .double(openSeconds)),
                 ("epoch_seconds", .array(times.map { .double($0) })),
                 ("samples_per_second", .double(rate)),
