@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 
 try:  # setuptools >= 70.1 has its own; before, the wheel package's.
@@ -90,13 +90,17 @@ class BuildWithEngine(build_py):
         return library
 
 
-class PlatformWheel(bdist_wheel):
-    """A wheel holding the engine is tagged for its platform (py3-none-<platform>); without the
-    engine it stays pure (py3-none-any)."""
+class EngineDistribution(Distribution):
+    """A distribution holding native code when the engine is built: its files go to the platform's
+    library folder and its wheel is not pure."""
 
-    def finalize_options(self):
-        super().finalize_options()
-        self.root_is_pure = not _engine_wanted()
+    def has_ext_modules(self):
+        return _engine_wanted()
+
+
+class PlatformWheel(bdist_wheel):
+    """A wheel holding the engine is tagged for its platform (py3-none-<platform>: the library is
+    loaded through ctypes, by any Python 3); without the engine it stays pure (py3-none-any)."""
 
     def get_tag(self):
         python, abi, platform = super().get_tag()
@@ -105,4 +109,4 @@ class PlatformWheel(bdist_wheel):
         return "py3", "none", platform
 
 
-setup(cmdclass={"build_py": BuildWithEngine, "bdist_wheel": PlatformWheel})
+setup(distclass=EngineDistribution, cmdclass={"build_py": BuildWithEngine, "bdist_wheel": PlatformWheel})
