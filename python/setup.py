@@ -46,7 +46,8 @@ class EngineBuildError(SystemExit):
 
     def __init__(self, reason):
         super().__init__(f"datagen setup: error: {reason}\n"
-                         f"datagen setup: the Swift engine (libCDataGenerator.so) is part of this package; {SKIP_HINT}.")
+                         "datagen setup: the Swift engine (libCDataGenerator.so) is part of this package; "
+                         f"{SKIP_HINT}.")
 
 
 class BuildWithEngine(build_py):

@@ -152,7 +152,8 @@ class EngineCache:
         handle = ctypes.c_void_p()
         _check(self._lib, self._lib.dg_open(self.path.encode("utf-8"), budget or 0, ctypes.byref(handle)), self.path)
         self._handle = handle
-        info: Dict[str, Any] = json.loads(_text(self._lib, lambda b, c, n: self._lib.dg_info_json(self._handle, b, c, n), self.path))
+        info: Dict[str, Any] = json.loads(_text(self._lib, lambda b, c, n: self._lib.dg_info_json(handle, b, c, n),
+                                                self.path))
         self._info = info
         self._columns = [(c["name"], np.dtype(c["dtype"]), tuple(c["shape"]), c["variable_length"], c["role"])
                          for c in info["columns"]]
@@ -308,7 +309,8 @@ class EngineBatchIterator:
         handle = ctypes.c_void_p()
         self._handle: Optional[ctypes.c_void_p] = None
         _check(self._lib, self._lib.dg_iterator_create(
-            cache._open_handle(), rows_pointer, count, batch_size, shuffle, seed, epoch, -1 if epochs is None else epochs,
+            cache._open_handle(), rows_pointer, count, batch_size, shuffle, seed, epoch,
+            -1 if epochs is None else epochs,
             rank, world_size, int(drop_last), workers, prefetch, ctypes.byref(handle)), cache.path)
         self._handle = handle
         self._workers, self._prefetch = workers, prefetch

@@ -287,7 +287,8 @@ class CacheFileReader:
             raise _Invalid("'classes' is not a list of strings")
         self.classes: Optional[List[str]] = classes
         fingerprint = _get(meta, "fingerprint", dict)
-        self.fingerprint: Dict[str, str] = {key: _get(fingerprint, key, str) for key in ("value", "rows", "encoders", "schema")}
+        self.fingerprint: Dict[str, str] = {key: _get(fingerprint, key, str)
+                                            for key in ("value", "rows", "encoders", "schema")}
         data_end = self.index_offset
         for column in self.columns:
             self._validate_column(column, rows, data_end)

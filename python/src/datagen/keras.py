@@ -45,7 +45,8 @@ class CacheDataset(keras.utils.PyDataset):
         self.path = os.fspath(path)
         self.backend = backend
         self.memory_budget = parse_memory_budget(memory_budget)  # bytes; a bad value fails here
-        self.arguments: Dict[str, Any] = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, rows=rows, drop_last=drop_last)
+        self.arguments: Dict[str, Any] = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, rows=rows,
+                                              drop_last=drop_last)
         self.first_epoch = int(first_epoch)
         self.epoch = self.first_epoch
         self._began = False

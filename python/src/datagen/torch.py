@@ -43,8 +43,8 @@ class CacheIterable(torch.utils.data.IterableDataset):
         self.path = os.fspath(path)
         self.backend = backend
         self.memory_budget = parse_memory_budget(memory_budget)  # bytes; a bad value fails here
-        self.arguments: Dict[str, Any] = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, rank=rank, world_size=world_size,
-                              drop_last=drop_last, rows=rows)
+        self.arguments: Dict[str, Any] = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, rank=rank,
+                                              world_size=world_size, drop_last=drop_last, rows=rows)
         self.epoch = 0
         self._cache: Optional[Cache] = None
         self._pid: Optional[int] = None
