@@ -124,7 +124,8 @@ cache = datagen.open(sys.argv[1], backend=sys.argv[2], memory_budget="64MiB")
 batch = next(iter(cache.batches(batch_size=4, shuffle="full", seed=1)))
 cache.to_numpy()
 new = {name.split(".")[0] for name in set(sys.modules) - before}
-third_party = sorted(name for name in new if name not in sys.stdlib_module_names and not name.startswith("_"))
+stdlib = getattr(sys, "stdlib_module_names", None)  # Python 3.10+; before, only the extras are checked
+third_party = sorted(name for name in new if stdlib is not None and name not in stdlib and not name.startswith("_"))
 print(repr((tried, third_party, sorted(batch))))
 """
 
