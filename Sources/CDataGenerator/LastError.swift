@@ -72,7 +72,7 @@ enum Fault {
         case .corrupt: corrupt
         case .checksumMismatch: checksum
         case let .io(_, _, code): code == ENOENT ? notFound : io
-        case .noSuchColumn, .rowOutOfRange, .wrongColumnKind, .invalidOption: argument
+        case .noSuchColumn, .rowOutOfRange, .wrongColumnKind, .invalidOption, .invalidOutput: argument
         case .bufferTooSmall: buffer
         case .stale, .locked, .recordFailed: other
         }
