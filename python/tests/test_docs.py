@@ -137,7 +137,7 @@ def _missing_modules(source: str) -> list[str]:
     if "keras" in needed:
         chosen = re.search(r"""KERAS_BACKEND["']\]\s*=\s*["'](\w+)["']""", source)
         backend = chosen[1] if chosen else os.environ.get("KERAS_BACKEND", "tensorflow")
-        needed.append({"jax": "jax", "torch": "torch", "tensorflow": "tensorflow"}.get(backend, backend))
+        needed.append(backend)  # "torch", "jax" and "tensorflow" are also their modules' names
     return sorted({name for name in needed if importlib.util.find_spec(name) is None})
 
 
@@ -175,9 +175,9 @@ class DocumentRun:
         return self.outcomes[block.index]
 
     def failed_before(self, block: Block) -> list[str]:
+        """The blocks above this one that ran and failed (the data it reads may be missing)."""
         return [other.name for other in BLOCKS if other.document == block.document and other.index < block.index
-                and other.index in self.outcomes and self.outcomes[other.index].returncode not in (0, None)
-                and self.outcomes[other.index].skipped is None]
+                and other.index in self.outcomes and self.outcomes[other.index].returncode != 0]
 
     def _run(self, block: Block) -> Outcome:
         if block.language in SHELL:
