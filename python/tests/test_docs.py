@@ -13,8 +13,8 @@ The conventions the documents follow:
   next line while it ends with ``\\``); every other line is the output it printed, not checked.
 * ```` ```python ```` blocks run with this test's interpreter (the test venv), each in a fresh
   process, so each block has its own imports.
-* ```` ```swift ```` blocks are compiled against the package's debug build (the one that holds the
-  ``datagen`` binary), then run.
+* ```` ```swift ```` blocks are programs (a ``main.swift``): compiled against the package's debug build
+  (the one that holds the ``datagen`` binary), then run.
 * Blocks without a language (or ```` ```text ````) are output (an error message, say): not run.
 * A block right below a ``<!-- not-run -->`` line (``<!-- not-run: reason -->``) is not run; only
   blocks that install software or run the whole test suite carry it, which a test here checks.
@@ -48,8 +48,6 @@ SWIFT = {"swift"}
 OUTPUT = {"", "text", "output"}
 NOT_RUN = re.compile(r"^<!--\s*not-run\b\s*(?::\s*(?P<reason>.*?))?\s*-->$")
 BLOCK_TIMEOUT = 600
-# The debug build's targets a Swift block links: the library and what it depends on.
-LINKED = ("DataGenerator", "CCRC32Fold", "SystemPackage", "CSystem")
 # What a not-run block may do: install software, or run the whole test suite (or the demo, which
 # installs system libraries and makes a release build).
 NOT_RUN_COMMANDS = re.compile(
@@ -209,27 +207,34 @@ class DocumentRun:
         return Outcome(result.returncode, result.stdout, time.monotonic() - start)
 
     def _swift(self, block: Block) -> Outcome:
-        """Compiles the block as a program's main.swift against the debug build's DataGenerator
-        module and object files (no package of its own to build), then runs it."""
+        """Compiles the block as a program's main.swift against the debug build that made the
+        `datagen` binary, linking the object files that `datagen` links but its own (the library
+        and everything it depends on: no package of its own to build), then runs it."""
         if self.datagen is None or shutil.which("swiftc") is None:
             return Outcome(0, "", 0, skipped="needs a Swift toolchain and the package's debug build (DATAGEN_CLI)")
         build = Path(self.datagen).resolve().parent
-        objects = [str(path) for target in LINKED
-                   for path in sorted((build / f"{target}.build").glob("*.o"))]
-        if not (build / "Modules" / "DataGenerator.swiftmodule").exists() or not objects:
-            return Outcome(0, "", 0, skipped=f"{build} holds no DataGenerator module and objects to link against")
+        link_list = build / "datagen.product" / "Objects.LinkFileList"
+        if not link_list.exists() or not (build / "Modules" / "DataGenerator.swiftmodule").exists():
+            return Outcome(0, "", 0, skipped=f"{build} holds no SwiftPM build of datagen to link against")
+        objects = [line.strip().strip("'\"") for line in link_list.read_text().splitlines() if line.strip()]
+        objects = [path for path in objects if Path(path).parent.name != "datagen.build"]  # datagen's main
+        # The C modules those objects import: system libraries' module maps in Sources/, those SwiftPM
+        # generates for C targets, and the include/module.modulemap of C targets of dependencies.
+        targets = sorted({Path(path).parent.name.removesuffix(".build") for path in objects})
+        checkouts = next((folder / "checkouts" for folder in build.parents if (folder / "checkouts").is_dir()), None)
+        module_maps = sorted(REPO.glob("Sources/*/module.modulemap"))
+        for target in targets:
+            module_maps += [build / f"{target}.build" / "module.modulemap"]
+            if checkouts is not None:
+                module_maps += checkouts.glob(f"*/Sources/{target}/include/module.modulemap")
+        flags = [flag for path in module_maps if path.exists() for flag in ("-Xcc", f"-fmodule-map-file={path}")]
         source = self.folder / f"block{block.index}" / "main.swift"
         source.parent.mkdir(exist_ok=True)
         source.write_text(block.text)
-        # The C modules DataGenerator imports: the system libraries' module maps in Sources/, those
-        # SwiftPM generates for C targets (CCRC32Fold) and swift-system's CSystem.
-        generated = [build / f"{target}.build" / "module.modulemap" for target in LINKED]
-        module_maps = sorted(REPO.glob("Sources/C*/module.modulemap")) + [path for path in generated if path.exists()] \
-            + [path for folder in build.parents for path in folder.glob("checkouts/swift-system/Sources/CSystem/include/module.modulemap")]
-        flags = [flag for path in module_maps for flag in ("-Xcc", f"-fmodule-map-file={path}")]
         program = source.parent / "program"
+        # Linking needs no -l flags: the modules' `link` directives travel in the objects (autolink).
         compiled = self._process(["swiftc", "-swift-version", "6", "-I", str(build / "Modules"), *flags,
-                                  str(source), *objects, "-llz4", "-lz", "-lcrypto", "-o", str(program)])
+                                  str(source), *objects, "-o", str(program)])
         if compiled.returncode != 0:
             compiled.output = "swiftc failed:\n" + compiled.output
             return compiled
