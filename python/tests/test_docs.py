@@ -269,7 +269,7 @@ def test_the_block_runs_as_printed(block, document_runs):
     if block.not_run is not None:
         pytest.skip(f"marked not-run{': ' + block.not_run if block.not_run else ''}")
     if block.language in OUTPUT:
-        pytest.skip("an output block (no language): nothing to run")
+        pytest.skip(f"an output block ({block.language or 'no language'}): nothing to run")
     run = document_runs(block.document)
     outcome = run.through(block)
     if outcome.skipped:
