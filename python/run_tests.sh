@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates python/.venv (if missing), installs the package with its test extras, and runs pytest.
+# Creates python/.venv (if missing), installs the package with its test extras, runs mypy on src/datagen
+# (strict; the run fails on a type error), then pytest.
 # Usage: python/run_tests.sh [pytest arguments…]
 # Environment: PYTHON (default python3), DATAGEN_CLI (a built datagen binary; default: the
 # repository's .build/debug/datagen, built with swift build when missing), DATAGEN_TEST_TRAINING=0
@@ -21,4 +22,6 @@ if [ "${DATAGEN_TEST_TRAINING:-1}" != "0" ]; then
         || echo "run_tests.sh: torch/keras/scikit-learn not installed: the training tests will be skipped" >&2
 fi
 cd "$here"
+# The type check (strict, configured in pyproject.toml's [tool.mypy]): a type error fails the run.
+"$venv/bin/python" -m mypy
 exec "$venv/bin/python" -m pytest "$@"

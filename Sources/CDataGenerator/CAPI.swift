@@ -32,6 +32,12 @@ public func dg_last_error(_ buffer: UnsafeMutablePointer<CChar>?, _ capacity: In
     return Int64(length)
 }
 
+/// `dg_last_error_kind`: the calling thread's last fault kind, a `DG_FAULT_*` code (datagen.h).
+@_cdecl("dg_last_error_kind")
+public func dg_last_error_kind() -> Int32 {
+    LastError.kind
+}
+
 /// `dg_open`: opens a cache file and stores a new cache handle (datagen.h).
 @_cdecl("dg_open")
 public func dg_open(_ path: UnsafePointer<CChar>?, _ memoryBudget: Int64,

@@ -47,11 +47,12 @@ struct CacheBenchCommand: ParsableCommand {
     @Option(help: "Epoch order: full, window or none.")
     var shuffle: EpochOrderName = .full
 
-    @Option(help: "Worker threads preparing batches (default: all cores).")
-    var workers: Int?
+    @OptionGroup var threads: WorkerOptions
 
-    @Option(name: .customLong("memory-budget"), help: "Memory the engine may hold for decompressed columns, in MB (default: a share of the machine's memory).")
-    var memoryBudget: Int?
+    @Option(name: .customLong("memory-budget"),
+            help: "Memory the engine may hold for decompressed columns: 512MB, 2GiB, 1.5G, 300KB… (a bare number is MiB; default: a share of the machine's memory).",
+            transform: { try ByteSize(parsing: $0, defaultUnit: .mebibyte) })
+    var memoryBudget: ByteSize?
 
     @Flag(name: .customLong("drop-last"), help: "Drop each epoch's last partial batch.")
     var dropLast = false
@@ -73,8 +74,6 @@ struct CacheBenchCommand: ParsableCommand {
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        if let workers, workers < 0 { throw ValidationError("--workers must be 0 or more") }
-        if let memoryBudget, memoryBudget < 0 { throw ValidationError("--memory-budget must be 0 or more") }
         if let serveAs, DType(rawValue: serveAs) == nil {
             throw ValidationError("--serve-as \(serveAs) is not a dtype (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -83,12 +82,13 @@ struct CacheBenchCommand: ParsableCommand {
 
     func run() throws {
         let options = BatchOptions(batchSize: batchSize, epochs: epochs, truncate: dropLast, order: shuffle.order,
-                                   seed: seed, workers: workers)
+                                   seed: seed, workers: threads.count)
         let opened = ContinuousClock.now
         let serve: () throws -> BatchCursor<Batch>
         let samples: Int
         let mode: String
         var lending: CachedDataSet?
+        var budget: Int?
         if let uncachedInventory {
             let dataSet = try source.makeDataSet(inventoryPath: uncachedInventory)
             serve = { try dataSet.batches(options) }
@@ -96,10 +96,11 @@ struct CacheBenchCommand: ParsableCommand {
             mode = "uncached"
         } else {
             var cached = try CachedDataSet(path: file)
-            if let memoryBudget { cached.memoryBudget = memoryBudget << 20 }
+            if let memoryBudget { cached.memoryBudget = memoryBudget.bytes }
             if let serveAs, let dtype = DType(rawValue: serveAs) {
                 for column in cached.dataColumns { cached = try cached.serving(column: column.name, as: dtype, scale: serveScale) }
             }
+            budget = cached.memoryBudget
             let served = cached
             serve = { try served.batches(options) }
             samples = cached.size
@@ -141,6 +142,7 @@ struct CacheBenchCommand: ParsableCommand {
                 ("shuffle", .string(shuffle.rawValue)),
                 ("seed", .int(Int(seed))),
                 ("workers", .int(options.workers)),
+                ("memory_budget_bytes", budget.map { .int($0) } ?? .null),
                 ("open_seconds", .double(openSeconds)),
                 ("epoch_seconds", .array(times.map { .double($0) })),
                 ("samples_per_second", .double(rate)),

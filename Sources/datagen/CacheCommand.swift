@@ -35,8 +35,7 @@ struct CacheBuildCommand: ParsableCommand {
     @Option(help: "Codec of every column: lz4, lz4hc or none.")
     var codec: CacheCodec = .lz4
 
-    @Option(help: "Worker threads encoding records (default: all cores).")
-    var jobs: Int?
+    @OptionGroup var threads: WorkerOptions
 
     @Option(name: .customLong("on-error"), help: "On a bad record: fail (stop, naming it) or skip (leave it out, listed in the cache).")
     var onError: RecordErrorPolicy = .fail
@@ -50,14 +49,11 @@ struct CacheBuildCommand: ParsableCommand {
     @Flag(help: "Print one JSON object with the result on standard output.")
     var json = false
 
-    func validate() throws {
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-    }
-
     func run() throws {
+        try CacheBuilder.checkOutput(output)  // before any record is read
         let dataSet = try inventory.makeDataSet(with: source)
         let bar = ProgressDisplay(enabled: !quiet)
-        let options = CacheBuildOptions(codec: codec, workers: jobs, onError: onError, force: force,
+        let options = CacheBuildOptions(codec: codec, workers: threads.count, onError: onError, force: force,
                                         progress: { bar.update($0) })
         let report = try CacheBuilder(dataSet: dataSet, output: output, options: options).build()
         bar.finish()
@@ -183,38 +179,80 @@ struct CacheVerifyCommand: ParsableCommand {
     }
 }
 
-/// A half-open row range written `A..<B` (or `A..B`, `A`).
-struct RowRange: ExpressibleByArgument {
-    let lower: Int
-    let upper: Int?
+/// The rows `--rows` names: a Python slice (`0:3`, `:3`, `5:`, `-3:`, `::2`; negative bounds count
+/// from the end and bounds beyond the rows are clipped, as in Python), one row (`7`, `-1`), or a
+/// Swift half-open range (`0..<3`, which must lie within the rows). `0..3` is refused: it reads
+/// as inclusive in some languages and exclusive in others.
+enum RowSelection {
+    case slice(start: Int?, stop: Int?, step: Int?)
+    case row(Int)
+    case range(lower: Int, upper: Int?)
 
-    init?(argument: String) {
-        let text = argument.replacingFirst("..<", with: "\u{1}").replacingFirst("..", with: "\u{2}")
-        if let split = text.firstIndex(where: { $0 == "\u{1}" || $0 == "\u{2}" }) {
-            let inclusive = text[split] == "\u{2}"
-            let low = text[..<split], high = text[text.index(after: split)...]
-            guard let lower = low.isEmpty ? 0 : Int(low) else { return nil }
-            if high.isEmpty { self.lower = lower; self.upper = nil; return }
-            guard let upper = Int(high) else { return nil }
-            self.lower = lower
-            self.upper = inclusive ? upper + 1 : upper
-        } else {
-            guard let row = Int(argument) else { return nil }
-            lower = row
-            upper = row + 1
-        }
-        guard lower >= 0, upper.map({ $0 >= lower }) ?? true else { return nil }
+    /// A usage error in `--rows`, with a hint.
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
     }
-}
 
-extension String {
-    func replacingFirst(_ target: String, with replacement: String) -> String {
-        let characters = Array(self), needle = Array(target)
-        guard needle.count <= characters.count else { return self }
-        for start in 0...(characters.count - needle.count) where Array(characters[start..<(start + needle.count)]) == needle {
-            return String(characters[..<start]) + replacement + String(characters[(start + needle.count)...])
+    /// Reads `--rows`.
+    /// - Throws: ``Failure`` saying what to write instead.
+    init(parsing text: String) throws {
+        let forms = "write a Python slice such as 0:3, :3, 5: or -3:, one row such as 7, or a range such as '0..<3'"
+        if let halfOpen = text.firstRange(of: "..<") {
+            let low = text[..<halfOpen.lowerBound], high = text[halfOpen.upperBound...]
+            guard let lower = low.isEmpty ? 0 : Int(low), lower >= 0,
+                  high.isEmpty || Int(high).map({ $0 >= lower }) == true else {
+                throw Failure(description: "'\(text)' is not a range of rows: \(forms)")
+            }
+            self = .range(lower: lower, upper: Int(high))
+        } else if let dots = text.firstRange(of: "..") {
+            let low = text[..<dots.lowerBound], high = text[dots.upperBound...].drop { $0 == "." }
+            if let lower = low.isEmpty ? 0 : Int(low), let last = Int(high), lower >= 0, last >= lower {
+                throw Failure(description: "`\(text)` is ambiguous; write \(lower):\(last + 1) or '\(lower)..<\(last + 1)' for rows \(lower) through \(last)")
+            }
+            throw Failure(description: "`\(text)` is ambiguous; \(forms)")
+        } else if text.contains(":") {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            let bounds = parts.map { $0.isEmpty ? nil : Int($0) }
+            guard parts.count <= 3, zip(parts, bounds).allSatisfy({ $0.isEmpty || $1 != nil }) else {
+                throw Failure(description: "'\(text)' is not a slice of rows: \(forms)")
+            }
+            guard parts.count < 3 || bounds[2] != 0 else { throw Failure(description: "'\(text)': a slice step cannot be zero") }
+            self = .slice(start: bounds[0], stop: bounds[1], step: parts.count == 3 ? bounds[2] : nil)
+        } else if let row = Int(text) {
+            self = .row(row)
+        } else {
+            throw Failure(description: "'\(text)' is not a row selection: \(forms)")
         }
-        return self
+    }
+
+    /// The rows selected among `count` rows, in order.
+    /// - Throws: ``Failure`` for a row or a `..<` range outside the rows.
+    func rows(count: Int) throws -> [Int] {
+        switch self {
+        case let .row(row):
+            let resolved = row < 0 ? row + count : row
+            guard resolved >= 0, resolved < count else {
+                throw Failure(description: "--rows \(row): the cache has \(count) rows (0..<\(count))")
+            }
+            return [resolved]
+        case let .range(lower, upper):
+            let upper = upper ?? count
+            guard upper <= count else {
+                throw Failure(description: "--rows \(lower)..<\(upper) lies outside the cache's \(count) rows")
+            }
+            return Array(lower..<upper)
+        case let .slice(start, stop, step):
+            // Python's slice.indices(count).
+            let step = step ?? 1
+            let (low, high) = step > 0 ? (0, count) : (-1, count - 1)
+            func clip(_ bound: Int?, default value: Int) -> Int {
+                guard let bound else { return value }
+                return bound < 0 ? max(bound + count, low) : min(bound, high)
+            }
+            let first = clip(start, default: step > 0 ? low : high)
+            let end = clip(stop, default: step > 0 ? high : low)
+            return Array(stride(from: first, to: end, by: step))
+        }
     }
 }
 
@@ -225,23 +263,29 @@ struct CacheShowCommand: ParsableCommand {
     @Argument(help: "The cache file.")
     var file: String
 
-    @Option(help: "Rows to print, as A..<B (default: the first 5).")
-    var rows: RowRange?
+    @Option(parsing: .unconditional,  // `--rows -3:` takes `-3:` even though it starts with a dash
+            help: "Rows to print: a Python slice such as 0:3, :3, 5: or -3: (negatives count from the end), one row such as 7, or '0..<3' (default: the first 5).",
+            transform: { try RowSelection(parsing: $0) })
+    var rows: RowSelection?
 
     @Flag(help: "Print one JSON array on standard output.")
     var json = false
 
     func run() throws {
         let cache = try CacheFile(path: file)
-        let lower = rows?.lower ?? 0
-        let upper = rows?.upper ?? (rows == nil ? min(5, cache.rowCount) : cache.rowCount)
-        guard lower <= cache.rowCount, upper <= cache.rowCount else {
-            throw ValidationError("--rows \(lower)..<\(upper) lies outside the cache's \(cache.rowCount) rows")
+        let selected: [Int]
+        do {
+            selected = try rows?.rows(count: cache.rowCount) ?? Array(0..<min(5, cache.rowCount))
+        } catch let failure as RowSelection.Failure {
+            throw UsageError(failure.description)
         }
         var entries = [JSON]()
-        for row in lower..<upper {
+        for row in selected {
             let arrays = try cache.row(row)
             let id = try cache.id(ofRow: row)
+            let label = zip(cache.columns, arrays).lazy.compactMap { column, array in
+                column.role == .target ? ClassName.of(array, classes: cache.classes) : nil
+            }.first
             if json {
                 entries.append(.object([
                     ("row", .int(row)),
@@ -249,13 +293,36 @@ struct CacheShowCommand: ParsableCommand {
                     ("values", .object(zip(cache.columns, arrays).map { column, array in
                         (column.name, .array(array.doubles().map { array.dtype.isFloatingPoint ? JSON.double($0) : JSON.int(Int($0)) }))
                     })),
-                ]))
+                ] + (label.map { [("label", JSON.string($0))] } ?? [])))
             } else {
                 print("row \(row)\(id.map { " (id '\($0)')" } ?? ""):")
-                for (column, array) in zip(cache.columns, arrays) { print("  \(column.name): \(array)") }
+                for (column, array) in zip(cache.columns, arrays) {
+                    let name = column.role == .target ? ClassName.of(array, classes: cache.classes) : nil
+                    print("  \(column.name): \(array)\(name.map { " (\($0.debugDescription))" } ?? "")")
+                }
             }
         }
         if json { JSON.array(entries).print() }
+    }
+}
+
+/// The class name a target row stands for.
+enum ClassName {
+    /// The class of a label code (one integer) or of a one-hot row (a single 1 among zeros, one
+    /// value per class), nil for any other target or when the cache has no classes.
+    static func of(_ array: NDArray, classes: [String]?) -> String? {
+        guard let classes else { return nil }
+        let values = array.doubles()
+        let code: Int?
+        if !array.dtype.isFloatingPoint && values.count == 1 {
+            code = Int(values[0])
+        } else if values.count == classes.count, values.filter({ $0 == 1 }).count == 1, values.allSatisfy({ $0 == 0 || $0 == 1 }) {
+            code = values.firstIndex(of: 1)
+        } else {
+            code = nil
+        }
+        guard let code, classes.indices.contains(code) else { return nil }
+        return classes[code]
     }
 }
 

@@ -4,11 +4,11 @@ import DataGenerator
 extension ResourceFormat: ExpressibleByArgument {}
 extension DType: ExpressibleByArgument {}
 
-/// The kind of target the CLI builds from the target column.
+/// The kind of target the CLI builds from the target column (`--target-encoding`).
 enum TargetKind: String, CaseIterable, ExpressibleByArgument {
     /// Sorted classes → `int64` codes.
     case label
-    /// Sorted classes → one-hot `float32` rows.
+    /// Sorted classes → one-hot `float32` rows (also spelled `categorical`, as Keras names it).
     case onehot
     /// The column parsed as `int64`.
     case int
@@ -16,6 +16,13 @@ enum TargetKind: String, CaseIterable, ExpressibleByArgument {
     case float
     /// No target column.
     case none
+
+    /// A kind by name; `categorical` is `onehot`.
+    init?(argument: String) {
+        self.init(rawValue: argument == "categorical" ? TargetKind.onehot.rawValue : argument)
+    }
+
+    static var allValueStrings: [String] { ["label", "onehot", "categorical", "int", "float", "none"] }
 
     /// The target encoder, or `nil` for ``none``.
     func encoder(column: String) -> RecordTargetEncoder? {
@@ -77,10 +84,20 @@ struct DataSourceOptions: ParsableArguments {
     @Option(help: "Factor each value is multiplied by before the cast (e.g. 0.00392156862745098 for pixels / 255).")
     var scale: Double?
 
-    @Option(help: "Target encoding: label, onehot, int, float or none.")
-    var target: TargetKind = .label
+    @Option(name: .customLong("target-encoding"),
+            help: "How the target column is encoded: label (int64 class codes), onehot or categorical (float32 one-hot rows), int, float or none.")
+    var targetEncoding: TargetKind?
+
+    @Option(name: .customLong("target"), help: .hidden)
+    var targetEncodingOldSpelling: TargetKind?
+
+    /// The target's encoding: `--target-encoding`, or its old spelling `--target`; label by default.
+    var target: TargetKind { targetEncoding ?? targetEncodingOldSpelling ?? .label }
 
     func validate() throws {
+        if targetEncoding != nil && targetEncodingOldSpelling != nil {
+            throw ValidationError("give --target-encoding or --target (its old name), not both")
+        }
         if dataDirectory != nil && baseURL != nil {
             throw ValidationError("give either --data-dir or --base-url, not both")
         }

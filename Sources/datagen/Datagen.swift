@@ -13,6 +13,7 @@ struct Datagen: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "datagen",
         abstract: "Build, inspect and benchmark DataGenerator cache files.",
+        version: "datagen \(dataGeneratorVersion)",
         subcommands: [CacheCommand.self, DemoCommand.self]
     )
 
@@ -37,10 +38,22 @@ struct Datagen: ParsableCommand {
             return 2
         }
         if error is ExitCode { return code.rawValue }
+        if let usage = error as? UsageError {
+            FileHandleOutput.standardError.write("datagen: error: \(usage)\n")
+            return 2
+        }
         let message = String(describing: error).split(separator: "\n").joined(separator: " ")
         FileHandleOutput.standardError.write("datagen: error: \(message)\n")
         return 1
     }
+}
+
+/// A usage error found once the command runs (an argument that does not fit the data it names,
+/// such as `--rows` beyond a cache's rows): one line on standard error, exit code 2.
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) { self.description = description }
 }
 
 /// Writes text to standard output or standard error without Foundation.

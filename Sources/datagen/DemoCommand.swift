@@ -29,8 +29,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Epochs to serve in each mode.")
     var epochs = 2
 
-    @Option(help: "Worker threads (default: all cores).")
-    var workers: Int?
+    @OptionGroup var threads: WorkerOptions
 
     @Option(help: "Seed of the per-epoch shuffle.")
     var seed: UInt64 = 0
@@ -70,7 +69,7 @@ struct DemoCommand: ParsableCommand {
         try dataSet.fitEncoders()
 
         let options = BatchOptions(batchSize: batchSize, epochs: epochs, truncate: false, order: .full,
-                                   seed: seed, workers: workers)
+                                   seed: seed, workers: threads.count)
         log.write("uncached: \(epochs) epochs of \(dataSet.size) records, batch \(batchSize), full shuffle, \(options.workers) workers, reading and parsing every file\n")
         let uncached = try EpochTimer.run(epochs: epochs) { try dataSet.batches(options) }
         for (epoch, seconds) in uncached.enumerated() {
@@ -83,7 +82,7 @@ struct DemoCommand: ParsableCommand {
         log.write("building the cache \(cachePath) (lz4, one pass over every file)\n")
         let bar = ProgressDisplay(enabled: true)
         let report = try CacheBuilder(dataSet: dataSet, output: cachePath,
-                                      options: CacheBuildOptions(codec: .lz4, workers: workers, force: true,
+                                      options: CacheBuildOptions(codec: .lz4, workers: threads.count, force: true,
                                                                  progress: { bar.update($0) })).build()
         bar.finish()
         let stats = report.statistics
@@ -95,7 +94,7 @@ struct DemoCommand: ParsableCommand {
         log.write("cached: \(cachedEpochs) epochs gathered from the cache, same order\n")
         let times = try EpochTimer.run(epochs: cachedEpochs) {
             try cached.batches(BatchOptions(batchSize: batchSize, epochs: cachedEpochs, truncate: false, order: .full,
-                                            seed: seed, workers: workers))
+                                            seed: seed, workers: threads.count))
         }
         let openSeconds = EpochTimer.seconds(ContinuousClock.now - opened) - times.reduce(0, +)
         for (epoch, seconds) in times.enumerated() {

@@ -109,6 +109,17 @@ final class ServerStats: Sendable {
     func end() { state.withLock { $0.inFlight -= 1 } }
 }
 
+/// Ends a request's count in the server's stats once.
+private final class Ending {
+    private let stats: ServerStats
+    private var ended = false
+    init(stats: ServerStats) { self.stats = stats }
+    func now() {
+        if !ended { stats.end() }
+        ended = true
+    }
+}
+
 /// One accepted connection: reads a request head, answers its route, closes.
 private struct Connection {
     let fd: Int32
@@ -119,11 +130,18 @@ private struct Connection {
         defer { close(fd) }
         guard let (method, uri) = readRequestHead() else { return }
         let earlier = stats.begin(uri)
-        defer { stats.end() }
+        let ending = Ending(stats: stats)
+        defer { ending.now() }
         let isHead = method == "HEAD"
         let parts = uri.split(separator: "/", omittingEmptySubsequences: true)
         let kind = parts.first.map(String.init) ?? ""
         let name = parts.count > 1 ? String(parts[1]) : ""
+        // A request counts as in flight until its response's last bytes are about to go out (the
+        // client may send its next request as soon as it has them).
+        func respond(_ status: Int, _ body: [UInt8], isHead: Bool) {
+            ending.now()
+            self.respond(status, body, isHead: isHead)
+        }
         switch kind {
         case "text": respond(200, Array("text of \(name)".utf8), isHead: isHead)
         case "bin": respond(200, [0, 1, 2, 255], isHead: isHead)

@@ -270,12 +270,75 @@ struct CacheBuildTests {
         #expect(names?.description.contains("1 data column names given for 2 data encoders") == true)
     }
 
-    @Test("a build into a missing directory is an io error naming the file and the operation")
-    func missingDirectoryIsAnIOError() throws {
+    @Test("a build into a missing directory is refused naming the file and its directory, before any file is opened")
+    func missingDirectoryIsRefused() throws {
         let error = CacheFixtures.cacheError {
             _ = try CacheBuilder(dataSet: try Self.mixedDataSet(3), output: "/nonexistent-datagen-dir/c.dgcache").build()
         }
-        #expect(error == .io(path: "/nonexistent-datagen-dir/c.dgcache.lock", operation: "open lock file", errno: ENOENT))
-        #expect(error?.description == "open lock file /nonexistent-datagen-dir/c.dgcache.lock: No such file or directory")
+        #expect(error == .invalidOutput(path: "/nonexistent-datagen-dir/c.dgcache", reason: "its directory /nonexistent-datagen-dir does not exist"))
+        #expect(error?.description == "cannot write the cache to /nonexistent-datagen-dir/c.dgcache: its directory /nonexistent-datagen-dir does not exist")
+    }
+
+    @Test("an output that is a directory, or whose directory is a file, is refused before any record is encoded")
+    func directoryOutputIsRefusedBeforeEncoding() throws {
+        try CacheFixtures.withDirectory { directory in
+            let encoded = Atomic(0)
+            let counting = ClosureEncoder(identity: "counting@1", output: ArraySpec(.uint8, [1])) { _ in
+                encoded.add(1, ordering: .relaxed)
+                return NDArray([UInt8(0)])
+            }
+            let dataSet = try CacheFixtures.dataSet(try CacheFixtures.inventory(5), [counting])
+            for output in [directory, directory + "/"] {
+                let error = CacheFixtures.cacheError { _ = try CacheBuilder(dataSet: dataSet, output: output).build() }
+                #expect(error == .invalidOutput(path: output, reason: "it is a directory; name the cache file to write, e.g. \(directory)/train.dgcache"))
+            }
+            try FileIO.write([1], to: directory + "/plain")
+            let underFile = CacheFixtures.cacheError { _ = try CacheBuilder(dataSet: dataSet, output: directory + "/plain/c.dgcache").build() }
+            #expect(underFile == .invalidOutput(path: directory + "/plain/c.dgcache", reason: "\(directory)/plain is not a directory"))
+            #expect(encoded.load(ordering: .relaxed) == 0)
+            for sideFile in [directory + ".lock", directory + ".partial", directory + "/.lock", directory + "/.partial"] {
+                #expect(!WritableFile.exists(sideFile))
+            }
+            #expect(throws: Never.self) { try CacheBuilder.checkOutput(directory + "/c.dgcache") }
+            #expect(throws: Never.self) { try CacheBuilder.checkOutput("c.dgcache") }
+        }
+    }
+
+    @Test("a finished, an up-to-date and a failed build leave no lock file; a killed build's stale one blocks no one")
+    func buildsLeaveNoLockFile() throws {
+        try CacheFixtures.withDirectory { directory in
+            let path = directory + "/c.dgcache"
+            let dataSet = try Self.mixedDataSet(20)
+            #expect(try !CacheBuilder(dataSet: dataSet, output: path).build().upToDate)
+            #expect(!WritableFile.exists(path + ".lock"))
+            #expect(try CacheBuilder(dataSet: dataSet, output: path).build().upToDate)
+            #expect(!WritableFile.exists(path + ".lock"))
+            Self.interruptedBuild(dataSet, at: directory + "/d.dgcache", afterGroups: 1)
+            #expect(WritableFile.exists(directory + "/d.dgcache.partial") && !WritableFile.exists(directory + "/d.dgcache.lock"))
+            // What a killed build leaves: a lock file nobody holds.
+            try FileIO.write([], to: directory + "/e.dgcache.lock")
+            #expect(try CacheBuilder(dataSet: dataSet, output: directory + "/e.dgcache").build().rowCount == 20)
+            #expect(!WritableFile.exists(directory + "/e.dgcache.lock"))
+        }
+    }
+
+    @Test("a lock whose file was removed by its releasing holder is no longer the lock at the path")
+    func aRemovedLockFileIsNotTheLock() throws {
+        try CacheFixtures.withDirectory { directory in
+            let path = directory + "/c.dgcache.lock"
+            let first = try #require(try FileLock(path: path))
+            // A second builder that opened the file just before the first released it.
+            let late = open(path, O_RDWR)
+            defer { close(late) }
+            #expect(try FileLock(path: path) == nil)
+            #expect(try FileLock.isFile(late, at: path))
+            first.unlock()
+            #expect(!WritableFile.exists(path))
+            #expect(flock(late, LOCK_EX | LOCK_NB) == 0)  // it gets the old file's lock…
+            #expect(try !FileLock.isFile(late, at: path))  // …which FileLock sees is not the one at path
+            let next = try #require(try FileLock(path: path))
+            #expect(try FileLock(path: path) == nil)
+            next.unlock()
+        }
     }
 }

@@ -199,11 +199,11 @@ import Testing
         try scratch.write("cat\n", "classes.txt")
         let cache = scratch.directory + "/out.dgcache"
         let numbers = try CLI.run(["cache", "build", "--from-folders", scratch.directory + "/train", "-o", cache, "--shape", "3",
-                                   "--target", "int", "--quiet"])
+                                   "--target-encoding", "int", "--quiet"])
         #expect(numbers.status == 0, "\(numbers.standardError)")
         #expect(try scratch.shown(cache).map(\.target) == [7])
         let refused = try CLI.run(["cache", "build", "--from-folders", scratch.directory + "/train", "-o", cache, "--shape", "3",
-                                   "--target", "int", "--classes-from", scratch.directory + "/classes.txt", "--force"])
+                                   "--target-encoding", "int", "--classes-from", scratch.directory + "/classes.txt", "--force"])
         #expect(refused.status == 2)
         #expect(refused.standardError.contains("--classes-from \(scratch.directory)/classes.txt fixes label classes"), "\(refused.standardError)")
     }

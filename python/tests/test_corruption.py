@@ -1,5 +1,6 @@
 """Bad files: every corrupted byte, truncation or foreign file raises CacheError, never a crash."""
 
+import errno
 import json
 import os
 import struct
@@ -213,3 +214,122 @@ def test_a_metadata_type_error_in_a_column_names_the_column(caches, tmp_path):
         meta["columns"][-1]["unitCount"] = "many"
     error = _refused_at_open(caches, tmp_path, "raw-int-lz4", text_unit_count, "'unitCount' is not an integer")
     assert error.column == "target"
+
+
+# -- the same class from both backends -----------------------------------------------------------
+
+BACKENDS = ["numpy", "engine"]
+
+
+def _damaged(caches, tmp_path, case):
+    """The file of a fault case: (path, whether the fault shows at open or only when reading)."""
+    original = bytearray(caches["big-float-lz4"].read_bytes())
+    target = tmp_path / f"{case}.dgcache"
+    if case == "missing":
+        return target, "open"
+    if case == "empty":
+        target.write_bytes(b"")
+    elif case == "foreign":
+        target.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    elif case == "cut-off":
+        target.write_bytes(bytes(original[:-1]))
+    elif case == "newer-version":
+        original[8:12] = struct.pack("<I", 2)
+        target.write_bytes(bytes(original))
+    elif case == "metadata-checksum":
+        index_offset, index_length, meta_length = struct.unpack_from("<QQQ", original, len(original) - 64)
+        original[index_offset + index_length - meta_length + 3] ^= 0x20
+        target.write_bytes(bytes(original))
+    elif case == "trailer-reserved":
+        original[-20] ^= 1
+        target.write_bytes(bytes(original))
+    elif case == "unit-checksum":
+        reference = datagen.open(caches["big-float-lz4"], backend="numpy")
+        units = reference._reader.table_array(reference._reader.column("data").units, datagen._format.UNIT_DTYPE)
+        original[int(units["offset"][5]) + 1] ^= 1
+        target.write_bytes(bytes(original))
+        return target, "read"
+    elif case == "directory":
+        return tmp_path, "open"
+    return target, "open"
+
+
+FAULTS = {
+    "missing": datagen.CacheFileNotFoundError,
+    "empty": NotACacheError,
+    "foreign": NotACacheError,
+    "cut-off": TruncatedError,
+    "newer-version": datagen.UnsupportedVersionError,
+    "metadata-checksum": ChecksumError,
+    "trailer-reserved": CorruptError,
+    "unit-checksum": ChecksumError,
+    "directory": datagen.CacheError,
+}
+
+
+def _fault(backend, path, when):
+    """The error that opening (or reading all of) ``path`` raises."""
+    with pytest.raises(datagen.CacheError) as raised:
+        cache = datagen.open(path, backend=backend)
+        assert when == "read", "the fault went unnoticed at open"
+        cache.to_numpy()
+    return raised.value
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", list(FAULTS))
+def test_each_fault_raises_its_own_class_from_either_backend(caches, tmp_path, case, backend):
+    if backend == "engine" and not datagen.engine_available():
+        pytest.skip("the engine library was not built")
+    path, when = _damaged(caches, tmp_path, case)
+    error = _fault(backend, path, when)
+    assert type(error) is FAULTS[case], f"{backend}: {type(error).__name__}: {error}"
+    assert str(path) in str(error) and error.path == str(path)
+
+
+@pytest.mark.parametrize("case", list(FAULTS))
+def test_both_backends_give_the_same_class_and_message(caches, tmp_path, case):
+    if not datagen.engine_available():
+        pytest.skip("the engine library was not built")
+    path, when = _damaged(caches, tmp_path, case)
+    numpy_error, engine_error = _fault("numpy", path, when), _fault("engine", path, when)
+    assert type(numpy_error) is type(engine_error)
+    assert str(numpy_error) == str(engine_error)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_missing_file_is_also_a_file_not_found_error(tmp_path, backend):
+    if backend == "engine" and not datagen.engine_available():
+        pytest.skip("the engine library was not built")
+    path = tmp_path / "nope.dgcache"
+    with pytest.raises(FileNotFoundError) as raised:
+        datagen.open(path, backend=backend)
+    error = raised.value
+    assert isinstance(error, datagen.CacheError) and isinstance(error, OSError)
+    assert (error.errno, error.filename) == (errno.ENOENT, str(path))
+    assert str(error) == f"open {path}: No such file or directory"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalid_arguments_raise_option_errors_that_are_value_errors(caches, backend):
+    if backend == "engine" and not datagen.engine_available():
+        pytest.skip("the engine library was not built")
+    cache = datagen.open(caches["raw-int-lz4"], backend=backend)
+    for arguments in ({"shuffle": "sideways"}, {"rank": 2, "world_size": 2}, {"rows": [0, 5000]},
+                      {"batch_size": 5000, "drop_last": True}, {"epochs": -1}):
+        with pytest.raises(ValueError) as raised:
+            cache.batches(**arguments)
+        assert type(raised.value) is datagen.OptionError, arguments
+
+
+def test_errors_survive_pickling_with_their_class_message_and_details(caches, tmp_path):
+    import pickle
+
+    path, _ = _damaged(caches, tmp_path, "unit-checksum")
+    for backend in ["numpy"] + (["engine"] if datagen.engine_available() else []):
+        error = _fault(backend, path, "read")
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is ChecksumError and str(copy) == str(error) and copy.path == error.path
+        assert copy.column == error.column
+    missing = pickle.loads(pickle.dumps(datagen.CacheFileNotFoundError(str(tmp_path / "x"))))
+    assert isinstance(missing, FileNotFoundError) and missing.errno == errno.ENOENT

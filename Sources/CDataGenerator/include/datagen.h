@@ -11,7 +11,8 @@
  *  - Handles are opaque; every function taking one accepts only a live handle from this library.
  *  - Functions returning `int32_t` return a status: DG_OK (0), DG_END (1, an iterator has no more
  *    batches) or a negative DG_ERROR_* code; then dg_last_error() gives the message, naming the
- *    file, column, row or offset at fault, exactly as the `datagen` CLI prints it.
+ *    file, column, row or offset at fault, exactly as the `datagen` CLI prints it, and
+ *    dg_last_error_kind() its DG_FAULT_* kind (not found, truncated, checksum, ...).
  *  - No call calls back into the caller; calls may block (waiting for a batch) and are meant to be
  *    made without holding an interpreter lock (Python's ctypes.CDLL releases the GIL).
  *  - A cache handle may be used from several threads at once (in a forked child, make its first use
@@ -39,6 +40,22 @@ extern "C" {
 /* A caller buffer is smaller than the batch needs (see dg_iterator_peek). */
 #define DG_ERROR_BUFFER (-3)
 
+/*
+ * Fault kinds (dg_last_error_kind): what the last failed call met, finer than its status. A
+ * DG_ERROR_CACHE status splits into the file's faults below; bindings map each onto an exception.
+ */
+#define DG_FAULT_NONE 0               /* no call on this thread has failed */
+#define DG_FAULT_OTHER 1              /* any other failure of the call's status */
+#define DG_FAULT_ARGUMENT 2           /* an invalid argument (status DG_ERROR_ARGUMENT) */
+#define DG_FAULT_BUFFER 3             /* a caller buffer too small (status DG_ERROR_BUFFER) */
+#define DG_FAULT_NOT_FOUND 4          /* the file does not exist (ENOENT) */
+#define DG_FAULT_IO 5                 /* another system call failed on the file */
+#define DG_FAULT_NOT_A_CACHE 6        /* empty, or no cache magic at the start */
+#define DG_FAULT_TRUNCATED 7          /* starts like a cache but has no valid trailer */
+#define DG_FAULT_UNSUPPORTED_VERSION 8 /* written in a newer format version */
+#define DG_FAULT_CORRUPT 9            /* an offset, length or value breaks the format */
+#define DG_FAULT_CHECKSUM 10          /* stored bytes do not match their CRC-32 */
+
 /* Shuffle modes (docs/EPOCHS.md). */
 #define DG_SHUFFLE_NONE 0
 #define DG_SHUFFLE_FULL 1
@@ -53,6 +70,9 @@ typedef struct dg_iterator dg_iterator;
  * (without the NUL); 0 when no call on this thread has failed.
  */
 int64_t dg_last_error(char *buffer, int64_t capacity);
+
+/* The fault kind (DG_FAULT_*) of the last failed call on the calling thread; DG_FAULT_NONE if none. */
+int32_t dg_last_error_kind(void);
 
 /*
  * Opens the cache file at `path` (UTF-8) and stores a new handle in `*cache`. `memory_budget` bounds

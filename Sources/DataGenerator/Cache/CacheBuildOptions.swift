@@ -13,7 +13,7 @@ public struct CacheBuildOptions: Sendable {
     public var codec: CacheCodec
     /// Codecs of particular columns, by column name.
     public var columnCodecs: [String: CacheCodec]
-    /// Threads encoding row groups; `nil` for one per processor.
+    /// Threads encoding row groups; `nil` for ``processorCount`` (the CPUs this process may use).
     public var workers: Int?
     /// What to do with a record that cannot be encoded.
     public var onError: RecordErrorPolicy

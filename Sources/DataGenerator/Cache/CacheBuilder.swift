@@ -9,7 +9,8 @@ import SystemPackage
 /// The build writes `OUTPUT.partial` and renames it over `OUTPUT` only once it is complete and
 /// synced, so a published cache is never modified in place. An exclusive `flock` on
 /// `OUTPUT.lock` keeps two builders of the same cache apart (the second fails at once with
-/// ``CacheError/locked(path:)``; the kernel drops a dead process's lock). After each row group a
+/// ``CacheError/locked(path:)``; the kernel drops a dead process's lock); the builder removes the
+/// lock file as it releases the lock, so only a killed build leaves one. After each row group a
 /// record goes to `OUTPUT.partial.journal`: rerun with the same inputs and options, an interrupted
 /// build continues after its last complete group and gives the same bytes as an uninterrupted one.
 ///
@@ -45,7 +46,8 @@ public struct CacheBuilder: Sendable {
     /// holds a cache of the same inputs and options, unless ``CacheBuildOptions/force``).
     /// - Throws: ``CacheError/recordFailed(row:id:path:reason:line:)`` for a bad record under the
     ///   `fail` policy, ``CacheError/locked(path:)``, ``CacheError/io(path:operation:errno:)``,
-    ///   ``CacheError/invalidOption(_:)``.
+    ///   ``CacheError/invalidOption(_:)``, ``CacheError/invalidOutput(path:reason:)`` (before
+    ///   any record is encoded).
     /// - Complexity: O(records); memory O(units) for the index plus a few row groups.
     public func build() throws(CacheError) -> CacheBuildReport {
         let clock = ContinuousClock()
@@ -54,6 +56,7 @@ public struct CacheBuilder: Sendable {
                                            targetName: options.targetColumnName, codec: options.codec,
                                            codecs: options.columnCodecs)
         let fingerprint = CacheFingerprint(inventory: dataSet.inventory, columns: plans)
+        try Self.checkOutput(output)
         let lock: FileLock
         do {
             guard let taken = try FileLock(path: lockPath) else { throw CacheError.locked(path: output) }
@@ -75,6 +78,31 @@ public struct CacheBuilder: Sendable {
             throw CacheError.io(path: error.path ?? partialPath, operation: error.operation, errno: error.errno.rawValue)
         } catch {
             throw CacheError.invalidOption("the build failed: \(error)")
+        }
+    }
+
+    /// Refuses an output path that cannot name a cache file, before anything is read or written:
+    /// an existing directory (or a path ending in `/`), or a path whose directory does not exist
+    /// or is not a directory. Other faults (permissions, say) surface when the build opens its files.
+    /// - Throws: ``CacheError/invalidOutput(path:reason:)`` naming the path and what is wrong.
+    public static func checkOutput(_ path: String) throws(CacheError) {
+        guard !path.isEmpty else { throw .invalidOutput(path: path, reason: "the path is empty") }
+        if path.hasSuffix("/") || (try? FileIO.status(path).isDirectory) == true {
+            let example = (path.hasSuffix("/") ? path : path + "/") + "train.dgcache"
+            throw .invalidOutput(path: path, reason: "it is a directory; name the cache file to write, e.g. \(example)")
+        }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        do {
+            guard try FileIO.status(directory).isDirectory else {
+                throw CacheError.invalidOutput(path: path, reason: "\(directory) is not a directory")
+            }
+        } catch let error as CacheError {
+            throw error
+        } catch let error as Errno where error == .noSuchFileOrDirectory || error == .notDirectory {
+            throw .invalidOutput(path: path, reason: "its directory \(directory) does not exist")
+        } catch {
+            return
         }
     }
 

@@ -41,6 +41,9 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
     case wrongColumnKind(column: String, reason: String)
     /// An invalid builder option or data set.
     case invalidOption(String)
+    /// The build's output path cannot name a cache file: it is a directory, or its directory
+    /// does not exist; `reason` says which.
+    case invalidOutput(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -72,6 +75,8 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
             "column '\(column)': \(reason)"
         case let .invalidOption(reason):
             reason
+        case let .invalidOutput(path, reason):
+            "cannot write the cache to \(path): \(reason)"
         }
     }
 

@@ -47,7 +47,8 @@ public struct BatchOptions: Sendable, Hashable {
     public var startBatch: Int = 0
     /// This process's share of each epoch.
     public var shard: Shard
-    /// Worker threads encoding batches ahead (default: all cores; 0 encodes on the caller's thread).
+    /// Worker threads encoding batches ahead (default: ``processorCount``, the CPUs this process may
+    /// use; 0 encodes on the caller's thread).
     public var workers: Int
     /// Batches prepared ahead of the consumer (default: twice the workers, at least 2).
     public var prefetch: Int?

@@ -127,30 +127,63 @@ final class WritableFile {
 /// An exclusive `flock` on a lock file, held until ``unlock()`` or release.
 ///
 /// The kernel drops the lock when its process dies, so a lock file left by a killed build never
-/// blocks anyone. The lock file itself is left in place (removing it would race with a process
-/// that has just opened it).
+/// blocks anyone. Releasing removes the file while still holding the lock, then unlocks: whoever
+/// opened the old file meanwhile and then takes its lock finds that it is no longer the file at
+/// `path` (another device or inode, or none) and starts again on the file now there, so two
+/// holders never coexist and a finished build leaves no lock file behind.
 final class FileLock {
     private var fd: Int32
+    private let path: String
 
     /// Takes the lock on `path` (creating the file) without waiting.
     /// - Returns: `nil` when another open file description holds it.
-    /// - Throws: the `Errno` of `open` or `flock`.
+    /// - Throws: the `Errno` of `open`, `flock` or `stat`.
     init?(path: String) throws(WritableFile.Failure) {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WritableFile.Failure(operation: "open lock file", errno: Errno(rawValue: errno), path: path) }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            if code == EINTR { continue }
+        self.path = path
+        while true {
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw WritableFile.Failure(operation: "open lock file", errno: Errno(rawValue: errno), path: path) }
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                if code == EINTR { continue }
+                close(fd)
+                if code == EWOULDBLOCK { return nil }
+                throw WritableFile.Failure(operation: "flock", errno: Errno(rawValue: code), path: path)
+            }
+            let current: Bool
+            do { current = try Self.isFile(fd, at: path) } catch {
+                close(fd)
+                throw error
+            }
+            if current {
+                self.fd = fd
+                return
+            }
+            // The previous holder removed the file as it released it: take the lock again on the
+            // file now at `path`.
             close(fd)
-            if code == EWOULDBLOCK { return nil }
-            throw WritableFile.Failure(operation: "flock", errno: Errno(rawValue: code), path: path)
         }
-        self.fd = fd
     }
 
-    /// Releases the lock.
+    /// Whether the open file `fd` is the file at `path` (same device and inode), false when
+    /// `path` no longer exists.
+    /// - Throws: the `Errno` of `fstat` or `stat`.
+    static func isFile(_ fd: Int32, at path: String) throws(WritableFile.Failure) -> Bool {
+        var held = stat(), current = stat()
+        guard fstat(fd, &held) == 0 else {
+            throw WritableFile.Failure(operation: "fstat lock file", errno: Errno(rawValue: errno), path: path)
+        }
+        guard stat(path, &current) == 0 else {
+            if errno == ENOENT { return false }
+            throw WritableFile.Failure(operation: "stat lock file", errno: Errno(rawValue: errno), path: path)
+        }
+        return held.st_dev == current.st_dev && held.st_ino == current.st_ino
+    }
+
+    /// Removes the lock file, then releases the lock.
     func unlock() {
         guard fd >= 0 else { return }
+        unlink(path)
         flock(fd, LOCK_UN)
         close(fd)
         fd = -1

@@ -69,6 +69,3 @@ final class WorkerThread: @unchecked Sendable {
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 }
-
-/// The number of online processors (`sysconf(_SC_NPROCESSORS_ONLN)`), at least 1.
-public var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

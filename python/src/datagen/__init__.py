@@ -11,15 +11,28 @@ was built at install time) and ``"numpy"`` (a pure numpy + lz4 reader of docs/FO
 
 from __future__ import annotations
 
-from ._errors import (CacheError, ChecksumError, CorruptError, EngineUnavailableError, NotACacheError, OptionError,
-                      TruncatedError, UnsupportedVersionError)
+import os
+from typing import Optional, Union
+
+from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, CorruptError, EngineUnavailableError,
+                      NotACacheError, OptionError, TruncatedError, UnsupportedVersionError)
 from ._numpy_backend import NumpyCache
 from ._order import EpochOrder, Feistel, Shard, epoch_permutation
+from ._protocol import Batch, Batches, Cache, RowSelection, ShuffleMode
+from ._sizes import MemoryBudget, parse_memory_budget
 
 __all__ = [
     "open",
     "engine_available",
+    "parse_memory_budget",
+    "Cache",
+    "Batches",
+    "Batch",
+    "MemoryBudget",
+    "RowSelection",
+    "ShuffleMode",
     "CacheError",
+    "CacheFileNotFoundError",
     "ChecksumError",
     "CorruptError",
     "EngineUnavailableError",
@@ -48,15 +61,20 @@ def engine_available() -> bool:
     return _engine.available()
 
 
-def open(path, backend: str | None = None, memory_budget: int | None = None):  # noqa: A001 (the issue's name)
-    """Opens the cache file at ``path``.
+def open(path: Union[str, os.PathLike[str]], backend: Optional[str] = None,  # noqa: A001 (the issue's name)
+         memory_budget: MemoryBudget = None) -> Cache:
+    """Opens the cache file at ``path``: a :class:`Cache`, whichever the backend.
 
     ``backend`` is ``"engine"`` (the Swift engine), ``"numpy"`` (pure numpy + lz4), or ``None``:
-    the engine when it was built, else numpy. Raises :class:`CacheError` for a missing, foreign,
-    truncated or corrupt file, and :class:`EngineUnavailableError` when the engine is asked for
-    but was not built. ``memory_budget`` bounds the bytes of decompressed columns the engine keeps
-    (default: half the machine's memory); the numpy backend decodes each column whole on first use.
+    the engine when it was built, else numpy. Raises :class:`CacheError` for a missing
+    (:class:`CacheFileNotFoundError`, also a ``FileNotFoundError``), foreign, truncated or corrupt
+    file, the same class from either backend, and :class:`EngineUnavailableError` when the engine
+    is asked for but was not built. ``memory_budget`` bounds the bytes of decompressed columns the
+    engine keeps (default: half the machine's memory): bytes as an int, or a string with a unit
+    (``"512MB"``, ``"2GiB"``, ``"300KiB"``); a bad value raises :class:`OptionError`. The numpy
+    backend decodes each column whole on first use.
     """
+    budget = parse_memory_budget(memory_budget)
     if backend is None:
         backend = "engine" if engine_available() else "numpy"
     if backend == "numpy":
@@ -68,5 +86,5 @@ def open(path, backend: str | None = None, memory_budget: int | None = None):  #
             raise EngineUnavailableError(
                 f"the engine backend is not available ({error}); reinstall with a Swift toolchain on PATH "
                 "(pip install ./python builds it with swift build), or use backend='numpy'") from None
-        return _engine.EngineCache(path, memory_budget)
+        return _engine.EngineCache(path, budget)
     raise OptionError(f"unknown backend {backend!r}: use 'engine' or 'numpy'")

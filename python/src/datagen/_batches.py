@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._errors import OptionError
 from ._order import BatchPlan, EpochOrder, Shard
+from ._protocol import Batch, Batches, Checkpoint, RowSelection, ShuffleMode
 
-__all__ = ["BatchIterator", "make_plan", "digest_batches", "subset_rows"]
+__all__ = ["BatchIterator", "make_plan", "digest_batches", "subset_rows", "check_threads"]
 
 
-def subset_rows(rows, row_count: int, path: str | None):
+def subset_rows(rows: Optional[RowSelection], row_count: int, path: str | None) -> NDArray[np.int64] | None:
     """``rows`` (None, a range, a sequence or an array of cache rows) as an int64 array, checked
     to lie in ``0..<row_count`` (``None`` stays ``None``: every row)."""
     if rows is None:
@@ -34,7 +37,15 @@ def subset_rows(rows, row_count: int, path: str | None):
     return array
 
 
-def make_plan(row_count, batch_size, shuffle, seed, rank, world_size, drop_last, remainder="drop"):
+def check_threads(workers: int, prefetch: int, reuse: int) -> None:
+    """Checks ``Cache.batches``' thread arguments (the same in both backends)."""
+    for name, value in (("workers", workers), ("prefetch", prefetch), ("reuse", reuse)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise OptionError(f"{name} {value!r} must be a non-negative integer")
+
+
+def make_plan(row_count: int, batch_size: int, shuffle: ShuffleMode, seed: int, rank: int, world_size: int,
+              drop_last: bool, remainder: str = "drop") -> BatchPlan:
     """The :class:`BatchPlan` of these arguments (checked; errors are :class:`OptionError`)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
         raise OptionError(f"batch_size {batch_size!r} is not an integer")
@@ -51,7 +62,8 @@ class BatchIterator:
     the position.
     """
 
-    def __init__(self, plan: BatchPlan, fetch, epoch: int, epochs, fingerprint=None):
+    def __init__(self, plan: BatchPlan, fetch: Callable[[NDArray[np.int64]], Batch], epoch: int,
+                 epochs: Optional[int], fingerprint: Optional[str] = None):
         if epochs is not None and (isinstance(epochs, bool) or int(epochs) < 0):
             raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
         self.plan = plan
@@ -59,6 +71,7 @@ class BatchIterator:
         self.first_epoch = int(epoch)
         self.epochs = None if epochs is None else int(epochs)
         self._sequence = 0
+        self._closed = False
         self.fingerprint = fingerprint
 
     @property
@@ -67,41 +80,42 @@ class BatchIterator:
         return self.plan.batches_per_epoch
 
     @property
-    def total(self):
+    def total(self) -> Optional[int]:
         """Batches in the whole run (``None`` when endless)."""
         return None if self.epochs is None else self.epochs * self.plan.batches_per_epoch
 
-    def __len__(self):
-        if self.total is None:
+    def __len__(self) -> int:
+        total = self.total
+        if total is None:
             raise TypeError("an endless batch iterator has no length")
-        return self.total - self._sequence
+        return total - self._sequence
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Batch]:
         return self
 
-    def position(self):
+    def position(self) -> Tuple[int, int]:
         """The (epoch, index) of the next batch."""
         per = self.plan.batches_per_epoch
         if per == 0:
             return self.first_epoch, 0
         return self.first_epoch + self._sequence // per, self._sequence % per
 
-    def __next__(self) -> dict:
+    def __next__(self) -> Batch:
         total = self.total
-        if (total is not None and self._sequence >= total) or self.plan.batches_per_epoch == 0:
+        if self._closed or (total is not None and self._sequence >= total) or self.plan.batches_per_epoch == 0:
             raise StopIteration
         epoch, index = self.position()
         batch = self._fetch(self.plan.rows(epoch, index))
         self._sequence += 1
         return batch
 
-    def state(self) -> dict:
+    def state(self) -> Checkpoint:
         """The position as a small JSON-able dict (for checkpoints; the fields of the Swift
         ``IteratorState``)."""
         epoch, index = self.position()
         return run_state(self.plan, epoch, index, self.first_epoch, self.epochs, self.fingerprint)
 
-    def seek(self, epoch: int, index: int):
+    def seek(self, epoch: int, index: int) -> Batches:
         """Moves to batch ``index`` of ``epoch`` (the run continues from there)."""
         per = self.plan.batches_per_epoch
         end = None if self.epochs is None else self.first_epoch + self.epochs
@@ -112,23 +126,29 @@ class BatchIterator:
         self._sequence = (int(epoch) - self.first_epoch) * per + int(index)
         return self
 
-    def restore(self, state: dict):
+    def restore(self, state: Checkpoint) -> Batches:
         """Continues from a position saved by :meth:`state` of a run with the same arguments: the
         remaining batches are exactly those the uninterrupted run would have served."""
         epoch, index = check_state(state, self.plan, self.first_epoch, self.epochs, self.fingerprint)
         return self.seek(epoch, index)
 
+    def close(self) -> None:
+        """Ends the run: later ``next()`` calls raise ``StopIteration``."""
+        self._closed = True
 
-def run_state(plan: BatchPlan, epoch, index, first_epoch, epochs, fingerprint) -> dict:
+
+def run_state(plan: BatchPlan, epoch: int, index: int, first_epoch: int, epochs: Optional[int],
+              fingerprint: Optional[str]) -> Checkpoint:
     """A checkpoint of a run at batch ``index`` of ``epoch``."""
-    order = plan.order.name if plan.order.name != "window" else \
+    order: Any = plan.order.name if plan.order.name != "window" else \
         {"window": {"rowsPerBlock": plan.order.rows_per_block, "blocksPerWindow": plan.order.blocks_per_window}}
     return {"seed": plan.seed, "epoch": int(epoch), "batch": int(index), "batch_size": plan.batch_size,
             "order": order, "drop_last": plan.drop_last, "rank": plan.shard.rank, "world_size": plan.shard.world_size,
             "end_epoch": None if epochs is None else first_epoch + epochs, "fingerprint": fingerprint}
 
 
-def check_state(state: dict, plan: BatchPlan, first_epoch, epochs, fingerprint):
+def check_state(state: Checkpoint, plan: BatchPlan, first_epoch: int, epochs: Optional[int],
+                fingerprint: Optional[str]) -> Tuple[int, int]:
     """The (epoch, index) of a checkpoint, after checking that it belongs to this run."""
     expected = run_state(plan, 0, 0, first_epoch, epochs, fingerprint)
     try:
@@ -142,7 +162,7 @@ def check_state(state: dict, plan: BatchPlan, first_epoch, epochs, fingerprint):
     return epoch, index
 
 
-def digest_batches(batches, names) -> str:
+def digest_batches(batches: Iterable[Batch], names: Sequence[Tuple[str, bool]]) -> str:
     """SHA-256 (lowercase hex) over every batch in order; within a batch each column of
     ``names`` (schema order) as C-order little-endian bytes, a variable-length column's padded
     bytes followed by its lengths as int64 little-endian."""

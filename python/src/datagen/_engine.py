@@ -11,18 +11,36 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
-from ._batches import check_state, digest_batches, make_plan, run_state, subset_rows
-from ._errors import CacheError, EngineUnavailableError, OptionError
+from ._batches import check_state, check_threads, digest_batches, make_plan, run_state, subset_rows
+from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, CorruptError, EngineUnavailableError,
+                      NotACacheError, OptionError, TruncatedError, UnsupportedVersionError)
+from ._order import BatchPlan, EpochOrder
+from ._protocol import Batch, Batches, Checkpoint, RowSelection, ShuffleMode
+from ._sizes import MemoryBudget, parse_memory_budget
 
 __all__ = ["EngineCache", "available", "library_path"]
 
 _OK, _END, _ERR_CACHE, _ERR_ARGUMENT, _ERR_BUFFER = 0, 1, -1, -2, -3
 _SHUFFLE = {"none": 0, "full": 1, "window": 2}
-_lib = None
-_load_error = None
+# The C API's fault kinds (DG_FAULT_* of datagen.h) and the class each raises; a kind not listed
+# raises by status: OptionError for an argument or buffer fault, CacheError for any other.
+_FAULTS: Dict[int, type[CacheError]] = {
+    2: OptionError,               # DG_FAULT_ARGUMENT
+    3: OptionError,               # DG_FAULT_BUFFER
+    4: CacheFileNotFoundError,    # DG_FAULT_NOT_FOUND
+    6: NotACacheError,            # DG_FAULT_NOT_A_CACHE
+    7: TruncatedError,            # DG_FAULT_TRUNCATED
+    8: UnsupportedVersionError,   # DG_FAULT_UNSUPPORTED_VERSION
+    9: CorruptError,              # DG_FAULT_CORRUPT
+    10: ChecksumError,            # DG_FAULT_CHECKSUM
+}
+_lib: Optional[ctypes.CDLL] = None
+_load_error: Optional[str] = None
 
 
 def library_path() -> Path:
@@ -31,7 +49,7 @@ def library_path() -> Path:
     return Path(override) if override else Path(__file__).with_name("_lib") / "libCDataGenerator.so"
 
 
-def _load():
+def _load() -> Optional[ctypes.CDLL]:
     global _lib, _load_error
     if _lib is not None or _load_error is not None:
         return _lib
@@ -47,8 +65,9 @@ def _load():
     p, i32, i64, u64 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_uint64
     pp = ctypes.POINTER(ctypes.c_void_p)
     i64p = ctypes.POINTER(ctypes.c_int64)
-    signatures = {
+    signatures: Dict[str, Tuple[Any, List[Any]]] = {
         "dg_last_error": (i64, [ctypes.c_char_p, i64]),
+        "dg_last_error_kind": (i32, []),
         "dg_open": (i32, [ctypes.c_char_p, i64, pp]),
         "dg_close": (None, [p]),
         "dg_info_json": (i32, [p, ctypes.c_char_p, i64, i64p]),
@@ -66,7 +85,11 @@ def _load():
         "dg_iterator_free": (None, [p]),
     }
     for name, (result, arguments) in signatures.items():
-        function = getattr(lib, name)
+        try:
+            function = getattr(lib, name)
+        except AttributeError:
+            _load_error = f"{path} lacks {name}: it was built from an older engine; reinstall the package"
+            return None
         function.restype = result
         function.argtypes = arguments
     _lib = lib
@@ -78,7 +101,7 @@ def available() -> bool:
     return _load() is not None
 
 
-def _require():
+def _require() -> ctypes.CDLL:
     lib = _load()
     if lib is None:
         raise EngineUnavailableError(
@@ -88,7 +111,7 @@ def _require():
     return lib
 
 
-def _message(lib) -> str:
+def _message(lib: ctypes.CDLL) -> str:
     buffer = ctypes.create_string_buffer(4096)
     length = lib.dg_last_error(buffer, len(buffer))
     if length >= len(buffer):
@@ -97,16 +120,17 @@ def _message(lib) -> str:
     return buffer.value.decode("utf-8", "replace")
 
 
-def _check(lib, status, path=None):
+def _check(lib: ctypes.CDLL, status: int, path: Optional[str] = None) -> int:
+    """``status`` when it is DG_OK or DG_END; otherwise raises the class of the call's fault kind."""
     if status in (_OK, _END):
         return status
     message = _message(lib)
-    if status == _ERR_CACHE:
-        raise CacheError(message, path)
-    raise OptionError(message, path)
+    kind = int(lib.dg_last_error_kind())
+    error_class = _FAULTS.get(kind, CacheError if status == _ERR_CACHE else OptionError)
+    raise error_class.from_message(message, path)
 
 
-def _text(lib, call, path):
+def _text(lib: ctypes.CDLL, call: Callable[[Any, int, Any], int], path: str) -> str:
     length = ctypes.c_int64()
     _check(lib, call(None, 0, ctypes.byref(length)), path)
     buffer = ctypes.create_string_buffer(length.value + 1)
@@ -120,14 +144,16 @@ class EngineCache:
 
     backend = "engine"
 
-    def __init__(self, path, memory_budget: int | None = None):
+    def __init__(self, path: Union[str, os.PathLike[str]], memory_budget: MemoryBudget = None):
+        self._handle: Optional[ctypes.c_void_p] = None
+        budget = parse_memory_budget(memory_budget)
         self._lib = _require()
         self.path = os.fspath(path)
         handle = ctypes.c_void_p()
-        _check(self._lib, self._lib.dg_open(self.path.encode("utf-8"), int(memory_budget or 0),
-                                            ctypes.byref(handle)), self.path)
+        _check(self._lib, self._lib.dg_open(self.path.encode("utf-8"), budget or 0, ctypes.byref(handle)), self.path)
         self._handle = handle
-        info = json.loads(_text(self._lib, lambda b, c, n: self._lib.dg_info_json(self._handle, b, c, n), self.path))
+        info: Dict[str, Any] = json.loads(_text(self._lib, lambda b, c, n: self._lib.dg_info_json(handle, b, c, n),
+                                                self.path))
         self._info = info
         self._columns = [(c["name"], np.dtype(c["dtype"]), tuple(c["shape"]), c["variable_length"], c["role"])
                          for c in info["columns"]]
@@ -137,66 +163,78 @@ class EngineCache:
     @property
     def rows(self) -> int:
         """The number of rows."""
-        return self._info["rows"]
+        return int(self._info["rows"])
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.rows
 
     @property
-    def columns(self) -> dict:
+    def columns(self) -> Dict[str, Tuple[np.dtype[Any], Tuple[Optional[int], ...]]]:
         """``{name: (numpy dtype, shape of one row)}``; a variable first axis is ``None``."""
         return {name: (dtype, shape) for name, dtype, shape, _, _ in self._columns}
 
     @property
-    def roles(self) -> dict:
+    def roles(self) -> Dict[str, str]:
         """``{name: "data" or "target"}``."""
         return {name: role for name, _, _, _, role in self._columns}
 
     @property
-    def classes(self):
-        """The target encoder's label classes, or ``None``."""
-        return self._info["classes"]
+    def classes(self) -> Optional[List[str]]:
+        """The target encoder's label classes in class order, or ``None``."""
+        classes: Optional[List[str]] = self._info["classes"]
+        return classes
 
     @property
     def fingerprint(self) -> str:
         """The cache's fingerprint."""
-        return self._info["fingerprint"]
+        return str(self._info["fingerprint"])
 
     @property
-    def ids(self):
+    def ids(self) -> Optional[List[str]]:
         """Every row's id, or ``None`` when the rows have none."""
         if not self._info["has_ids"]:
             return None
-        lib, handle = self._lib, self._handle
-        return [_text(lib, lambda b, c, n, r=row: lib.dg_row_id(handle, r, b, c, n), self.path)
-                for row in range(self.rows)]
+        lib, handle = self._lib, self._open_handle()
 
-    def verify(self) -> None:
-        """Checks every checksum (``datagen cache verify``); raises :class:`CacheError`."""
-        _check(self._lib, self._lib.dg_verify(self._handle), self.path)
+        def row_id(row: int) -> str:
+            return _text(lib, lambda b, c, n: int(lib.dg_row_id(handle, row, b, c, n)), self.path)
+        return [row_id(row) for row in range(self.rows)]
 
-    def close(self):
+    def _open_handle(self) -> ctypes.c_void_p:
+        if self._handle is None:
+            raise CacheError(f"{self.path} is closed", self.path)
+        return self._handle
+
+    def verify(self) -> Optional[Dict[str, int]]:
+        """Checks every checksum (``datagen cache verify``); raises :class:`CacheError` naming the
+        first problem. Returns ``None``."""
+        _check(self._lib, self._lib.dg_verify(self._open_handle()), self.path)
+        return None
+
+    def close(self) -> None:
         """Releases the handle (iterators keep what they need)."""
         if getattr(self, "_handle", None):
             self._lib.dg_close(self._handle)
             self._handle = None
 
-    def __del__(self):
+    def __del__(self) -> None:
         self.close()
 
-    def __enter__(self):
+    def __enter__(self) -> EngineCache:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<datagen.Cache {self.path!r} backend=engine rows={self.rows} columns={list(self.columns)}>"
 
     # -- batches ----------------------------------------------------------------------------
 
-    def batches(self, batch_size=128, shuffle="full", seed=0, epoch=0, rank=0, world_size=1, drop_last=False,
-                rows=None, epochs=1, workers=1, prefetch=0, reuse=0, ring=True) -> "EngineBatchIterator":
+    def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,
+                rank: int = 0, world_size: int = 1, drop_last: bool = False, rows: Optional[RowSelection] = None,
+                epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
+                reuse: int = 0, ring: bool = True) -> Batches:
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
         (0: on the calling thread) up to ``prefetch`` batches ahead (0: twice the workers).
 
@@ -209,24 +247,33 @@ class EngineCache:
 
         ``reuse=N`` (N ≥ 1) instead recycles N sets of output arrays unconditionally (a batch's
         arrays are overwritten N batches later, so use each batch before drawing N more), with
-        one copy per batch; ``reuse=0`` and ``ring=False`` return new arrays every time."""
-        if self._handle is None:
-            raise CacheError(f"{self.path} is closed", self.path)
+        one copy per batch; ``reuse=0`` and ``ring=False`` return new arrays every time.
+
+        ``remainder="pad"`` (ranks wrap around to the epoch's first rows) is served by the numpy
+        backend only: the engine drops the remainder, and refuses ``"pad"`` with an OptionError."""
+        self._open_handle()
+        check_threads(workers, prefetch, reuse)
         subset = subset_rows(rows, self.rows, self.path)
         # Checks the arguments exactly as the numpy backend does (same messages).
         plan = make_plan(self.rows if subset is None else len(subset), batch_size, shuffle, seed, rank, world_size,
-                         drop_last)
-        mode = _SHUFFLE["full" if shuffle is True else "none" if shuffle in (False, None) else shuffle]
-        if epochs is not None and int(epochs) < 0:
+                         drop_last, remainder)
+        if plan.order != EpochOrder(plan.order.name):
+            raise OptionError(f"{plan.order} is served by the numpy backend only: the engine's window order "
+                              "has the default block parameters", self.path)
+        if plan.shard.remainder != "drop":
+            raise OptionError(f"remainder {remainder!r} is served by the numpy backend only (backend='numpy'); "
+                              "the engine drops the remainder ('drop')", self.path)
+        mode = _SHUFFLE[plan.order.name]
+        if epochs is not None and (isinstance(epochs, bool) or int(epochs) < 0):
             raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
         return EngineBatchIterator(self, subset, int(batch_size), mode, int(seed), int(epoch),
                                    None if epochs is None else int(epochs), int(rank), int(world_size),
-                                   bool(drop_last), int(workers), int(prefetch), int(reuse), plan, bool(ring))
+                                   bool(drop_last), int(workers), int(prefetch), plan, int(reuse), bool(ring))
 
-    def to_numpy(self) -> dict:
+    def to_numpy(self) -> Batch:
         """Every column whole, as :meth:`datagen.NumpyCache.to_numpy`."""
         if self.rows == 0:
-            batch = {}
+            batch: Batch = {}
             for name, dtype, shape, variable, _ in self._columns:
                 batch[name] = np.zeros((0,) + ((0,) + shape[1:] if variable else shape), dtype=dtype)
                 if variable:
@@ -234,8 +281,9 @@ class EngineCache:
             return batch
         return next(iter(self.batches(batch_size=0, shuffle="none", workers=0)))
 
-    def digest(self, batch_size=128, epochs=1, shuffle="full", seed=0, epoch=0, rank=0, world_size=1,
-               drop_last=False, rows=None) -> str:
+    def digest(self, batch_size: int = 128, epochs: Optional[int] = 1, shuffle: ShuffleMode = "full", seed: int = 0,
+               epoch: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
+               rows: Optional[RowSelection] = None) -> str:
         """The SHA-256 of every batch of the run (``datagen cache bench --json``'s digest)."""
         names = [(name, variable) for name, _, _, variable, _ in self._columns]
         return digest_batches(self.batches(batch_size, shuffle, seed, epoch, rank, world_size, drop_last, rows,
@@ -245,24 +293,28 @@ class EngineCache:
 class EngineBatchIterator:
     """Batches from the engine: dicts of new C-contiguous numpy arrays, as the numpy backend's."""
 
-    def __init__(self, cache: EngineCache, subset, batch_size, shuffle, seed, epoch, epochs, rank, world_size,
-                 drop_last, workers, prefetch, reuse=0, plan=None, ring=True):
+    def __init__(self, cache: EngineCache, subset: Optional[NDArray[np.int64]], batch_size: int, shuffle: int,
+                 seed: int, epoch: int, epochs: Optional[int], rank: int, world_size: int, drop_last: bool,
+                 workers: int, prefetch: int, plan: BatchPlan, reuse: int = 0, ring: bool = True):
         self._cache = cache
         self.plan = plan  # keeps the library and columns alive
         self._lib = cache._lib
         self.first_epoch = epoch
         self.epochs = epochs
-        rows_pointer, count = None, 0
+        rows_pointer: Optional[int] = None
+        count = 0
         if subset is not None:
             self._subset = np.ascontiguousarray(subset, dtype=np.int64)
             rows_pointer, count = self._subset.ctypes.data, len(self._subset)
         handle = ctypes.c_void_p()
+        self._handle: Optional[ctypes.c_void_p] = None
         _check(self._lib, self._lib.dg_iterator_create(
-            cache._handle, rows_pointer, count, batch_size, shuffle, seed, epoch, -1 if epochs is None else epochs,
+            cache._open_handle(), rows_pointer, count, batch_size, shuffle, seed, epoch,
+            -1 if epochs is None else epochs,
             rank, world_size, int(drop_last), workers, prefetch, ctypes.byref(handle)), cache.path)
         self._handle = handle
         self._workers, self._prefetch = workers, prefetch
-        self.batches_per_epoch = self._lib.dg_iterator_batches_per_epoch(handle)
+        self.batches_per_epoch: int = self._lib.dg_iterator_batches_per_epoch(handle)
         columns = cache._columns
         n = len(columns)
         self._columns = columns
@@ -274,14 +326,15 @@ class EngineBatchIterator:
         self._capacities = (ctypes.c_int64 * n)()
         self._lengths = (ctypes.c_void_p * n)()
         self._consumed = 0
-        self._ring = [None] * reuse if reuse > 0 else None
-        self._slots = None
+        self._ring: Optional[List[Any]] = [None] * reuse if reuse > 0 else None
+        self._slots: Optional[List[_Slot]] = None
+        self._held: List[int] = []
         if ring and reuse <= 0 and not self._variable and self.batches_per_epoch > 0:
             self._attach(workers, prefetch)
 
     # -- ring mode: the engine writes straight into arrays this iterator owns ------------------
 
-    def _attach(self, workers, prefetch):
+    def _attach(self, workers: int, prefetch: int) -> None:
         """Registers a ring of slot arrays with the engine (dg_iterator_attach)."""
         full = self.plan.batch_size
         self._full_rows = full
@@ -304,18 +357,18 @@ class EngineBatchIterator:
         self._slot_byref = ctypes.byref(self._slot_ref)
         self._names = [name for name, _, _, _, _ in self._columns]
 
-    def _new_slot(self, rows):
+    def _new_slot(self, rows: int) -> _Slot:
         """One set of new arrays for ``rows`` rows."""
         return _Slot([np.empty((rows,) + shape, dtype=dtype) for _, dtype, shape, _, _ in self._columns])
 
-    def _next_from_ring(self):
-        lib, handle = self._lib, self._handle
+    def _next_from_ring(self, slots: List[_Slot]) -> Batch:
+        lib, handle = self._lib, self._live()
         if len(self._held) == 2:
             # The slot of two batches ago goes back to the engine with this call: if anything
             # still refers to its arrays, the caller keeps them and the ring gets new ones.
             oldest = self._held.pop(0)
-            if not self._slots[oldest].is_free():
-                fresh = self._slots[oldest] = self._new_slot(self._full_rows)
+            if not slots[oldest].is_free():
+                fresh = slots[oldest] = self._new_slot(self._full_rows)
                 _check(lib, lib.dg_iterator_replace_slot(handle, oldest, fresh.pointers, fresh.sizes), self._cache.path)
         status = _check(lib, lib.dg_iterator_next_slot(handle, self._slot_byref, self._rows_ref), self._cache.path)
         if status == _END:
@@ -324,35 +377,41 @@ class EngineBatchIterator:
         index, rows = self._slot_ref.value, self._rows.value
         self._held.append(index)
         self._consumed += 1
-        arrays = self._slots[index].arrays
+        arrays = slots[index].arrays
         if rows == self._full_rows:
             return dict(zip(self._names, arrays))
         return {name: array[:rows] for name, array in zip(self._names, arrays)}
 
+    def _live(self) -> ctypes.c_void_p:
+        if self._handle is None:
+            raise StopIteration
+        return self._handle
+
     @property
-    def total(self):
+    def total(self) -> Optional[int]:
         """Batches in the whole run (``None`` when endless)."""
         return None if self.epochs is None else self.epochs * self.batches_per_epoch
 
-    def __len__(self):
-        if self.total is None:
+    def __len__(self) -> int:
+        total = self.total
+        if total is None:
             raise TypeError("an endless batch iterator has no length")
-        return self.total - self._consumed
+        return total - self._consumed
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Batch]:
         return self
 
-    def __next__(self) -> dict:
+    def __next__(self) -> Batch:
         if self._slots is not None:
-            return self._next_from_ring()
-        lib, handle = self._lib, self._handle
+            return self._next_from_ring(self._slots)
+        lib, handle = self._lib, self._live()
         status = _check(lib, lib.dg_iterator_peek(handle, self._rows_ref, self._longest), self._cache.path)
         if status == _END:
             raise StopIteration
         rows = self._rows.value
         if self._ring is not None:
-            return self._fill_reused(rows)
-        batch = {}
+            return self._fill_reused(rows, self._ring)
+        batch: Batch = {}
         for index, (name, dtype, shape, variable, _) in enumerate(self._columns):
             if variable:
                 array = np.empty((rows, self._longest[index]) + shape[1:], dtype=dtype)
@@ -368,14 +427,15 @@ class EngineBatchIterator:
         self._consumed += 1
         return batch
 
-    def _fill_reused(self, rows):
+    def _fill_reused(self, rows: int, ring: List[Any]) -> Batch:
         """Fills the ring's next set of arrays (reallocated only when the batch's shapes change)."""
-        slot = self._consumed % len(self._ring)
+        slot = self._consumed % len(ring)
         shapes = tuple((rows, self._longest[i]) + shape[1:] if variable else (rows,) + shape
                        for i, (_, _, shape, variable, _) in enumerate(self._columns))
-        entry = self._ring[slot]
+        entry = ring[slot]
         if entry is None or entry[0] != shapes:
-            batch, buffers, capacities, lengths = {}, (ctypes.c_void_p * len(shapes))(), \
+            batch: Batch = {}
+            buffers, capacities, lengths = (ctypes.c_void_p * len(shapes))(), \
                 (ctypes.c_int64 * len(shapes))(), (ctypes.c_void_p * len(shapes))()
             for index, ((name, dtype, _, variable, _), shape) in enumerate(zip(self._columns, shapes)):
                 array = np.empty(shape, dtype=dtype)
@@ -384,44 +444,51 @@ class EngineBatchIterator:
                 if variable:
                     batch[name + "_lengths"] = np.empty(rows, dtype=np.int64)
                     lengths[index] = batch[name + "_lengths"].ctypes.data
-            entry = self._ring[slot] = (shapes, batch, buffers, capacities, lengths)
+            entry = ring[slot] = (shapes, batch, buffers, capacities, lengths)
         _, batch, buffers, capacities, lengths = entry
-        _check(self._lib, self._lib.dg_iterator_fill(self._handle, buffers, capacities, lengths), self._cache.path)
+        _check(self._lib, self._lib.dg_iterator_fill(self._live(), buffers, capacities, lengths), self._cache.path)
         self._consumed += 1
-        return batch
+        filled: Batch = batch
+        return filled
 
-    def position(self):
+    def _handle_or_closed(self) -> ctypes.c_void_p:
+        if self._handle is None:
+            raise OptionError("the batch iterator is closed", self._cache.path)
+        return self._handle
+
+    def position(self) -> Tuple[int, int]:
         """The (epoch, index) of the next batch."""
         epoch, index = ctypes.c_int64(), ctypes.c_int64()
-        _check(self._lib, self._lib.dg_iterator_position(self._handle, ctypes.byref(epoch), ctypes.byref(index)))
+        _check(self._lib, self._lib.dg_iterator_position(self._handle_or_closed(), ctypes.byref(epoch),
+                                                         ctypes.byref(index)))
         return epoch.value, index.value
 
-    def state(self) -> dict:
+    def state(self) -> Checkpoint:
         """The position as a small JSON-able dict (as the numpy backend's)."""
         epoch, index = self.position()
         return run_state(self.plan, epoch, index, self.first_epoch, self.epochs, self._cache.fingerprint)
 
-    def restore(self, state: dict):
+    def restore(self, state: Checkpoint) -> Batches:
         """Continues from a position saved by :meth:`state` of a run with the same arguments."""
         epoch, index = check_state(state, self.plan, self.first_epoch, self.epochs, self._cache.fingerprint)
         return self.seek(epoch, index)
 
-    def seek(self, epoch: int, index: int):
+    def seek(self, epoch: int, index: int) -> Batches:
         """Moves to batch ``index`` of ``epoch``."""
-        _check(self._lib, self._lib.dg_iterator_seek(self._handle, int(epoch), int(index)))
+        _check(self._lib, self._lib.dg_iterator_seek(self._handle_or_closed(), int(epoch), int(index)))
         self._consumed = (int(epoch) - self.first_epoch) * self.batches_per_epoch + int(index)
         if self._slots is not None:
             # Batches handed out before the seek may still be in use: start from a new ring.
             self._attach(self._workers, self._prefetch)
         return self
 
-    def close(self):
-        """Stops the engine's threads for this iterator."""
+    def close(self) -> None:
+        """Stops the engine's threads for this iterator; the run ends."""
         if getattr(self, "_handle", None):
             self._lib.dg_iterator_free(self._handle)
             self._handle = None
 
-    def __del__(self):
+    def __del__(self) -> None:
         self.close()
 
 
@@ -431,16 +498,16 @@ class _Slot:
 
     __slots__ = ("arrays", "pointers", "sizes", "_free_counts")
 
-    def __init__(self, arrays):
+    def __init__(self, arrays: List[NDArray[Any]]):
         self.arrays = arrays
         self.pointers = (ctypes.c_void_p * len(arrays))(*[array.ctypes.data for array in arrays])
         self.sizes = (ctypes.c_int64 * len(arrays))(*[array.nbytes for array in arrays])
         self._free_counts = self._counts()
 
-    def _counts(self):
+    def _counts(self) -> List[int]:
         return [sys.getrefcount(array) for array in self.arrays]
 
-    def is_free(self):
+    def is_free(self) -> bool:
         """Whether nothing but the ring refers to the arrays (no dict, array, view or tensor the
         caller kept): only then may the engine write a later batch into them."""
         return self._counts() == self._free_counts

@@ -14,12 +14,14 @@ import mmap
 import os
 import struct
 import zlib
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import lz4.block
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
-from ._errors import (CacheError, ChecksumError, CorruptError, NotACacheError, OptionError, TruncatedError,
-                      UnsupportedVersionError)
+from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, CorruptError, NotACacheError, OptionError,
+                      TruncatedError, UnsupportedVersionError)
 
 __all__ = ["CacheFileReader", "ColumnInfo", "FORMAT_VERSION"]
 
@@ -48,12 +50,12 @@ class _Invalid(Exception):
     """A metadata field of the wrong type or value (turned into a CorruptError naming ``column``
     when known)."""
 
-    def __init__(self, reason, column=None):
+    def __init__(self, reason: str, column: Optional[str] = None):
         super().__init__(reason)
         self.column = column
 
 
-def _get(obj, key, kind, optional=False):
+def _get(obj: Any, key: str, kind: type, optional: bool = False) -> Any:
     if not isinstance(obj, dict):
         raise _Invalid(f"expected an object holding '{key}'")
     if key not in obj or obj[key] is None:
@@ -77,7 +79,7 @@ class Table:
 
     __slots__ = ("offset", "count", "width", "crc", "what", "column", "checked")
 
-    def __init__(self, offset, count, width, crc, what, column):
+    def __init__(self, offset: int, count: int, width: int, crc: int, what: str, column: Optional[str]):
         self.offset, self.count, self.width, self.crc = offset, count, width, crc
         self.what, self.column, self.checked = what, column, False
 
@@ -89,15 +91,17 @@ class Table:
 class ColumnInfo:
     """One column of a cache: its schema, layout and tables."""
 
-    def __init__(self, meta: dict, row_count: int):
-        self.name = _get(meta, "name", str)
+    units: Table  # set by the reader once the column is validated
+
+    def __init__(self, meta: Dict[str, Any], row_count: int):
+        self.name: str = _get(meta, "name", str)
         try:
             self._parse(meta, row_count)
         except _Invalid as error:
             raise _Invalid(str(error), self.name) from None
 
-    def _parse(self, meta: dict, row_count: int):
-        self.role = _get(meta, "role", str)
+    def _parse(self, meta: Dict[str, Any], row_count: int) -> None:
+        self.role: str = _get(meta, "role", str)
         self.encoder = _get(meta, "encoder", str)
         dtype = _get(meta, "dtype", str)
         if dtype not in DTYPES:
@@ -106,19 +110,19 @@ class ColumnInfo:
             raise _Invalid(f"unknown role '{self.role}' of column '{self.name}'")
         self.dtype_name = dtype
         self.dtype = DTYPES[dtype]
-        self.shape = _get(meta, "shape", list)
+        self.shape: List[int] = _get(meta, "shape", list)
         if any(isinstance(d, bool) or not isinstance(d, int) for d in self.shape):
             raise _Invalid(f"the shape of column '{self.name}' is not a list of integers")
-        self.variable_length = _get(meta, "variableLength", bool)
-        self.codec = _get(meta, "codec", str)
+        self.variable_length: bool = _get(meta, "variableLength", bool)
+        self.codec: str = _get(meta, "codec", str)
         if self.codec not in ("none", "lz4", "lz4hc"):
             raise _Invalid(f"unknown codec '{self.codec}' of column '{self.name}'")
         self.layout = _get(meta, "layout", str)
         if self.layout not in ("row", "packed"):
             raise _Invalid(f"unknown layout '{self.layout}' of column '{self.name}'")
-        self.unit_count = _get(meta, "unitCount", int)
-        self.raw_bytes = _get(meta, "rawBytes", int)
-        self.stored_bytes = _get(meta, "storedBytes", int)
+        self.unit_count: int = _get(meta, "unitCount", int)
+        self.raw_bytes: int = _get(meta, "rawBytes", int)
+        self.stored_bytes: int = _get(meta, "storedBytes", int)
         if self.raw_bytes < 0 or self.stored_bytes < 0:
             raise _Invalid(f"negative byte counts in column '{self.name}'")
         self.units_loc = _location(_get(meta, "units", dict))
@@ -128,20 +132,24 @@ class ColumnInfo:
         # Python integers: a shape too large for int64 is refused by name when validated, not
         # overflowed here.
         self.step_elements = math.prod(self.shape)
-        self.units = self.first_rows = self.row_offsets = None  # Tables, set by the reader
+        self.first_rows: Optional[Table] = None  # set by the reader
+        self.row_offsets: Optional[Table] = None
 
     @property
     def row_bytes(self) -> int:
         """Bytes of one row (fixed column) or of one step of the first axis (variable column)."""
-        return self.step_elements * self.dtype.itemsize
+        return int(self.step_elements * self.dtype.itemsize)
 
     @property
-    def numpy_shape(self) -> tuple:
+    def numpy_shape(self) -> Tuple[Optional[int], ...]:
         """The shape of one row, with ``None`` for a variable first axis."""
         return ((None,) if self.variable_length else ()) + tuple(self.shape)
 
 
-def _location(value):
+_Location = Tuple[int, int, int]
+
+
+def _location(value: Any) -> Optional[_Location]:
     if value is None:
         return None
     offset, count, crc = _get(value, "offset", int), _get(value, "count", int), _get(value, "crc32", int)
@@ -156,12 +164,15 @@ class CacheFileReader:
     Units are decoded by :meth:`unit_bytes`; whole columns by :meth:`column_bytes`.
     """
 
-    def __init__(self, path):
+    def __init__(self, path: Union[str, os.PathLike[str]]):
         self.path = os.fspath(path)
+        self._map: Union[mmap.mmap, bytes]
         try:
             with open(self.path, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
                 self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size > 0 else b""
+        except FileNotFoundError as error:
+            raise CacheFileNotFoundError(self.path, f"open {self.path}: {error.strerror or error}") from error
         except OSError as error:
             raise CacheError(f"open {self.path}: {error.strerror or error}", self.path) from error
         self.size = size
@@ -169,7 +180,7 @@ class CacheFileReader:
         self._read_frame()
         self._validate()
 
-    def close(self):
+    def close(self) -> None:
         """Releases the mapping (arrays already returned stay valid: they are copies)."""
         if isinstance(self._map, mmap.mmap):
             try:
@@ -180,10 +191,10 @@ class CacheFileReader:
 
     # -- frame ------------------------------------------------------------------------------
 
-    def corrupt(self, reason, column=None, row=None):
+    def corrupt(self, reason: str, column: Optional[str] = None, row: Optional[int] = None) -> CorruptError:
         return CorruptError(self.path, reason, column, row)
 
-    def _read_frame(self):
+    def _read_frame(self) -> None:
         data, size, path = self.buffer, self.size, self.path
         head = bytes(data[:min(size, 8)])
         if size == 0 or head != HEADER_MAGIC[:len(head)]:
@@ -219,7 +230,7 @@ class CacheFileReader:
         if zlib.crc32(document) != meta_crc:
             raise ChecksumError(path, "metadata", meta_start)
         try:
-            self.metadata = json.loads(bytes(document).decode("utf-8"))
+            self.metadata: Any = json.loads(bytes(document).decode("utf-8"))
         except (ValueError, UnicodeDecodeError, RecursionError) as error:
             raise self.corrupt(f"the metadata document is not valid: {error}") from None
         self.version = version
@@ -228,13 +239,14 @@ class CacheFileReader:
 
     # -- metadata ---------------------------------------------------------------------------
 
-    def _validate(self):
+    def _validate(self) -> None:
         try:
             self._validate_metadata()
         except _Invalid as error:
             raise self.corrupt(f"the metadata document is not valid: {error}", error.column) from None
 
-    def _table(self, location, width, expected, what, column):
+    def _table(self, location: Optional[_Location], width: int, expected: Optional[int], what: str,
+               column: Optional[str]) -> Table:
         area = self.tables_end - self.index_offset
         if location is None:
             raise self.corrupt(f"the {what} is missing", column)
@@ -246,14 +258,14 @@ class CacheFileReader:
                                column)
         return Table(self.index_offset + offset, count, width, crc, what, column)
 
-    def _validate_metadata(self):
+    def _validate_metadata(self) -> None:
         meta = self.metadata
         if not isinstance(meta, dict):
             raise _Invalid("it is not an object")
         version = _get(meta, "formatVersion", int)
         if version != self.version:
             raise self.corrupt(f"the metadata's format version {version} differs from the trailer's {self.version}")
-        rows = _get(meta, "rowCount", int)
+        rows: int = _get(meta, "rowCount", int)
         if not 0 <= rows <= MAX_ROWS:
             raise self.corrupt(f"row count {rows} is out of range")
         self.row_count = rows
@@ -265,7 +277,7 @@ class CacheFileReader:
             raise self.corrupt("column names repeat")
         statistics = _get(meta, "statistics", dict)
         skipped = _get(meta, "skipped", list)
-        self.statistics = {key: _get(statistics, key, int)
+        self.statistics: Dict[str, int] = {key: _get(statistics, key, int)
                            for key in ("recordsIn", "recordsWritten", "recordsSkipped", "bytesIn", "bytesOut")}
         if self.statistics["recordsWritten"] != rows or self.statistics["recordsSkipped"] != len(skipped):
             raise self.corrupt("the statistics disagree with the row count or the skipped records")
@@ -273,18 +285,20 @@ class CacheFileReader:
         classes = _get(meta, "classes", list, optional=True)
         if classes is not None and not all(isinstance(c, str) for c in classes):
             raise _Invalid("'classes' is not a list of strings")
-        self.classes = classes
+        self.classes: Optional[List[str]] = classes
         fingerprint = _get(meta, "fingerprint", dict)
-        self.fingerprint = {key: _get(fingerprint, key, str) for key in ("value", "rows", "encoders", "schema")}
+        self.fingerprint: Dict[str, str] = {key: _get(fingerprint, key, str)
+                                            for key in ("value", "rows", "encoders", "schema")}
         data_end = self.index_offset
         for column in self.columns:
             self._validate_column(column, rows, data_end)
-        self.id_offsets = self.id_text = None
+        self.id_offsets: Optional[Table] = None
+        self.id_text: Optional[Table] = None
         ids = _get(meta, "ids", dict, optional=True)
         if ids is not None:
             self.id_offsets = self._table(_location(_get(ids, "offsets", dict)), 8, rows + 1, "id offsets table", None)
             self.id_text = self._table(_location(_get(ids, "text", dict)), 1, None, "id text", None)
-        self.source_stamps = None
+        self.source_stamps: Optional[Table] = None
         sources = _get(meta, "sources", dict, optional=True)
         if sources is not None:
             name = _get(sources, "column", str)
@@ -293,7 +307,7 @@ class CacheFileReader:
             self.source_stamps = self._table(_location(_get(sources, "stamps", dict)), 16, rows,
                                              "source stamps table", name)
 
-    def _validate_column(self, column: ColumnInfo, rows: int, data_end: int):
+    def _validate_column(self, column: ColumnInfo, rows: int, data_end: int) -> None:
         name = column.name
         if not name:
             raise self.corrupt("a column has an empty name")
@@ -337,7 +351,7 @@ class CacheFileReader:
 
     # -- tables -----------------------------------------------------------------------------
 
-    def table_bytes(self, table: Table, force=False) -> memoryview:
+    def table_bytes(self, table: Table, force: bool = False) -> memoryview:
         """The bytes of ``table``, its CRC-32 checked on first use (always when ``force``)."""
         raw = self.buffer[table.offset:table.offset + table.nbytes]
         if force or not table.checked:
@@ -346,7 +360,7 @@ class CacheFileReader:
             table.checked = True
         return raw
 
-    def table_array(self, table: Table, dtype, force=False) -> np.ndarray:
+    def table_array(self, table: Table, dtype: DTypeLike, force: bool = False) -> NDArray[Any]:
         """The entries of ``table`` as a read-only numpy array (CRC checked)."""
         return np.frombuffer(self.table_bytes(table, force), dtype=dtype, count=table.count)
 
@@ -357,7 +371,7 @@ class CacheFileReader:
         raise OptionError(f"the cache has no column '{name}' (columns: {', '.join(c.name for c in self.columns)})",
                           self.path)
 
-    def unit_plan(self, column: ColumnInfo, force=False):
+    def unit_plan(self, column: ColumnInfo, force: bool = False) -> Tuple[NDArray[Any], ...]:
         """Per unit: (offset, stored length, crc, raw?, first row, row end, raw length), all checked
         against the file and the schema (vectorised)."""
         units = self.table_array(column.units, UNIT_DTYPE, force)
@@ -365,6 +379,9 @@ class CacheFileReader:
         offsets = units["offset"].astype(np.uint64)
         lengths = units["length"].astype(np.uint64)
         flags = units["flags"]
+        first: NDArray[Any]
+        ends: NDArray[Any]
+        raw_lengths: NDArray[Any]
         if column.first_rows is not None:
             first = self.table_array(column.first_rows, "<u8", force).astype(np.uint64)
             ends = np.append(first[1:], np.uint64(self.row_count))
@@ -407,13 +424,15 @@ class CacheFileReader:
                                column.name, int(first[u]))
         return offsets.astype(np.int64), lengths_i, units["crc"], is_raw, first, ends, raw_lengths
 
-    def row_offsets_array(self, column: ColumnInfo, force=False) -> np.ndarray:
+    def row_offsets_array(self, column: ColumnInfo, force: bool = False) -> NDArray[np.int64]:
         """A variable column's row offsets (int64, rows + 1), checked: from 0 to ``rawBytes``,
         never falling, each row a whole number of steps."""
-        offsets = self.table_array(column.row_offsets, "<u8", force)
-        if offsets[0] != 0 or offsets[-1] != column.raw_bytes or column.raw_bytes > 1 << 62:
+        if column.row_offsets is None:
+            raise self.corrupt("a variable-length column needs row offsets", column.name)
+        stored = self.table_array(column.row_offsets, "<u8", force)
+        if stored[0] != 0 or stored[-1] != column.raw_bytes or column.raw_bytes > 1 << 62:
             raise self.corrupt(f"the row offsets do not span the column's {column.raw_bytes} bytes", column.name)
-        offsets = offsets.astype(np.int64)
+        offsets: NDArray[np.int64] = stored.astype(np.int64)
         sizes = np.diff(offsets)
         step = column.row_bytes
         bad = np.flatnonzero((sizes < 0) | ((sizes % step != 0) if step else (sizes != 0)))
@@ -422,7 +441,8 @@ class CacheFileReader:
             raise self.corrupt(f"row offsets {int(offsets[r])}..<{int(offsets[r + 1])} are invalid", column.name, r)
         return offsets
 
-    def decode_unit(self, column, u, offset, length, crc, is_raw, first, end, raw_length, check_crc=True):
+    def decode_unit(self, column: ColumnInfo, u: int, offset: int, length: int, crc: int, is_raw: bool, first: int,
+                    end: int, raw_length: int, check_crc: bool = True) -> Union[memoryview, bytes]:
         """The raw bytes of one unit (CRC checked before decoding)."""
         stored = self.buffer[offset:offset + length]
         if check_crc and zlib.crc32(stored) != crc:
@@ -433,7 +453,7 @@ class CacheFileReader:
             raise self.corrupt(f"unit {u} claims {raw_length} raw bytes from {length} stored (LZ4 expands 255-fold at most)",
                                column.name, first)
         try:
-            decoded = lz4.block.decompress(stored, uncompressed_size=raw_length)
+            decoded: Optional[bytes] = lz4.block.decompress(stored, uncompressed_size=raw_length)
         except (lz4.block.LZ4BlockError, ValueError, MemoryError):
             decoded = None
         # uncompressed_size is only an upper bound for lz4.block: a block that decodes short is
@@ -442,7 +462,7 @@ class CacheFileReader:
             raise self.corrupt(f"unit {u} does not decode to its {raw_length} bytes", column.name, first)
         return decoded
 
-    def column_bytes(self, column: ColumnInfo, force=False) -> np.ndarray:
+    def column_bytes(self, column: ColumnInfo, force: bool = False) -> NDArray[np.uint8]:
         """The column's whole logical stream (every row, in order) as a uint8 array: every unit
         checked and decoded, and the units checked to cover the rows exactly."""
         offsets, lengths, crcs, is_raw, first, ends, raw_lengths = self.unit_plan(column, force)
@@ -461,16 +481,16 @@ class CacheFileReader:
             position += n
         return out
 
-    def ids(self):
+    def ids(self) -> Optional[List[str]]:
         """Every row's id, or ``None`` when the rows have none."""
-        if self.id_offsets is None:
+        if self.id_offsets is None or self.id_text is None:
             return None
         offsets = self.table_array(self.id_offsets, "<u8").astype(np.uint64)
         text = bytes(self.table_bytes(self.id_text))
         if offsets.size and (offsets[0] != 0 or offsets[-1] != len(text) or (np.diff(offsets.astype(np.int64)) < 0).any()):
             raise self.corrupt("the id offsets do not span the id text")
         bounds = offsets.astype(np.int64).tolist()
-        result = []
+        result: List[str] = []
         for row in range(self.row_count):
             try:
                 result.append(text[bounds[row]:bounds[row + 1]].decode("utf-8"))
@@ -480,10 +500,11 @@ class CacheFileReader:
 
     # -- verify -----------------------------------------------------------------------------
 
-    def verify(self) -> dict:
+    def verify(self) -> Dict[str, int]:
         """Checks the whole file, as ``datagen cache verify``: every CRC, every unit decoding to its
         exact size, the tables' order, the statistics, and zero padding between units and tables."""
-        data_extents, table_extents = [], []
+        data_extents: List[Tuple[int, int]] = []
+        table_extents: List[Tuple[int, int]] = []
         units_checked = stored_total = raw_total = 0
         for column in self.columns:
             tables = [t for t in (column.units, column.first_rows, column.row_offsets) if t is not None]
@@ -497,9 +518,9 @@ class CacheFileReader:
                     raise self.corrupt(f"unit {u} starts at row {int(first[u])}, expected {expected}", column.name,
                                        int(first[u]))
                 expected = int(ends[u])
-                raw = self.decode_unit(column, u, int(offsets[u]), int(lengths[u]), int(crcs[u]), bool(is_raw[u]),
-                                       int(first[u]), int(ends[u]), int(raw_lengths[u]))
-                if len(raw) != raw_lengths[u]:
+                unit = self.decode_unit(column, u, int(offsets[u]), int(lengths[u]), int(crcs[u]), bool(is_raw[u]),
+                                        int(first[u]), int(ends[u]), int(raw_lengths[u]))
+                if len(unit) != raw_lengths[u]:
                     raise self.corrupt(f"unit {u} does not decode to its {int(raw_lengths[u])} bytes", column.name)
                 data_extents.append((int(offsets[u]), int(lengths[u])))
             if expected != self.row_count:
@@ -513,17 +534,17 @@ class CacheFileReader:
             raw_total += raw
         if stored_total != self.statistics["bytesOut"] or raw_total != self.statistics["bytesIn"]:
             raise self.corrupt("the statistics' byte counts disagree with the units")
-        for table in (self.id_offsets, self.id_text, self.source_stamps):
-            if table is not None:
-                self.table_bytes(table, force=True)
-                table_extents.append((table.offset, table.nbytes))
+        for extra in (self.id_offsets, self.id_text, self.source_stamps):
+            if extra is not None:
+                self.table_bytes(extra, force=True)
+                table_extents.append((extra.offset, extra.nbytes))
         if self.id_offsets is not None:
             self.ids()
         self._check_padding(data_extents, HEADER_SIZE, self.index_offset, "data section")
         self._check_padding(table_extents, self.index_offset, self.tables_end, "index tables")
         return {"units_checked": units_checked, "stored_bytes": stored_total, "raw_bytes": raw_total}
 
-    def _check_padding(self, extents, start, end, region):
+    def _check_padding(self, extents: List[Tuple[int, int]], start: int, end: int, region: str) -> None:
         position = start
         for offset, length in sorted(extents):
             if offset < position:
@@ -534,7 +555,7 @@ class CacheFileReader:
             raise self.corrupt(f"{region}: a region ends after {end}")
         self._check_zero(position, end, region)
 
-    def _check_zero(self, start, end, region):
+    def _check_zero(self, start: int, end: int, region: str) -> None:
         if end <= start:
             return
         chunk = 1 << 24

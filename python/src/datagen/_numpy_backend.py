@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+import os
+from typing import Any, Dict, List, Optional, Tuple, Union
 
-from ._batches import BatchIterator, digest_batches, make_plan, subset_rows
-from ._errors import CacheError
+import numpy as np
+from numpy.typing import NDArray
+
+from ._batches import BatchIterator, check_threads, digest_batches, make_plan, subset_rows
 from ._format import CacheFileReader, ColumnInfo
+from ._protocol import Batch, Batches, RowSelection, ShuffleMode
 
 __all__ = ["NumpyCache"]
 
@@ -14,11 +18,11 @@ __all__ = ["NumpyCache"]
 class _VariableColumn:
     """A decoded variable-length column: the steps of every row, and each row's first step."""
 
-    def __init__(self, steps: np.ndarray, starts: np.ndarray):
+    def __init__(self, steps: NDArray[Any], starts: NDArray[np.int64]):
         self.steps = steps      # shape [total steps] + trailing shape
         self.starts = starts    # int64, rows + 1
 
-    def gather(self, rows: np.ndarray):
+    def gather(self, rows: NDArray[np.int64]) -> Tuple[NDArray[Any], NDArray[np.int64]]:
         """The rows padded at the end with zeros to the longest, and their lengths (int64)."""
         begin = self.starts[rows]
         lengths = self.starts[rows + 1] - begin
@@ -42,9 +46,9 @@ class NumpyCache:
 
     backend = "numpy"
 
-    def __init__(self, path):
+    def __init__(self, path: Union[str, os.PathLike[str]]):
         self._reader = CacheFileReader(path)
-        self._decoded = {}
+        self._decoded: Dict[str, Union[NDArray[Any], _VariableColumn]] = {}
 
     # -- description ------------------------------------------------------------------------
 
@@ -58,64 +62,65 @@ class NumpyCache:
         """The number of rows."""
         return self._reader.row_count
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.rows
 
     @property
-    def columns(self) -> dict:
+    def columns(self) -> Dict[str, Tuple[np.dtype[Any], Tuple[Optional[int], ...]]]:
         """``{name: (numpy dtype, shape of one row)}`` in schema order (data columns, then the
         target); a variable first axis is ``None``."""
         return {c.name: (c.dtype, c.numpy_shape) for c in self._reader.columns}
 
     @property
-    def roles(self) -> dict:
+    def roles(self) -> Dict[str, str]:
         """``{name: "data" or "target"}``."""
         return {c.name: c.role for c in self._reader.columns}
 
     @property
-    def classes(self):
+    def classes(self) -> Optional[List[str]]:
         """The target encoder's label classes in class order, or ``None``."""
         return None if self._reader.classes is None else list(self._reader.classes)
 
     @property
     def fingerprint(self) -> str:
         """The cache's fingerprint (lowercase hex SHA-256 of its inputs)."""
-        return self._reader.fingerprint["value"]
+        return str(self._reader.fingerprint["value"])
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> Dict[str, Any]:
         """The whole metadata document, as parsed JSON."""
-        return self._reader.metadata
+        metadata: Dict[str, Any] = self._reader.metadata
+        return metadata
 
     @property
-    def ids(self):
+    def ids(self) -> Optional[List[str]]:
         """Every row's id (a list of str), or ``None`` when the rows have none."""
         return self._reader.ids()
 
-    def verify(self) -> dict:
+    def verify(self) -> Optional[Dict[str, int]]:
         """Checks every checksum, unit, table order, statistic and padding byte of the file.
 
         Returns ``{"units_checked", "stored_bytes", "raw_bytes"}``; raises :class:`CacheError`
         naming the first problem."""
         return self._reader.verify()
 
-    def close(self):
+    def close(self) -> None:
         """Releases the file mapping."""
         self._decoded.clear()
         self._reader.close()
 
-    def __enter__(self):
+    def __enter__(self) -> NumpyCache:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<datagen.Cache {self.path!r} backend=numpy rows={self.rows} columns={list(self.columns)}>"
 
     # -- data -------------------------------------------------------------------------------
 
-    def _column(self, info: ColumnInfo):
+    def _column(self, info: ColumnInfo) -> Union[NDArray[Any], _VariableColumn]:
         decoded = self._decoded.get(info.name)
         if decoded is not None:
             return decoded
@@ -132,23 +137,25 @@ class NumpyCache:
         self._decoded[info.name] = decoded
         return decoded
 
-    def _gather(self, rows: np.ndarray) -> dict:
-        batch = {}
+    def _gather(self, rows: NDArray[np.int64]) -> Batch:
+        batch: Batch = {}
         for info in self._reader.columns:
             column = self._column(info)
-            if info.variable_length:
+            if isinstance(column, _VariableColumn):
                 batch[info.name], batch[info.name + "_lengths"] = column.gather(rows)
             else:
                 batch[info.name] = column[rows]
         return batch
 
-    def to_numpy(self) -> dict:
+    def to_numpy(self) -> Batch:
         """Every column whole: ``{name: array}`` (a variable-length column padded at the end with
         zeros to the longest row, its lengths under ``"<name>_lengths"``)."""
         return self._gather(np.arange(self.rows, dtype=np.int64))
 
-    def batches(self, batch_size=128, shuffle="full", seed=0, epoch=0, rank=0, world_size=1, drop_last=False,
-                rows=None, epochs=1, remainder="drop") -> BatchIterator:
+    def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,
+                rank: int = 0, world_size: int = 1, drop_last: bool = False, rows: Optional[RowSelection] = None,
+                epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
+                reuse: int = 0, ring: bool = True) -> Batches:
         """Batches of ``epochs`` epochs (``None``: endless) starting at ``epoch``, identical to the
         Swift library's for the same arguments.
 
@@ -156,19 +163,25 @@ class NumpyCache:
         process's share of each epoch (``remainder="drop"``: ranks disjoint and equal; ``"pad"``);
         ``rows`` serves only those cache rows (an index array or range), in that order before the
         shuffle. Each batch is a dict of C-contiguous arrays named after the columns.
+
+        ``workers``, ``prefetch``, ``reuse`` and ``ring`` are the engine's (checked here, no effect):
+        this backend gathers each batch on the calling thread, into new arrays.
         """
+        check_threads(workers, prefetch, reuse)
         subset = subset_rows(rows, self.rows, self.path)
         plan = make_plan(self.rows if subset is None else len(subset), batch_size, shuffle, seed, rank, world_size,
                          drop_last, remainder)
         if subset is None:
-            fetch = self._gather
-        else:
-            def fetch(positions):
-                return self._gather(subset[positions])
+            return BatchIterator(plan, self._gather, epoch, epochs, self.fingerprint)
+        chosen = subset
+
+        def fetch(positions: NDArray[np.int64]) -> Batch:
+            return self._gather(chosen[positions])
         return BatchIterator(plan, fetch, epoch, epochs, self.fingerprint)
 
-    def digest(self, batch_size=128, epochs=1, shuffle="full", seed=0, epoch=0, rank=0, world_size=1,
-               drop_last=False, rows=None) -> str:
+    def digest(self, batch_size: int = 128, epochs: Optional[int] = 1, shuffle: ShuffleMode = "full", seed: int = 0,
+               epoch: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
+               rows: Optional[RowSelection] = None) -> str:
         """The SHA-256 of every batch of the run, equal to ``datagen cache bench --json``'s digest."""
         names = [(c.name, c.variable_length) for c in self._reader.columns]
         return digest_batches(self.batches(batch_size, shuffle, seed, epoch, rank, world_size, drop_last, rows,

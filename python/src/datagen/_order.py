@@ -8,6 +8,7 @@ arrays (whose arithmetic wraps modulo 2**64, as Swift's ``&*`` and ``&+``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -150,7 +151,7 @@ class EpochOrder:
     blocks_per_window: int = DEFAULT_BLOCKS_PER_WINDOW
 
     @staticmethod
-    def parse(shuffle) -> "EpochOrder":
+    def parse(shuffle: object) -> "EpochOrder":
         """An order from ``"none"``, ``"full"``, ``"window"``, ``False``/``True`` or an EpochOrder."""
         if isinstance(shuffle, EpochOrder):
             return shuffle
@@ -203,7 +204,7 @@ class Shard:
     world_size: int = 1
     remainder: str = "drop"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not (isinstance(self.world_size, int) and isinstance(self.rank, int)) or self.world_size < 1 \
                 or not 0 <= self.rank < self.world_size:
             raise OptionError(f"rank {self.rank} does not exist in a world of size {self.world_size}")
@@ -251,8 +252,8 @@ class BatchPlan:
         self.batch_size = size
         per = self.rows_per_epoch
         self.batches_per_epoch = per // size if drop_last else -(-per // size)
-        self._epoch = None
-        self._epoch_rows = None
+        self._epoch: Optional[int] = None
+        self._epoch_rows: np.ndarray = np.zeros(0, dtype=np.int64)
 
     def epoch_rows(self, epoch: int) -> np.ndarray:
         """Every row this shard serves in ``epoch``, in order (cached for the last epoch asked)."""
