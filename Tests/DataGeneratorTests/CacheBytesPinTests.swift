@@ -37,7 +37,7 @@ struct CacheBytesPinTests {
             let pinned = "bbc6d0ab7bfaf63b75acd5135f3cdfed326d411848b44107cc33b342b5491220"
             let options = CacheBuildOptions(workers: 2, onError: .skip, rowsPerGroup: 10)
             let whole = directory + "/whole.dgcache"
-            try CacheBuilder(dataSet: dataSet, output: whole, options: options).build()
+            _ = try CacheBuilder(dataSet: dataSet, output: whole, options: options).build()
             Self.expectPinned(try Self.sha256(whole), pinned)
 
             let resumed = directory + "/resumed.dgcache"
@@ -49,7 +49,7 @@ struct CacheBytesPinTests {
             Self.expectPinned(try Self.sha256(resumed), pinned)
 
             let none = directory + "/none.dgcache"
-            try CacheBuilder(dataSet: dataSet, output: none,
+            _ = try CacheBuilder(dataSet: dataSet, output: none,
                              options: CacheBuildOptions(codec: .none, columnCodecs: ["target": .lz4hc], workers: 0,
                                                         onError: .skip, rowsPerGroup: 7)).build()
             Self.expectPinned(try Self.sha256(none), "6fa1f32dd1784be01de0e82f0a459dab93cb16c34f98d445cff1c238d165aabd")
