@@ -58,7 +58,7 @@ public struct CacheBuilder: Sendable {
         let encoder = CacheGroupEncoder(dataSet: dataSet, columns: plans, policy: options.onError)
         let sourceColumn = dataSet.dataEncoders.firstIndex { $0 is any ResourceLocating }.map { plans[$0].name }
         let schema = CacheWriterSchema(columns: plans, fingerprint: fingerprint, recordCount: dataSet.size,
-                                       rowsPerGroup: max(1, options.rowsPerGroup ?? Self.groupRows(plans)),
+                                       rowsPerGroup: max(1, options.rowsPerGroup ?? CacheWriterSchema.defaultRowsPerGroup(plans)),
                                        onError: options.onError, sourceColumn: sourceColumn)
         let writer = try CacheWriter(output: output, schema: schema)
         defer { writer.abort() }
@@ -85,12 +85,6 @@ public struct CacheBuilder: Sendable {
             && cache.columns.map(\.codec) == plans.map(\.codec)
             && (cache.skipped.isEmpty || options.onError == .skip)
             && (try? cache.changedSources(in: dataSet).isEmpty) == true
-    }
-
-    /// Rows per group: up to 1024, fewer for wide rows (about 16 MiB of fixed-size data a group).
-    static func groupRows(_ plans: [ColumnPlan]) -> Int {
-        let rowBytes = plans.reduce(0) { $0 + ($1.spec.isVariableLength ? 0 : $1.rowBytes) }
-        return max(1, min(1024, (16 << 20) / max(1, rowBytes)))
     }
 
     /// Encodes the groups the writer does not hold yet on worker threads and appends them in order.
