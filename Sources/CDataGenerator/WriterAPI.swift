@@ -38,6 +38,8 @@ final class WriterHandle {
             var rowLengths: [Int]?
             if let lengths, let pointer = lengths[position] {
                 rowLengths = (0..<keptCount).map { Int(pointer[$0]) }
+            } else if column.spec.isVariableLength && keptCount == 0 {
+                rowLengths = []  // every row skipped: no lengths to point to
             }
             parts.append(try argument { () throws(CacheError) in
                 try EncodedColumnPart(column: column, bytes: bytes, lengths: rowLengths, rowCount: keptCount)

@@ -189,6 +189,28 @@ struct WriterCAPITests {
         }
     }
 
+    @Test("a group whose rows are all skipped needs no buffers nor lengths, and gives a valid cache listing them")
+    func aGroupOfSkippedRowsNeedsNoBuffers() throws {
+        try Self.withDirectory { directory in
+            let path = directory + "/skipped.dgcache"
+            let schema = "{\"columns\": [{\"name\": \"tokens\", \"dtype\": \"int32\", \"shape\": [], "
+                + "\"variable_length\": true, \"encoder\": \"tok@1\"}], \"records\": 2, \"on_error\": \"skip\"}"
+            var writer: OpaquePointer?
+            var done: Int64 = -1
+            #expect(dg_writer_open(path, schema, "digest", &writer, &done) == 0, "\(Self.lastError())")
+            let buffers: [UnsafeRawPointer?] = [nil]
+            let sizes: [Int64] = [0]
+            let skipped = "[{\"row\": 0, \"id\": null, \"reason\": \"empty\"}, {\"row\": 1, \"reason\": \"empty too\"}]"
+            #expect(dg_writer_put_group(writer, 0, buffers, sizes, nil, skipped) == 0, "\(Self.lastError())")
+            #expect(dg_writer_finish(writer, nil, nil, nil) == 0, "\(Self.lastError())")
+            let cache = try CacheFile(path: path)
+            #expect(cache.rowCount == 0)
+            #expect(cache.skipped == [SkippedRecord(row: 0, id: nil, reason: "empty"), SkippedRecord(row: 1, id: nil, reason: "empty too")])
+            #expect(cache.fingerprint == CacheFingerprint(rowsDigest: "digest", columns: [
+                ColumnPlan(name: "tokens", role: .data, spec: .variableLength(.int32), codec: .lz4, encoderIdentity: "tok@1")]))
+        }
+    }
+
     @Test("a second writer of the same cache is refused while the first holds its lock, and a bad schema names its fault")
     func aSecondWriterAndABadSchemaAreRefused() throws {
         try Self.withDirectory { directory in
