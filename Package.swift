@@ -91,6 +91,11 @@ let package = Package(
             name: "DatagenCLITests",
             dependencies: ["datagen"]
         ),
+        // The C API's functions called from Swift (they are public Swift functions under @_cdecl).
+        .testTarget(
+            name: "CDataGeneratorTests",
+            dependencies: ["CDataGenerator", "DataGenerator"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -63,6 +63,7 @@ extern "C" {
 
 typedef struct dg_cache dg_cache;
 typedef struct dg_iterator dg_iterator;
+typedef struct dg_writer dg_writer;
 
 /*
  * The message of the last failed call on the calling thread, copied NUL-terminated into `buffer`
@@ -177,6 +178,55 @@ int32_t dg_iterator_position(dg_iterator *iterator, int64_t *epoch, int64_t *ind
 
 /* Stops the iterator's threads and releases it. NULL is ignored. */
 void dg_iterator_free(dg_iterator *iterator);
+
+/*
+ * Writing a cache: the same writer as `datagen cache build` (the same bytes for the same groups).
+ * The caller encodes the records, cut into row groups of `rows_per_group` consecutive records, and
+ * puts the groups in order; an interrupted write (a crash, dg_writer_abort) resumes after the last
+ * group written. A writer is used from one thread at a time.
+ *
+ * Opens a writer of the cache at `path`: takes the lock `path.lock` (DG_ERROR_CACHE naming it when
+ * another writer holds it), opens `path.partial` and its journal, and keeps the groups an earlier
+ * run of the same build wrote. `schema_json` gives the columns and options (docs/FORMAT.md,
+ * "Writing a cache through the C API"); `rows_digest` is the caller's SHA-256 (hex) of its
+ * inputs, which the fingerprint is made of with the columns' encoder identities and specs. On
+ * DG_OK, `*writer` is the new handle and `*groups_done` the number of groups already written: the
+ * index of the next group to put. DG_ERROR_ARGUMENT for a schema that is not valid.
+ */
+int32_t dg_writer_open(const char *path, const char *schema_json, const char *rows_digest, dg_writer **writer,
+                       int64_t *groups_done);
+
+/*
+ * Puts row group `group` (it must be the next one): the records [group * rows_per_group, ...) of
+ * which those listed in `skipped_json` are left out (NULL or "[]" for none; else a JSON array of
+ * {"row": R, "id": "..." or null, "reason": "..."}, rows in ascending order). For each column in
+ * schema order, `buffers[c]` holds the kept rows' bytes, `sizes[c]` bytes: a fixed column's rows
+ * one after another (rows × the row's bytes); a variable-length column's rows one after another,
+ * `lengths[c]` pointing to each kept row's length along its first axis (int64; `lengths` may be
+ * NULL when no column is variable-length, and `lengths[c]` is NULL for fixed columns). The rows are
+ * packed into units, compressed and checksummed here, written and journaled before the call
+ * returns. DG_ERROR_ARGUMENT (nothing written) when the group is out of order or its buffers do
+ * not fit the schema.
+ */
+int32_t dg_writer_put_group(dg_writer *writer, int64_t group, const void *const *buffers, const int64_t *sizes,
+                            const int64_t *const *lengths, const char *skipped_json);
+
+/*
+ * Publishes the cache once every group is put: writes the index and the metadata, syncs and renames
+ * `path.partial` over `path`, removes the journal and the lock. `ids` (NULL: rows without ids)
+ * holds one UTF-8 id per record of the input, skipped ones included, one after another, their byte
+ * lengths in `id_lengths`; `classes_json` (NULL: none) is a JSON array of the target's label
+ * classes. The handle is released whatever the result; after a failure the journal stays for a
+ * resume.
+ */
+int32_t dg_writer_finish(dg_writer *writer, const char *ids, const int64_t *id_lengths, const char *classes_json);
+
+/*
+ * Stops writing without publishing: the partial file and its journal stay for a resume (open the
+ * same path with the same schema and digest), the lock is released and the handle too. NULL is
+ * ignored.
+ */
+void dg_writer_abort(dg_writer *writer);
 
 #ifdef __cplusplus
 }

@@ -12,20 +12,11 @@ public struct CacheFingerprint: Sendable, Hashable, Codable, CustomStringConvert
     /// SHA-256 of every column's name, role, dtype, shape and variable-length flag.
     public let schema: String
 
-    /// The fingerprint a cache of `dataSet` has when built with these column names.
-    /// - Parameters:
-    ///   - dataColumnNames: names of the data columns (default `"data"`, or `"data0"`, `"data1"`…).
-    ///   - targetColumnName: name of the target column.
-    /// - Throws: ``CacheError/invalidOption(_:)`` for names that do not fit the data set.
-    public init(dataSet: GeneratorDataSet, dataColumnNames: [String]? = nil,
-                targetColumnName: String = "target") throws(CacheError) {
-        let columns = try ColumnPlan.columns(of: dataSet, dataNames: dataColumnNames, targetName: targetColumnName,
-                                             codec: .lz4, codecs: [:])
-        self.init(inventory: dataSet.inventory, columns: columns)
-    }
-
-    init(inventory: Inventory, columns: [ColumnPlan]) {
-        self.init(rows: Self.rowsDigest(inventory),
+    /// The fingerprint of a cache of these columns built from inputs whose digest is `rowsDigest`
+    /// (the caller's own SHA-256 of its inputs, lowercase hex: for a data set, of the inventory's
+    /// rows): the encoders' and the schema's digests are taken from `columns`.
+    public init(rowsDigest: String, columns: [ColumnPlan]) {
+        self.init(rows: rowsDigest,
                   encoders: Self.encodersDigest(columns.map(\.encoderIdentity)),
                   schema: Self.schemaDigest(columns.map { ($0.name, $0.role, $0.spec) }))
     }
@@ -53,19 +44,6 @@ public struct CacheFingerprint: Sendable, Hashable, Codable, CustomStringConvert
     }
 
     public var description: String { value }
-
-    static func rowsDigest(_ inventory: Inventory) -> String {
-        var hasher = SHA256Hasher()
-        hasher.update(field: "datagen-rows-v1")
-        hasher.update(UInt64(inventory.columnNames.count))
-        for name in inventory.columnNames { hasher.update(field: name) }
-        hasher.update(field: inventory.idColumn ?? "")
-        hasher.update(UInt64(inventory.count))
-        for row in 0..<inventory.count {
-            for column in inventory.storage { hasher.update(field: column[row]) }
-        }
-        return hasher.hexDigest()
-    }
 
     static func encodersDigest(_ identities: [String]) -> String {
         var hasher = SHA256Hasher()

@@ -135,13 +135,28 @@ public struct CacheStatistics: Sendable, Hashable, Codable {
     public var compressionRatio: Double { bytesOut == 0 ? 1 : Double(bytesIn) / Double(bytesOut) }
 }
 
-/// The planned columns of a build: names, roles, specs, codecs and unit sizing.
-struct ColumnPlan: Sendable, Hashable {
-    var name: String
-    var role: CacheColumnRole
-    var spec: ArraySpec
-    var codec: CacheCodec
-    var encoderIdentity: String
+/// One column of a cache being written: its name, role, spec, codec and the identity of what
+/// produced its rows (the schema a ``CacheWriter`` knows), and how its rows are cut into units.
+public struct ColumnPlan: Sendable, Hashable {
+    /// The column's name.
+    public var name: String
+    /// Whether the column is a model input or the target.
+    public var role: CacheColumnRole
+    /// The dtype and (for a variable-length column, trailing) shape of one row.
+    public var spec: ArraySpec
+    /// The codec of its units.
+    public var codec: CacheCodec
+    /// A stable name for what produced the rows (it goes in the fingerprint and the metadata).
+    public var encoderIdentity: String
+
+    /// A column; see each property.
+    public init(name: String, role: CacheColumnRole, spec: ArraySpec, codec: CacheCodec, encoderIdentity: String) {
+        self.name = name
+        self.role = role
+        self.spec = spec
+        self.codec = codec
+        self.encoderIdentity = encoderIdentity
+    }
 
     /// Bytes of a fixed row, or of one step of a variable row's first axis.
     var rowBytes: Int { spec.elementsPerStep * spec.dtype.byteWidth }
@@ -151,41 +166,4 @@ struct ColumnPlan: Sendable, Hashable {
 
     /// The most rows a packed unit of a fixed column holds.
     var rowsPerPackedUnit: Int { max(1, CacheFormat.packedUnitBytes / max(1, rowBytes)) }
-
-    /// The columns of `dataSet`: one per data encoder (named by `dataNames`, or `"data"` for a
-    /// single encoder and `"data0"`, `"data1"`… for several), then `"target"` (or `targetName`).
-    static func columns(of dataSet: GeneratorDataSet, dataNames: [String]?, targetName: String,
-                        codec: CacheCodec, codecs: [String: CacheCodec]) throws(CacheError) -> [ColumnPlan] {
-        let encoders = dataSet.dataEncoders
-        let names: [String]
-        if let dataNames {
-            guard dataNames.count == encoders.count else {
-                throw .invalidOption("\(dataNames.count) data column names given for \(encoders.count) data encoders")
-            }
-            names = dataNames
-        } else {
-            names = encoders.count == 1 ? ["data"] : encoders.indices.map { "data\($0)" }
-        }
-        var columns = zip(names, encoders).map { name, encoder in
-            ColumnPlan(name: name, role: .data, spec: encoder.outputSpec, codec: codecs[name] ?? codec,
-                       encoderIdentity: encoder.identity)
-        }
-        if let target = dataSet.targetEncoder {
-            var spec = target.outputSpec
-            spec.isVariableLength = false
-            columns.append(ColumnPlan(name: targetName, role: .target, spec: spec,
-                                      codec: codecs[targetName] ?? codec, encoderIdentity: target.identity))
-        }
-        guard !columns.isEmpty else { throw .invalidOption("the data set has neither data encoders nor a target encoder") }
-        var seen = Set<String>()
-        for column in columns {
-            guard !column.name.isEmpty, seen.insert(column.name).inserted else {
-                throw .invalidOption("column name '\(column.name)' is empty or used twice")
-            }
-        }
-        for name in codecs.keys where !seen.contains(name) {
-            throw .noSuchColumn(name: name, available: columns.map(\.name))
-        }
-        return columns
-    }
 }

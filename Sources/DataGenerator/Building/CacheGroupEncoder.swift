@@ -1,36 +1,6 @@
-/// One compressed unit, as a worker produces it.
-struct EncodedUnit: Sendable {
-    /// The bytes to store (LZ4 block or raw).
-    var stored: [UInt8]
-    /// CRC-32 of `stored`.
-    var crc: UInt32
-    /// Unit flags (bit 0: stored raw).
-    var flags: UInt32
-    /// The number of rows in the unit.
-    var rowCount: Int
-}
-
-/// One column's share of a row group.
-struct EncodedColumnPart: Sendable {
-    var units: [EncodedUnit]
-    /// Raw bytes of each kept row (variable-length columns only).
-    var rowLengths: [UInt64]
-    /// Raw bytes of all kept rows.
-    var rawBytes: UInt64
-}
-
-/// A row group encoded and compressed: what the builder writes in order.
-struct EncodedGroup: Sendable {
-    var index: Int
-    var rows: Range<Int>
-    var skipped: [SkippedRecord]
-    var columns: [EncodedColumnPart]
-    /// Source file stamps of the kept records (empty when no data encoder reads files).
-    var sources: [SourceStamp]
-}
-
 /// Encodes the records of one row group into every column and compresses the units: the work each
-/// builder thread does. The result depends only on the records, never on timing or thread.
+/// builder thread does (the units are packed and compressed here, on the worker, not by the
+/// writer). The result depends only on the records, never on timing or thread.
 struct CacheGroupEncoder: Sendable {
     let dataSet: GeneratorDataSet
     let columns: [ColumnPlan]
@@ -57,11 +27,13 @@ struct CacheGroupEncoder: Sendable {
                 throw .recordFailed(row: record.row, id: record.id, path: location(of: record),
                                     reason: failures[position]!, line: record.line)
             }
-            skipped.append(SkippedRecord(row: record.row, id: record.id, reason: failures[position]!))
+            skipped.append(SkippedRecord(row: record.row, id: record.id, reason: storedReason(failures[position]!)))
         }
         let kept = records.indices.filter { failures[$0] == nil }
         let parts = zip(columns, encoded).map { column, rows in
-            pack(column: column, rows: rows, kept: kept)
+            rows.bytes.withUnsafeBytes { bytes in
+                EncodedColumnPart(packing: column, rows: kept.map { rows.ranges[$0]! }, in: bytes)
+            }
         }
         let sources = sourceLocator.map { locator in
             kept.map { SourceStamp.of(try? locator.location(of: records[$0])) }
@@ -82,6 +54,18 @@ struct CacheGroupEncoder: Sendable {
             }
         }
         return nil
+    }
+
+    /// A skipped record's reason as the cache stores it: with the data directories' paths cut
+    /// to the record's path below them, so that the file holds no path of the machine and the
+    /// same inputs give the same bytes wherever the data lie (an absolute id stays as given).
+    private func storedReason(_ reason: String) -> String {
+        var reason = reason
+        for case let encoder as FileDataEncoder in dataSet.dataEncoders where !encoder.directory.isEmpty {
+            let prefix = encoder.directory.hasSuffix("/") ? encoder.directory : encoder.directory + "/"
+            reason = reason.replacing(prefix, with: "")
+        }
+        return reason
     }
 
     private func encode(column: ColumnPlan, records: [Record], failures: inout [Int: String]) -> ColumnRows {
@@ -136,54 +120,5 @@ struct CacheGroupEncoder: Sendable {
                                                  expected: column.spec, found: array.spec)
         }
         return array
-    }
-
-    /// Splits the kept rows into units and compresses them.
-    private func pack(column: ColumnPlan, rows: ColumnRows, kept: [Int]) -> EncodedColumnPart {
-        var part = EncodedColumnPart(units: [], rowLengths: [], rawBytes: 0)
-        var pending = [UInt8]()
-        var pendingRows = 0
-        func flush() {
-            guard pendingRows > 0 else { return }
-            part.units.append(Self.compress(pending, codec: column.codec, rowCount: pendingRows))
-            pending.removeAll(keepingCapacity: true)
-            pendingRows = 0
-        }
-        let perUnit = column.oneRowPerUnit ? 1 : column.rowsPerPackedUnit
-        for position in kept {
-            let range = rows.ranges[position]!
-            let length = range.count
-            part.rawBytes += UInt64(length)
-            if column.spec.isVariableLength {
-                part.rowLengths.append(UInt64(length))
-                if length >= CacheFormat.ownUnitThreshold || pending.count + length > CacheFormat.packedUnitBytes {
-                    flush()
-                }
-                pending.append(contentsOf: rows.bytes[range])
-                pendingRows += 1
-                if length >= CacheFormat.ownUnitThreshold { flush() }
-            } else {
-                pending.append(contentsOf: rows.bytes[range])
-                pendingRows += 1
-                if pendingRows == perUnit { flush() }
-            }
-        }
-        flush()
-        return part
-    }
-
-    /// Compresses one unit; keeps it raw when compression does not make it smaller.
-    static func compress(_ raw: [UInt8], codec: CacheCodec, rowCount: Int) -> EncodedUnit {
-        if let level = codec.level, !raw.isEmpty {
-            var output = [UInt8](repeating: 0, count: LZ4.compressBound(raw.count))
-            let written = raw.withUnsafeBytes { source in
-                output.withUnsafeMutableBytes { LZ4.compress(source, into: $0, level: level) }
-            }
-            if let written, written > 0, written < raw.count {
-                output.removeLast(output.count - written)
-                return EncodedUnit(stored: output, crc: CRC32.checksum(output), flags: 0, rowCount: rowCount)
-            }
-        }
-        return EncodedUnit(stored: raw, crc: CRC32.checksum(raw), flags: CacheFormat.flagStoredRaw, rowCount: rowCount)
     }
 }
