@@ -97,13 +97,13 @@ def _raw_body(i):
 # Kinds of cache the tests build: name → (count, suffix, body, labels, build options).
 KINDS = {
     "text-label-lz4": (150, ".txt", _text_body, None, ("--codec", "lz4")),
-    "npy-onehot-lz4hc": (70, ".npy", _npy_body, None, ("--data", "npy", "--target", "onehot", "--codec", "lz4hc")),
+    "npy-onehot-lz4hc": (70, ".npy", _npy_body, None, ("--data", "npy", "--target-encoding", "onehot", "--codec", "lz4hc")),
     "raw-int-none": (40, ".dat", _raw_body, lambda i: str(i * 10 - 3),
-                     ("--data", "raw", "--target", "int", "--codec", "none")),
-    "raw-int-lz4": (1100, ".dat", _raw_body, lambda i: str(i % 7), ("--data", "raw", "--target", "int")),
+                     ("--data", "raw", "--target-encoding", "int", "--codec", "none")),
+    "raw-int-lz4": (1100, ".dat", _raw_body, lambda i: str(i % 7), ("--data", "raw", "--target-encoding", "int")),
     "utf8-float-lz4": (30, ".dat", lambda i: "héllo " * (i % 4) + str(i), lambda i: str(i / 4),
-                       ("--data", "utf8", "--target", "float")),
-    "text-none-lz4": (25, ".txt", lambda i: f"{i} {i + 0.5} {-i}\n", None, ("--target", "none", "--dtype", "float64")),
+                       ("--data", "utf8", "--target-encoding", "float")),
+    "text-none-lz4": (25, ".txt", lambda i: f"{i} {i + 0.5} {-i}\n", None, ("--target-encoding", "none", "--dtype", "float64")),
     "big-float-lz4": (700, ".npy", lambda i: np.full((8, 10), i % 13, dtype=np.float32)
                       + np.arange(80, dtype=np.float32).reshape(8, 10) / 7, lambda i: str(i % 10),
                       ("--data", "npy")),
@@ -131,4 +131,4 @@ def digits(cli, tmp_path_factory):
     fixture = Fixture(tmp_path_factory.mktemp("digits"), len(images), ".txt",
                       lambda i: "\n".join(" ".join(str(int(v)) for v in row) for row in images[i].reshape(8, 8)) + "\n",
                       lambda i: str(int(labels[i])))
-    return fixture.build(cli, "digits.dgcache", "--scale", "0.0625", "--shape", "64", "--target", "onehot")
+    return fixture.build(cli, "digits.dgcache", "--scale", "0.0625", "--shape", "64", "--target-encoding", "onehot")

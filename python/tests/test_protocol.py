@@ -102,6 +102,8 @@ def test_the_engine_refuses_pad_naming_the_numpy_backend(caches):
     (None, None), (0, 0), (4096, 4096), ("512MB", 512 * 10 ** 6), ("2GiB", 2 * 2 ** 30), ("300KiB", 300 * 1024),
     ("300kib", 300 * 1024), ("1gb", 10 ** 9), ("64 MiB", 64 * 2 ** 20), ("1.5GiB", 3 * 2 ** 29), ("10B", 10),
     ("1.1GB", 1_100_000_000), ("2TiB", 2 * 2 ** 40), ("7kB", 7000),
+    # the CLI's --memory-budget suffixes too: single letters are decimal, "Ki" binary
+    ("2G", 2 * 10 ** 9), ("512m", 512 * 10 ** 6), ("3Ki", 3 * 1024), ("1Gi", 2 ** 30),
 ])
 def test_memory_budgets_take_bytes_or_sizes_with_units(value, expected):
     assert datagen.parse_memory_budget(value) == expected

@@ -542,7 +542,7 @@ class Driver:
         self.facts["text_bytes"] = file_bytes(self.text_files)
 
     def source_options(self, dtype, scale):
-        options = ["--data", "text", "--dtype", dtype, "--shape", "28,28", "--id-suffix", ".txt", "--target", "label"]
+        options = ["--data", "text", "--dtype", dtype, "--shape", "28,28", "--id-suffix", ".txt", "--target-encoding", "label"]
         if scale:
             options += ["--scale", SCALE]
         return options
@@ -554,7 +554,7 @@ class Driver:
                                           ("u8-lz4hc", "uint8", False, "lz4hc")]:
             path = os.path.join(self.work, name + ".dgcache")
             argv = [self.args.datagen, "cache", "build", self.inventory, "-o", path, "--codec", codec,
-                    "--jobs", str(self.args.workers), "--force", "--json"] + self.source_options(dtype, scale)
+                    "--workers", str(self.args.workers), "--force", "--json"] + self.source_options(dtype, scale)
             start = time.perf_counter()
             try:
                 self.command(argv)

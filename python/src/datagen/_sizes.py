@@ -13,17 +13,20 @@ __all__ = ["MemoryBudget", "parse_memory_budget"]
 MemoryBudget = Union[int, str, None]
 
 # Decimal units are powers of 1000, binary ones (the "i") powers of 1024; case does not matter.
+# The same suffixes as the CLI's --memory-budget (Swift's ByteSize): K, KB, Ki, KiB and so on.
 _UNITS = {
     "b": 1,
+    "k": 1000, "m": 1000 ** 2, "g": 1000 ** 3, "t": 1000 ** 4,
     "kb": 1000, "mb": 1000 ** 2, "gb": 1000 ** 3, "tb": 1000 ** 4,
+    "ki": 1024, "mi": 1024 ** 2, "gi": 1024 ** 3, "ti": 1024 ** 4,
     "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4,
 }
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*", re.IGNORECASE)
 
 
 def parse_memory_budget(value: MemoryBudget) -> int | None:
-    """``value`` in bytes: an int stays bytes, a string takes a unit (B, KB, MB, GB, TB: powers of
-    1000; KiB, MiB, GiB, TiB: powers of 1024; any case; "1.5GiB" is rounded down to whole bytes),
+    """``value`` in bytes: an int stays bytes, a string takes a unit (B, K or KB, M or MB, G or GB, T or TB: powers of
+    1000; Ki or KiB, Mi or MiB, Gi or GiB, Ti or TiB: powers of 1024; any case, as the CLI; "1.5GiB" is rounded down to whole bytes),
     ``None`` stays ``None`` (the engine's default: half the machine's memory).
 
     Raises :class:`OptionError` (a ``ValueError``) naming the value when it is negative, has no
