@@ -43,13 +43,28 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // libjpeg-turbo (its libjpeg API) and libpng for ImageDecoder, reached only through CImageCodecs.
+        .systemLibrary(
+            name: "CJPEG",
+            pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
         // CRC-32 by carry-less multiplication (x86-64), zlib's being the first epoch's bottleneck.
         .target(name: "CCRC32Fold"),
+        // Our C around libjpeg and libpng: their errors longjmp, and every setjmp is in this C, so
+        // that no longjmp crosses a Swift frame.
+        .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
         .target(
             name: "DataGenerator",
             dependencies: [
                 "CLZ4",
                 "CCRC32Fold",
+                "CImageCodecs",
                 "CZlib",
                 "CCrypto",
                 .product(name: "SystemPackage", package: "swift-system"),

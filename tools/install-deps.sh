@@ -4,8 +4,10 @@
 #   zlib1g-dev  (CRC-32 checksums of the cache file)
 #   libssl-dev  (SHA-256 of fingerprints and batch digests, through libcrypto)
 #   libcurl4-openssl-dev  (the URL data encoder's HTTP client)
+#   libjpeg62-turbo-dev  (JPEG decoding of --data image; pkg-config name "libjpeg")
+#   libpng-dev  (PNG decoding of --data image; pkg-config name "libpng")
 # Idempotent: does nothing when pkg-config already finds them.
-# Not root? Ask an administrator to run:  sudo apt-get update && sudo apt-get install -y liblz4-dev zlib1g-dev libssl-dev libcurl4-openssl-dev pkg-config
+# Not root? Ask an administrator to run:  sudo apt-get update && sudo apt-get install -y liblz4-dev zlib1g-dev libssl-dev libcurl4-openssl-dev libjpeg62-turbo-dev libpng-dev pkg-config
 set -euo pipefail
 
 missing=()
@@ -14,6 +16,8 @@ pkg-config --exists liblz4 2>/dev/null || missing+=(liblz4-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 pkg-config --exists libcrypto 2>/dev/null || missing+=(libssl-dev)
 pkg-config --exists libcurl 2>/dev/null || missing+=(libcurl4-openssl-dev)
+pkg-config --exists libjpeg 2>/dev/null || missing+=(libjpeg62-turbo-dev)
+pkg-config --exists libpng 2>/dev/null || missing+=(libpng-dev)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -108,8 +108,10 @@ struct CacheInfoCommand: ParsableCommand {
                         ("name", .string(column.name)),
                         ("role", .string(column.role.rawValue)),
                         ("dtype", .string(column.spec.dtype.rawValue)),
-                        ("shape", .array((column.spec.isVariableLength ? [JSON.null] : []) + column.spec.shape.map { JSON.int($0) })),
+                        ("shape", .array(column.spec.rowShape.map { $0.map { $0 < 0 ? JSON.null : JSON.int($0) } }
+                            ?? (column.spec.isVariableLength ? [JSON.null] : []) + column.spec.shape.map { JSON.int($0) })),
                         ("variable_length", .bool(column.spec.isVariableLength)),
+                    ] + (column.spec.isVariableShape ? [("variable_shape", JSON.bool(true))] : []) + [
                         ("codec", .string(column.codec.rawValue)),
                         ("units", .int(column.unitCount)),
                         ("raw_bytes", .int(Int(column.rawBytes))),
@@ -139,7 +141,8 @@ struct CacheInfoCommand: ParsableCommand {
         let header = ["column", "role", "dtype", "shape", "codec", "units", "raw", "stored", "ratio"]
         var table = [header]
         for column in cache.columns {
-            let shape = (column.spec.isVariableLength ? ["*"] : []) + column.spec.shape.map(String.init)
+            let shape = column.spec.rowShape.map { $0.map { $0 < 0 ? "*" : String($0) } }
+                ?? (column.spec.isVariableLength ? ["*"] : []) + column.spec.shape.map(String.init)
             table.append([column.name, column.role.rawValue, column.spec.dtype.rawValue, "[" + shape.joined(separator: ",") + "]",
                           column.codec.rawValue, String(column.unitCount), Report.bytes(column.rawBytes), Report.bytes(column.storedBytes),
                           Report.fixed(column.storedBytes == 0 ? 1 : Double(column.rawBytes) / Double(column.storedBytes), digits: 2)])

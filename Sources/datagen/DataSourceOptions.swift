@@ -2,6 +2,14 @@ import ArgumentParser
 import DataGenerator
 
 extension ResourceFormat: ExpressibleByArgument {}
+
+/// How `--data image` stores images: `--image-store pixels|jpeg`.
+enum ImageStore: String, ExpressibleByArgument, CaseIterable {
+    /// Decoded `uint8` pixels, height × width × channels.
+    case pixels
+    /// The JPEG bytes, decoded each epoch (not implemented yet).
+    case jpeg
+}
 extension DType: ExpressibleByArgument {}
 
 /// The kind of target the CLI builds from the target column (`--target-encoding`).
@@ -72,8 +80,20 @@ struct DataSourceOptions: ParsableArguments {
     @Flag(name: .customLong("confine-to-data-dir"), help: "Refuse any id that leaves the data directory (absolute paths, '..', symlinks leading out): for inventories you do not trust. Without it, paths resolve as given.")
     var confineToDataDirectory = false
 
-    @Option(name: .customLong("data"), help: "How a record's bytes are read: text, npy, raw or utf8.")
+    @Option(name: .customLong("data"), help: "How a record's bytes are read: text, npy, raw, utf8 or image (JPEG or PNG, recognised by their first bytes).")
     var format: ResourceFormat = .text
+
+    @Option(help: "Channels of each stored image (--data image): 3 (RGB; grey replicated, alpha dropped) or 1 (grey).")
+    var channels = 3
+
+    @Option(name: .customLong("max-pixels"), help: "Largest image (width × height, as its header declares) that --data image decodes; larger ones are bad records (Pillow's limit by default).")
+    var maxPixels = ImageDecoder.defaultMaxPixels
+
+    @Option(name: .customLong("max-side"), help: "Shrink each image so that its longer side is at most this many pixels (antialiased bilinear, aspect kept; --data image).")
+    var maxSide: Int?
+
+    @Option(name: .customLong("image-store"), help: "How images are stored: pixels (uint8 height × width × channels, compressed by --codec). jpeg is not available yet.")
+    var imageStore: ImageStore = .pixels
 
     @Option(help: "Element type of the data (default: float32 for text, the file's for npy, uint8 for raw and utf8).")
     var dtype: DType?
@@ -101,11 +121,21 @@ struct DataSourceOptions: ParsableArguments {
         if dataDirectory != nil && baseURL != nil {
             throw ValidationError("give either --data-dir or --base-url, not both")
         }
+        guard channels == 1 || channels == 3 else { throw ValidationError("--channels takes 1 or 3, not \(channels)") }
+        guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+        if let maxSide, maxSide < 1 { throw ValidationError("--max-side must be positive") }
+        if imageStore == .jpeg {
+            throw ValidationError("--image-store jpeg is not implemented yet: use --image-store pixels (the default)")
+        }
+        if format == .image && (dtype != nil || shape != nil || scale != nil) {
+            throw ValidationError("--data image stores uint8 pixels of each image's own shape: --dtype, --shape and --scale do not apply")
+        }
     }
 
     /// The decoder the options describe.
     var decoder: ResourceDecoder {
-        ResourceDecoder(format: format, dtype: dtype, shape: shape?.dimensions, scale: scale)
+        ResourceDecoder(format: format, dtype: dtype, shape: shape?.dimensions, scale: scale,
+                        image: ImageDecoder(channels: channels, maxPixels: maxPixels, maxSide: maxSide))
     }
 
     /// How ids resolve: as given, or confined to the data directory.

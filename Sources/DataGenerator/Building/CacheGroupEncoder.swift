@@ -11,6 +11,8 @@ struct CacheGroupEncoder: Sendable {
     private struct ColumnRows {
         var bytes: [UInt8] = []
         var ranges: [Range<Int>?] = []
+        /// Variable-shape columns: each record's shape (`nil` for a record that failed).
+        var shapes: [[Int]?] = []
     }
 
     func encode(group index: Int, rows: Range<Int>) throws(CacheError) -> EncodedGroup {
@@ -31,9 +33,13 @@ struct CacheGroupEncoder: Sendable {
         }
         let kept = records.indices.filter { failures[$0] == nil }
         let parts = zip(columns, encoded).map { column, rows in
-            rows.bytes.withUnsafeBytes { bytes in
+            var part = rows.bytes.withUnsafeBytes { bytes in
                 EncodedColumnPart(packing: column, rows: kept.map { rows.ranges[$0]! }, in: bytes)
             }
+            if column.spec.isVariableShape {
+                part.rowShapes = kept.flatMap { rows.shapes[$0]!.map { UInt64($0) } }
+            }
+            return part
         }
         let sources = sourceLocator.map { locator in
             kept.map { SourceStamp.of(try? locator.location(of: records[$0])) }
@@ -79,14 +85,18 @@ struct CacheGroupEncoder: Sendable {
         // One record at a time: variable lengths, or finding which records of a failed batch fail.
         for (position, record) in records.enumerated() {
             do {
-                let array = column.spec.isVariableLength
+                let array = column.spec.isVariableShape
+                    ? try encodeShaped(column: column, record: record)
+                    : column.spec.isVariableLength
                     ? try encodeVariable(column: column, record: record)
                     : try encodeFixed(column: column, records: [record])
                 let start = result.bytes.count
                 result.bytes.append(contentsOf: array.bytes)
                 result.ranges.append(start..<result.bytes.count)
+                result.shapes.append(array.shape)
             } catch {
                 result.ranges.append(nil)
+                result.shapes.append(nil)
                 if failures[position] == nil { failures[position] = String(describing: error) }
             }
         }
@@ -106,6 +116,24 @@ struct CacheGroupEncoder: Sendable {
         guard array.dtype == column.spec.dtype, array.shape == [records.count] + column.spec.shape else {
             throw EncodingError.unexpectedOutput(encoder: column.encoderIdentity, row: records.first?.row ?? 0,
                                                  id: records.first?.id, expected: column.spec, found: array.spec)
+        }
+        return array
+    }
+
+    /// One record's array of a variable-shape column, with its own shape (checked against the spec).
+    private func encodeShaped(column: ColumnPlan, record: Record) throws -> NDArray {
+        let encoder = dataSet.dataEncoders[columns.firstIndex(of: column)!]
+        guard let perRecord = encoder as? any DataEncoder else {
+            throw EncodingError.failed(encoder: column.encoderIdentity, row: record.row, id: record.id,
+                                       reason: "a variable-shape column needs a per-record encoder", line: record.line)
+        }
+        let array: NDArray
+        do { array = try perRecord.encode(record) } catch let error as EncodingError {
+            throw error.withLine(from: record.inventory)
+        }
+        guard column.spec.accepts(array) else {
+            throw EncodingError.unexpectedOutput(encoder: column.encoderIdentity, row: record.row, id: record.id,
+                                                 expected: column.spec, found: array.spec, line: record.line)
         }
         return array
     }

@@ -17,6 +17,8 @@ struct GroupSummary: Sendable, Equatable {
         var unitRowCounts: [Int]
         var rowLengths: [UInt64]
         var rawBytes: UInt64
+        /// Variable-shape columns: the kept rows' dimensions (rank per row).
+        var rowShapes: [UInt64] = []
     }
 
     var index: Int
@@ -60,6 +62,14 @@ struct GroupSummary: Sendable, Equatable {
             writer.append(stamp.storedSize)
             writer.append(UInt64(bitPattern: stamp.modified))
         }
+        // Row shapes follow only when a column has some, so that journals of caches without
+        // images keep their bytes.
+        if columns.contains(where: { !$0.rowShapes.isEmpty }) {
+            for column in columns {
+                writer.append(UInt64(column.rowShapes.count))
+                for dimension in column.rowShapes { writer.append(dimension) }
+            }
+        }
         return writer.bytes
     }
 
@@ -102,6 +112,15 @@ struct GroupSummary: Sendable, Equatable {
             guard let size = reader.u64(), let modified = reader.u64() else { return nil }
             sources.append(SourceStamp(storedSize: size, modified: modified))
         }
+        if !reader.isAtEnd {
+            for index in columns.indices {
+                guard let shapeCount = reader.count(minimumSize: 8) else { return nil }
+                for _ in 0..<shapeCount {
+                    guard let dimension = reader.u64(), dimension <= 1 << 40 else { return nil }
+                    columns[index].rowShapes.append(dimension)
+                }
+            }
+        }
         guard reader.isAtEnd else { return nil }
         self.init(index: Int(index), rows: Int(start)..<Int(end), skipped: skipped, dataEnd: dataEnd,
                   columns: columns, sources: sources)
@@ -126,6 +145,8 @@ struct CacheBuildState {
         var unitFirstRows: [UInt64] = []
         /// Variable-length columns: byte offset of each row in the uncompressed stream, plus the end.
         var rowOffsets: [UInt64] = [0]
+        /// Variable-shape columns: every row's dimensions, in row order.
+        var rowShapes: [UInt64] = []
         var rawBytes: UInt64 = 0
         var storedBytes: UInt64 = 0
     }
@@ -173,6 +194,23 @@ struct CacheBuildState {
                     lengths = sum
                 }
                 guard lengths == column.rawBytes else { return false }
+                if let rowShape = plan.spec.rowShape {
+                    // rank dimensions per kept row, matching the fixed ones and the row's bytes.
+                    guard column.rowShapes.count == kept * rowShape.count else { return false }
+                    for (row, length) in column.rowLengths.enumerated() {
+                        var bytes = UInt64(plan.spec.dtype.byteWidth)
+                        for (axis, fixed) in rowShape.enumerated() {
+                            let dimension = column.rowShapes[row * rowShape.count + axis]
+                            guard fixed < 0 || dimension == UInt64(fixed) else { return false }
+                            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+                            guard !overflow else { return false }
+                            bytes = product
+                        }
+                        guard bytes == length else { return false }
+                    }
+                } else if !column.rowShapes.isEmpty {
+                    return false
+                }
             } else {
                 let (raw, overflow) = kept.multipliedReportingOverflow(by: plan.rowBytes)
                 guard !overflow, UInt64(raw) == column.rawBytes else { return false }
@@ -200,6 +238,7 @@ struct CacheBuildState {
             for length in part.rowLengths {
                 columns[index].rowOffsets.append(columns[index].rowOffsets.last! + length)
             }
+            columns[index].rowShapes.append(contentsOf: part.rowShapes)
             columns[index].rawBytes += part.rawBytes
         }
         rowCount += summary.rows.count - summary.skipped.count

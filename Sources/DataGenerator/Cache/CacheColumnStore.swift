@@ -77,10 +77,13 @@ final class ColumnStore: Sendable {
     let dataRange: Range<UInt64>
     let unitsVerified: VerifiedBits
     /// Bits 0, 1, 2: the units, first-row and row-offset tables have been checked.
-    let tablesVerified = VerifiedBits(count: 3)
+    let tablesVerified = VerifiedBits(count: 4)
+    /// Each row's dimensions (variable-shape columns only).
+    let rowShapes: MappedTable?
 
     init(path: String, metadata: ColumnMetadata, rowCount: Int, rowBytes: Int, units: MappedTable,
-         firstRows: MappedTable?, rowOffsets: MappedTable?, dataRange: Range<UInt64>) {
+         firstRows: MappedTable?, rowOffsets: MappedTable?, rowShapes: MappedTable? = nil, dataRange: Range<UInt64>) {
+        self.rowShapes = rowShapes
         self.path = path
         self.metadata = metadata
         self.rowCount = rowCount
@@ -113,6 +116,31 @@ final class ColumnStore: Sendable {
         try check(units, bit: 0, name: "units table", force: force)
         if let firstRows { try check(firstRows, bit: 1, name: "unit first-row table", force: force) }
         if let rowOffsets { try check(rowOffsets, bit: 2, name: "row-offset table", force: force) }
+        if let rowShapes { try check(rowShapes, bit: 3, name: "row-shape table", force: force) }
+    }
+
+    /// The shape of `row` (in range) of a variable-shape column, checked against the column's
+    /// fixed dimensions and the row's bytes in the row-offset table.
+    func shape(ofRow row: Int) throws(CacheError) -> [Int] {
+        guard let rowShapes, let rowShape = metadata.rowShape else { throw corrupt("the column has no row shapes", row: row) }
+        try checkTables()
+        var shape = [Int]()
+        var bytes = UInt64(metadata.dtype.byteWidth)
+        for axis in rowShape.indices {
+            let dimension = rowShapes.u64(row * rowShape.count + axis)
+            guard dimension <= 1 << 40, rowShape[axis] < 0 || dimension == UInt64(rowShape[axis]) else {
+                throw corrupt("row shape dimension \(dimension) does not fit the column's \(rowShape)", row: row)
+            }
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw corrupt("row shape overflows", row: row) }
+            bytes = product
+            shape.append(Int(dimension))
+        }
+        let length = try streamOffset(row + 1) - streamOffset(row)
+        guard UInt64(length) == bytes else {
+            throw corrupt("row shape \(shape) does not match the row's \(length) bytes", row: row)
+        }
+        return shape
     }
 
     /// The unit holding `row` (which must be in range). The first-row table's CRC is checked

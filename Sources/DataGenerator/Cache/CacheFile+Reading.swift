@@ -125,15 +125,34 @@ extension CacheFile {
         return (bytes, lengths)
     }
 
+    /// Each row's shape of a variable-shape column (images: `[height, width, channels]`), for
+    /// `rows` in order.
+    /// - Throws: ``CacheError/wrongColumnKind(column:reason:)`` for a column without row shapes,
+    ///   ``CacheError/rowOutOfRange(row:count:)``, or corruption naming the row.
+    public func rowShapes(column name: String, rows: some Collection<Int>) throws(CacheError) -> [[Int]] {
+        let store = stores[try storeIndex(name)]
+        guard store.metadata.rowShape != nil else {
+            throw .wrongColumnKind(column: name, reason: "its rows have no shapes of their own")
+        }
+        var shapes = [[Int]]()
+        shapes.reserveCapacity(rows.count)
+        for row in rows {
+            guard row >= 0 && row < rowCount else { throw .rowOutOfRange(row: row, count: rowCount) }
+            shapes.append(try store.shape(ofRow: row))
+        }
+        return shapes
+    }
+
     /// Rows `rows` of a column as one array each (`shape` for a fixed column, `[length] + shape`
-    /// for a variable-length one).
+    /// for a variable-length one, the row's own shape for a variable-shape one).
     public func arrays(column name: String, rows: some Collection<Int>) throws(CacheError) -> [NDArray] {
         let store = stores[try storeIndex(name)]
         let (bytes, lengths) = try gatherVariable(column: name, rows: rows)
+        let shapes = store.metadata.rowShape == nil ? nil : try rowShapes(column: name, rows: rows)
         var arrays = [NDArray]()
         var offset = 0
-        for length in lengths {
-            let shape = store.isVariableLength ? [length] + store.metadata.shape : store.metadata.shape
+        for (position, length) in lengths.enumerated() {
+            let shape = shapes?[position] ?? (store.isVariableLength ? [length] + store.metadata.shape : store.metadata.shape)
             let count = store.isVariableLength ? length * store.rowBytes : store.rowBytes
             do {
                 arrays.append(try NDArray(dtype: store.metadata.dtype, shape: shape, bytes: Array(bytes[offset..<(offset + count)])))

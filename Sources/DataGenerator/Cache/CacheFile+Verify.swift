@@ -25,7 +25,7 @@ extension CacheFile {
         var scratch = [UInt8]()
         for store in stores {
             try store.checkTables(force: true)
-            for table in [store.units, store.firstRows, store.rowOffsets].compactMap({ $0 }) {
+            for table in [store.units, store.firstRows, store.rowOffsets, store.rowShapes].compactMap({ $0 }) {
                 tableExtents.append((table.offset, UInt64(table.bytes.count)))
             }
             try checkOrder(store)
@@ -99,6 +99,9 @@ extension CacheFile {
                     throw store.corrupt("row offsets \(start)..<\(end) are invalid", row: row)
                 }
             }
+        }
+        if store.rowShapes != nil {
+            for row in 0..<rowCount { _ = try store.shape(ofRow: row) }  // each shape fits the column and its bytes
         }
     }
 

@@ -163,8 +163,8 @@ public final class CacheFile: Sendable {
         else { throw .truncated(path: path) }
         func corrupt(_ reason: String) -> CacheError { .corrupt(path: path, column: nil, row: nil, reason: reason) }
         let headerVersion = header.loadLittleEndianUInt32(at: 8)
-        guard headerVersion <= CacheFormat.version else {
-            throw .unsupportedVersion(path: path, found: headerVersion, supported: CacheFormat.version)
+        guard headerVersion <= CacheFormat.newestVersion else {
+            throw .unsupportedVersion(path: path, found: headerVersion, supported: CacheFormat.newestVersion)
         }
         guard headerVersion >= 1 else { throw corrupt("the header's format version is 0") }
         guard header.loadLittleEndianUInt32(at: 12) == UInt32(CacheFormat.headerSize),
@@ -176,8 +176,8 @@ public final class CacheFile: Sendable {
             indexOffset: tail.loadLittleEndianUInt64(at: 0), indexLength: tail.loadLittleEndianUInt64(at: 8),
             metadataLength: tail.loadLittleEndianUInt64(at: 16), metadataCRC: tail.loadLittleEndianUInt32(at: 24),
             version: tail.loadLittleEndianUInt32(at: 28))
-        guard trailer.version <= CacheFormat.version else {
-            throw .unsupportedVersion(path: path, found: trailer.version, supported: CacheFormat.version)
+        guard trailer.version <= CacheFormat.newestVersion else {
+            throw .unsupportedVersion(path: path, found: trailer.version, supported: CacheFormat.newestVersion)
         }
         guard trailer.version == headerVersion else {
             throw corrupt("the trailer's format version \(trailer.version) differs from the header's \(headerVersion)")

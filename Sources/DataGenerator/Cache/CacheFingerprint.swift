@@ -64,6 +64,12 @@ public struct CacheFingerprint: Sendable, Hashable, Codable, CustomStringConvert
             hasher.update(UInt64(column.spec.isVariableLength ? 1 : 0))
             hasher.update(UInt64(column.spec.shape.count))
             for dimension in column.spec.shape { hasher.update(UInt64(dimension)) }
+            if let rowShape = column.spec.rowShape {
+                // Variable-shape columns only (version 2 files), so other schemas keep their digests.
+                hasher.update(field: "rowShape")
+                hasher.update(UInt64(rowShape.count))
+                for dimension in rowShape { hasher.update(UInt64(bitPattern: Int64(dimension))) }
+            }
         }
         return hasher.hexDigest()
     }

@@ -1,7 +1,18 @@
 /// The constants of the cache file format, version 1 (docs/FORMAT.md describes every byte).
 enum CacheFormat {
-    /// The format version this code writes and the newest it reads.
+    /// The format version this code writes for files without a variable-shape column.
     static let version: UInt32 = 1
+    /// The format version of files holding a variable-shape column (images): version 1 plus
+    /// per-column `rowShape` and the `rowShapes` table.
+    static let variableShapeVersion: UInt32 = 2
+    /// The newest format version this code reads.
+    static let newestVersion: UInt32 = 2
+
+    /// The version a cache of `columns` is written in: 2 when one is variable-shape, else 1, so
+    /// that files without images keep version 1 and their bytes.
+    static func version(for columns: [ColumnPlan]) -> UInt32 {
+        columns.contains { $0.spec.isVariableShape } ? variableShapeVersion : version
+    }
     /// The first 8 bytes of every cache file: `DGCACHE\0`.
     static let headerMagic: [UInt8] = Array("DGCACHE".utf8) + [0]
     /// The last 8 bytes of every complete cache file: `DGCEND\0\0`.
@@ -36,7 +47,7 @@ enum CacheFormat {
     }
 
     /// The 64-byte header.
-    static func header() -> [UInt8] {
+    static func header(version: UInt32 = CacheFormat.version) -> [UInt8] {
         var writer = ByteWriter()
         writer.append(headerMagic)
         writer.append(version)
@@ -52,7 +63,7 @@ enum CacheFormat {
         writer.append(trailer.indexLength)
         writer.append(trailer.metadataLength)
         writer.append(trailer.metadataCRC)
-        writer.append(version)
+        writer.append(trailer.version)
         writer.pad(to: trailerSize - trailerMagic.count)
         writer.append(trailerMagic)
         return writer.bytes

@@ -43,6 +43,8 @@ public struct EncodedColumnPart: Sendable {
     public var rowLengths: [UInt64]
     /// Raw bytes of all kept rows.
     public var rawBytes: UInt64
+    /// Variable-shape columns: each kept row's dimensions, one after another (rank per row).
+    public var rowShapes: [UInt64] = []
 
     /// The kept rows of `column`, the bytes `rows` locates in `bytes`, split into units the way
     /// every cache is (fixed rows of 256 bytes or more one a unit, smaller rows packed up to

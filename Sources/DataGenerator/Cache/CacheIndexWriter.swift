@@ -36,11 +36,15 @@ struct CacheIndexWriter {
             let rowOffsets = !plan.spec.isVariableLength ? nil : table(column.rowOffsets.count) { writer in
                 for offset in column.rowOffsets { writer.append(offset) }
             }
+            let rowShapes = !plan.spec.isVariableShape ? nil : table(column.rowShapes.count) { writer in
+                for dimension in column.rowShapes { writer.append(dimension) }
+            }
             columns.append(ColumnMetadata(
                 name: plan.name, role: plan.role, encoder: plan.encoderIdentity, dtype: plan.spec.dtype,
                 shape: plan.spec.shape, variableLength: plan.spec.isVariableLength, codec: plan.codec,
                 layout: layout, unitCount: column.units.count, rawBytes: column.rawBytes,
-                storedBytes: column.storedBytes, units: units, unitFirstRows: firstRows, rowOffsets: rowOffsets))
+                storedBytes: column.storedBytes, units: units, unitFirstRows: firstRows, rowOffsets: rowOffsets,
+                rowShape: plan.spec.rowShape, rowShapes: rowShapes))
         }
         var idTables: IDTables?
         if let ids {
@@ -73,7 +77,7 @@ struct CacheIndexWriter {
             bytesIn: state.columns.reduce(0) { $0 + $1.rawBytes },
             bytesOut: state.columns.reduce(0) { $0 + $1.storedBytes })
         let metadata = CacheMetadata(
-            formatVersion: CacheFormat.version, rowCount: state.rowCount, columns: columns, ids: idTables,
+            formatVersion: CacheFormat.version(for: plans), rowCount: state.rowCount, columns: columns, ids: idTables,
             classes: classes, statistics: statistics, skipped: state.skipped, fingerprint: fingerprint,
             sources: sources)
         let document = try metadata.encoded()

@@ -58,10 +58,15 @@ struct ColumnMetadata: Codable, Sendable, Equatable {
     /// Byte offset of each row in the column's uncompressed stream (u64 × rows + 1), for
     /// variable-length columns.
     var rowOffsets: TableLocation?
+    /// Variable-shape columns (format version 2): each row's dimensions, -1 where they vary.
+    var rowShape: [Int]? = nil
+    /// Variable-shape columns: each row's shape, u64 × `rowShape.count` per row, in row order.
+    var rowShapes: TableLocation? = nil
 
     var spec: ArraySpec {
         var spec = ArraySpec(dtype, shape)
         spec.isVariableLength = variableLength
+        spec.rowShape = rowShape
         return spec
     }
 }

@@ -68,6 +68,17 @@ struct CacheValidator {
     private func validate(_ column: ColumnMetadata, rows: Int, dataRange: Range<UInt64>) throws(CacheError) -> ColumnStore {
         let name = column.name
         guard !name.isEmpty else { throw corrupt("a column has an empty name") }
+        if let rowShape = column.rowShape {
+            guard trailerVersion >= CacheFormat.variableShapeVersion else {
+                throw corrupt("a variable-shape column in a version \(trailerVersion) file", column: name)
+            }
+            guard column.variableLength, column.shape.isEmpty, !rowShape.isEmpty, rowShape.count <= 32,
+                  rowShape.allSatisfy({ $0 >= -1 && $0 <= 1 << 40 }), column.rowShapes != nil else {
+                throw corrupt("a variable-shape column needs variableLength, an empty shape, a rowShape of 1 to 32 dimensions and a row-shape table", column: name)
+            }
+        } else if column.rowShapes != nil {
+            throw corrupt("a row-shape table without a rowShape", column: name)
+        }
         guard column.shape.allSatisfy({ $0 >= 0 }) else { throw corrupt("shape \(column.shape) is negative", column: name) }
         // Each dimension too, even beside a zero (a row of 0 bytes): the Python reader must be able to shape it.
         guard column.shape.allSatisfy({ $0 <= 1 << 40 }) else { throw corrupt("shape \(column.shape) is too large", column: name) }
@@ -119,7 +130,10 @@ struct CacheValidator {
         let rowOffsets = try column.rowOffsets.map { (location) throws(CacheError) in
             try table(location, width: 8, expected: rows + 1, what: "row-offset table", column: name)
         }
+        let rowShapes = try column.rowShapes.map { (location) throws(CacheError) in
+            try table(location, width: 8, expected: rows * (column.rowShape?.count ?? 0), what: "row-shape table", column: name)
+        }
         return ColumnStore(path: path, metadata: column, rowCount: rows, rowBytes: rowBytes, units: units,
-                           firstRows: firstRows, rowOffsets: rowOffsets, dataRange: dataRange)
+                           firstRows: firstRows, rowOffsets: rowOffsets, rowShapes: rowShapes, dataRange: dataRange)
     }
 }

@@ -101,7 +101,7 @@ public final class CacheWriter {
             try journal.truncate(to: journalEnd)
             if state.groupsDone == 0 {
                 try file.truncate(to: 0)
-                try file.write(CacheFormat.header(), at: 0)
+                try file.write(CacheFormat.header(version: CacheFormat.version(for: schema.columns)), at: 0)
             } else {
                 try file.truncate(to: state.dataEnd)
             }
@@ -178,7 +178,7 @@ public final class CacheWriter {
             let trailer = CacheFormat.trailer(CacheFormat.Trailer(
                 indexOffset: indexOffset, indexLength: UInt64(index.bytes.count),
                 metadataLength: UInt64(index.metadataLength), metadataCRC: index.metadataCRC,
-                version: CacheFormat.version))
+                version: CacheFormat.version(for: schema.columns)))
             var tail = [UInt8](repeating: 0, count: Int(indexOffset - state.dataEnd))
             tail.append(contentsOf: index.bytes)
             tail.append(contentsOf: trailer)
@@ -217,7 +217,7 @@ public final class CacheWriter {
         var columns = [GroupSummary.Column]()
         for part in group.columns {
             var column = GroupSummary.Column(units: [], unitRowCounts: [], rowLengths: part.rowLengths,
-                                             rawBytes: part.rawBytes)
+                                             rawBytes: part.rawBytes, rowShapes: part.rowShapes)
             for unit in part.units {
                 let offset = CacheFormat.aligned(end)
                 buffer.append(contentsOf: repeatElement(0, count: Int(offset - end)))

@@ -1,4 +1,4 @@
-/// How a record's file or URL body is read: the CLI's `--data text|npy|raw|utf8`.
+/// How a record's file or URL body is read: the CLI's `--data text|npy|raw|utf8|image`.
 public enum ResourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     /// Numbers as text (`numpy.savetxt`): see ``TextArrayDecoder``.
     case text
@@ -8,6 +8,9 @@ public enum ResourceFormat: String, Sendable, Hashable, CaseIterable, Codable {
     case raw
     /// UTF-8 text as variable-length `uint8` (validated).
     case utf8
+    /// A JPEG or PNG image as `uint8 [height, width, channels]`, each row its own shape: see
+    /// ``ImageDecoder``.
+    case image
 }
 
 /// Turns the bytes of a record's resource into its array, in one of the built-in
@@ -29,18 +32,23 @@ public struct ResourceDecoder: Sendable, Hashable {
     public var shape: [Int]?
     /// The factor every value is multiplied by before the cast, or `nil` for none.
     public var scale: Double?
+    /// How images are decoded (format ``ResourceFormat/image`` only).
+    public var image: ImageDecoder
 
-    /// A decoder for `format`.
-    public init(format: ResourceFormat, dtype: DType? = nil, shape: [Int]? = nil, scale: Double? = nil) {
+    /// A decoder for `format`; `image` configures the ``ResourceFormat/image`` format.
+    public init(format: ResourceFormat, dtype: DType? = nil, shape: [Int]? = nil, scale: Double? = nil,
+                image: ImageDecoder = ImageDecoder()) {
         self.format = format
         self.dtype = dtype
         self.shape = shape
         self.scale = scale
+        self.image = image
     }
 
     /// A stable description for encoder identities (keys the cache).
     public var identity: String {
         switch format {
+        case .image: image.identity
         case .text: TextArrayDecoder(dtype: dtype ?? .float32, shape: shape, scale: scale).identity
         case .npy: NPYDecoder(dtype: dtype, shape: shape, scale: scale).identity
         case .raw, .utf8:
@@ -53,6 +61,8 @@ public struct ResourceDecoder: Sendable, Hashable {
     ///   location and what is wrong.
     public func decode(_ contents: ResourceContents) throws(EncodingError) -> NDArray {
         switch format {
+        case .image:
+            return try image.decode(contents)
         case .text:
             return try TextArrayDecoder(dtype: dtype ?? .float32, shape: shape, scale: scale).decode(contents)
         case .npy:
@@ -85,6 +95,8 @@ public struct ResourceDecoder: Sendable, Hashable {
     /// - Throws: ``EncodingError`` when a sample is needed but `nil` or unreadable.
     public func outputSpec(sample: ResourceContents?) throws(EncodingError) -> ArraySpec {
         switch format {
+        case .image:
+            return image.outputSpec
         case .raw, .utf8:
             let type = dtype ?? (scale != nil ? .float32 : .uint8)
             return shape.map { ArraySpec(type, $0) } ?? .variableLength(type)

@@ -165,12 +165,15 @@ def check_state(state: Checkpoint, plan: BatchPlan, first_epoch: int, epochs: Op
 def digest_batches(batches: Iterable[Batch], names: Sequence[Tuple[str, bool]]) -> str:
     """SHA-256 (lowercase hex) over every batch in order; within a batch each column of
     ``names`` (schema order) as C-order little-endian bytes, a variable-length column's padded
-    bytes followed by its lengths as int64 little-endian."""
+    bytes followed by its lengths as int64 little-endian, a variable-shape column's (images) padded
+    bytes followed by its rows' shapes (``"<name>_shapes"``, [rows, rank]) as int64 little-endian."""
     sha = hashlib.sha256()
     for batch in batches:
         for name, variable in names:
             array = batch[name]
             sha.update(np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes())
-            if variable:
+            if name + "_shapes" in batch:
+                sha.update(np.ascontiguousarray(batch[name + "_shapes"], dtype="<i8").tobytes())
+            elif variable:
                 sha.update(np.ascontiguousarray(batch[name + "_lengths"], dtype="<i8").tobytes())
     return sha.hexdigest()

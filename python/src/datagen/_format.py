@@ -25,7 +25,8 @@ from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, Corrupt
 
 __all__ = ["CacheFileReader", "ColumnInfo", "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest read; version 1 files have no variable-shape column
+VARIABLE_SHAPE_VERSION = 2
 HEADER_MAGIC = b"DGCACHE\0"
 TRAILER_MAGIC = b"DGCEND\0\0"
 HEADER_SIZE = 64
@@ -128,12 +129,19 @@ class ColumnInfo:
         self.units_loc = _location(_get(meta, "units", dict))
         self.first_rows_loc = _location(_get(meta, "unitFirstRows", dict, optional=True))
         self.row_offsets_loc = _location(_get(meta, "rowOffsets", dict, optional=True))
+        # Variable-shape columns (format version 2): each row's dimensions, -1 where they vary.
+        row_shape = _get(meta, "rowShape", list, optional=True)
+        if row_shape is not None and any(isinstance(d, bool) or not isinstance(d, int) for d in row_shape):
+            raise _Invalid(f"the rowShape of column '{self.name}' is not a list of integers")
+        self.row_shape: Optional[List[int]] = row_shape
+        self.row_shapes_loc = _location(_get(meta, "rowShapes", dict, optional=True))
         self.row_count = row_count
         # Python integers: a shape too large for int64 is refused by name when validated, not
         # overflowed here.
         self.step_elements = math.prod(self.shape)
         self.first_rows: Optional[Table] = None  # set by the reader
         self.row_offsets: Optional[Table] = None
+        self.row_shapes: Optional[Table] = None
 
     @property
     def row_bytes(self) -> int:
@@ -142,7 +150,10 @@ class ColumnInfo:
 
     @property
     def numpy_shape(self) -> Tuple[Optional[int], ...]:
-        """The shape of one row, with ``None`` for a variable first axis."""
+        """The shape of one row, with ``None`` for a variable first axis (every varying axis of a
+        variable-shape column)."""
+        if self.row_shape is not None:
+            return tuple(None if d < 0 else d for d in self.row_shape)
         return ((None,) if self.variable_length else ()) + tuple(self.shape)
 
 
@@ -311,6 +322,15 @@ class CacheFileReader:
         name = column.name
         if not name:
             raise self.corrupt("a column has an empty name")
+        if column.row_shape is not None:
+            if self.version < VARIABLE_SHAPE_VERSION:
+                raise self.corrupt(f"a variable-shape column in a version {self.version} file", name)
+            if (not column.variable_length or column.shape or not 1 <= len(column.row_shape) <= 32
+                    or any(not -1 <= d <= 1 << 40 for d in column.row_shape) or column.row_shapes_loc is None):
+                raise self.corrupt("a variable-shape column needs variableLength, an empty shape, a rowShape of 1 to "
+                                   "32 dimensions and a row-shape table", name)
+        elif column.row_shapes_loc is not None:
+            raise self.corrupt("a row-shape table without a rowShape", name)
         if any(d < 0 for d in column.shape):
             raise self.corrupt(f"shape {column.shape} is negative", name)
         if any(d > 1 << 40 for d in column.shape):  # even beside a zero: numpy cannot shape it
@@ -348,6 +368,9 @@ class CacheFileReader:
             column.first_rows = self._table(column.first_rows_loc, 8, column.unit_count, "unit first-row table", name)
         if column.row_offsets_loc is not None:
             column.row_offsets = self._table(column.row_offsets_loc, 8, rows + 1, "row-offset table", name)
+        if column.row_shapes_loc is not None and column.row_shape is not None:
+            column.row_shapes = self._table(column.row_shapes_loc, 8, rows * len(column.row_shape), "row-shape table",
+                                            name)
 
     # -- tables -----------------------------------------------------------------------------
 
@@ -441,6 +464,30 @@ class CacheFileReader:
             raise self.corrupt(f"row offsets {int(offsets[r])}..<{int(offsets[r + 1])} are invalid", column.name, r)
         return offsets
 
+    def row_shapes_array(self, column: ColumnInfo, force: bool = False) -> NDArray[np.int64]:
+        """A variable-shape column's row shapes (int64, [rows, rank]), checked against the column's
+        fixed dimensions and each row's bytes."""
+        if column.row_shapes is None or column.row_shape is None:
+            raise self.corrupt("the column has no row shapes", column.name)
+        rank = len(column.row_shape)
+        stored = self.table_array(column.row_shapes, "<u8", force).reshape(self.row_count, rank)
+        if stored.size and int(stored.max()) > 1 << 40:
+            raise self.corrupt("a row shape dimension is too large", column.name)
+        shapes: NDArray[np.int64] = stored.astype(np.int64)
+        fixed = np.array(column.row_shape, dtype=np.int64)
+        wrong = np.flatnonzero(((shapes != fixed) & (fixed >= 0)).any(axis=1)) if shapes.size else np.array([], int)
+        if wrong.size:
+            r = int(wrong[0])
+            raise self.corrupt(f"row shape {shapes[r].tolist()} does not fit the column's {column.row_shape}",
+                               column.name, r)
+        sizes = np.diff(self.row_offsets_array(column, force))
+        products = [math.prod(int(d) for d in shape) * column.dtype.itemsize for shape in shapes]
+        for r, (product, size) in enumerate(zip(products, sizes)):
+            if product != int(size):
+                raise self.corrupt(f"row shape {shapes[r].tolist()} does not match the row's {int(size)} bytes",
+                                   column.name, r)
+        return shapes
+
     def decode_unit(self, column: ColumnInfo, u: int, offset: int, length: int, crc: int, is_raw: bool, first: int,
                     end: int, raw_length: int, check_crc: bool = True) -> Union[memoryview, bytes]:
         """The raw bytes of one unit (CRC checked before decoding)."""
@@ -507,7 +554,8 @@ class CacheFileReader:
         table_extents: List[Tuple[int, int]] = []
         units_checked = stored_total = raw_total = 0
         for column in self.columns:
-            tables = [t for t in (column.units, column.first_rows, column.row_offsets) if t is not None]
+            tables = [t for t in (column.units, column.first_rows, column.row_offsets, column.row_shapes)
+                      if t is not None]
             for table in tables:
                 self.table_bytes(table, force=True)
                 table_extents.append((table.offset, table.nbytes))
@@ -529,6 +577,8 @@ class CacheFileReader:
             if stored != column.stored_bytes or raw != column.raw_bytes:
                 raise self.corrupt(f"the units hold {stored} stored and {raw} raw bytes; the metadata says "
                                    f"{column.stored_bytes} and {column.raw_bytes}", column.name)
+            if column.row_shapes is not None:
+                self.row_shapes_array(column, force=True)
             units_checked += column.unit_count
             stored_total += stored
             raw_total += raw

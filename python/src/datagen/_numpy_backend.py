@@ -37,6 +37,30 @@ class _VariableColumn:
         return out, lengths.astype(np.int64)
 
 
+class _ShapedColumn:
+    """A decoded variable-shape column (images): every row's elements, each row's first element,
+    and each row's shape."""
+
+    def __init__(self, values: NDArray[Any], starts: NDArray[np.int64], shapes: NDArray[np.int64]):
+        self.values = values    # every row's elements, flat, in row order
+        self.starts = starts    # int64, rows + 1
+        self.shapes = shapes    # int64, [rows, rank]
+
+    def gather(self, rows: NDArray[np.int64]) -> Tuple[NDArray[Any], NDArray[np.int64]]:
+        """The rows padded with zeros to the largest size along every axis (an image at the top
+        left), and their shapes (int64 [rows, rank])."""
+        shapes = self.shapes[rows]
+        rank = self.shapes.shape[1]
+        largest = tuple(int(d) for d in shapes.max(axis=0)) if len(rows) else (0,) * rank
+        out = np.zeros((len(rows),) + largest, dtype=self.values.dtype)
+        for position, row in enumerate(rows):
+            shape = tuple(int(d) for d in shapes[position])
+            begin = int(self.starts[row])
+            count = int(self.starts[row + 1]) - begin
+            out[(position,) + tuple(slice(0, d) for d in shape)] = self.values[begin:begin + count].reshape(shape)
+        return out, np.ascontiguousarray(shapes, dtype=np.int64)
+
+
 class NumpyCache:
     """A cache file read by the pure-numpy backend (``datagen.open(path, backend="numpy")``).
 
@@ -48,7 +72,7 @@ class NumpyCache:
 
     def __init__(self, path: Union[str, os.PathLike[str]]):
         self._reader = CacheFileReader(path)
-        self._decoded: Dict[str, Union[NDArray[Any], _VariableColumn]] = {}
+        self._decoded: Dict[str, Union[NDArray[Any], _VariableColumn, _ShapedColumn]] = {}
 
     # -- description ------------------------------------------------------------------------
 
@@ -120,13 +144,16 @@ class NumpyCache:
 
     # -- data -------------------------------------------------------------------------------
 
-    def _column(self, info: ColumnInfo) -> Union[NDArray[Any], _VariableColumn]:
+    def _column(self, info: ColumnInfo) -> Union[NDArray[Any], _VariableColumn, _ShapedColumn]:
         decoded = self._decoded.get(info.name)
         if decoded is not None:
             return decoded
         stream = self._reader.column_bytes(info)
         values = stream.view(info.dtype)
-        if info.variable_length:
+        if info.row_shape is not None:
+            offsets = self._reader.row_offsets_array(info)
+            decoded = _ShapedColumn(values, offsets // info.dtype.itemsize, self._reader.row_shapes_array(info))
+        elif info.variable_length:
             step = info.row_bytes
             offsets = self._reader.row_offsets_array(info)
             starts = offsets // step if step else np.zeros_like(offsets)
@@ -141,7 +168,9 @@ class NumpyCache:
         batch: Batch = {}
         for info in self._reader.columns:
             column = self._column(info)
-            if isinstance(column, _VariableColumn):
+            if isinstance(column, _ShapedColumn):
+                batch[info.name], batch[info.name + "_shapes"] = column.gather(rows)
+            elif isinstance(column, _VariableColumn):
                 batch[info.name], batch[info.name + "_lengths"] = column.gather(rows)
             else:
                 batch[info.name] = column[rows]
@@ -149,7 +178,8 @@ class NumpyCache:
 
     def to_numpy(self) -> Batch:
         """Every column whole: ``{name: array}`` (a variable-length column padded at the end with
-        zeros to the longest row, its lengths under ``"<name>_lengths"``)."""
+        zeros to the longest row, its lengths under ``"<name>_lengths"``; a variable-shape column
+        padded to the largest size along each axis, its rows' shapes under ``"<name>_shapes"``)."""
         return self._gather(np.arange(self.rows, dtype=np.int64))
 
     def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,

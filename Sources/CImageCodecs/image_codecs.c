@@ -1,0 +1,266 @@
+// See include/image_codecs.h. Every libjpeg / libpng call that can fail runs below a setjmp in
+// this file; errors come back as -1 and a message, never as a longjmp into Swift.
+
+#include "image_codecs.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+static int fail(dg_image_info *info, const char *message) {
+    snprintf(info->message, sizeof info->message, "%s", message);
+    return -1;
+}
+
+// MARK: - JPEG
+
+typedef struct {
+    struct jpeg_error_mgr manager;
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+} jpeg_error;
+
+static void jpeg_error_exit(j_common_ptr cinfo) {
+    jpeg_error *error = (jpeg_error *)cinfo->err;
+    error->manager.format_message(cinfo, error->message);
+    longjmp(error->jump, 1);
+}
+
+static void jpeg_quiet(j_common_ptr cinfo, int level) {
+    (void)cinfo;
+    (void)level;  // warnings (corrupt-data recoveries) are tolerated, as Pillow tolerates them
+}
+
+// The memory source's fill_input_buffer inserts a fake end-of-image marker when the data run out,
+// which would decode a truncated file to a partly grey image: here running out is an error.
+static boolean jpeg_fill_truncated(j_decompress_ptr cinfo) {
+    jpeg_error *error = (jpeg_error *)cinfo->err;
+    snprintf(error->message, sizeof error->message, "truncated JPEG: the data end before the image does");
+    longjmp(error->jump, 1);
+    return FALSE;
+}
+
+static void jpeg_begin(struct jpeg_decompress_struct *cinfo, jpeg_error *error, const uint8_t *data, size_t size) {
+    cinfo->err = jpeg_std_error(&error->manager);
+    error->manager.error_exit = jpeg_error_exit;
+    error->manager.emit_message = jpeg_quiet;
+    error->message[0] = 0;
+    jpeg_create_decompress(cinfo);
+    jpeg_mem_src(cinfo, data, (unsigned long)size);
+    cinfo->src->fill_input_buffer = jpeg_fill_truncated;
+}
+
+static int jpeg_header(struct jpeg_decompress_struct *cinfo, dg_image_info *info) {
+    if (jpeg_read_header(cinfo, TRUE) != JPEG_HEADER_OK) {
+        snprintf(info->message, sizeof info->message, "JPEG without an image");
+        return -1;
+    }
+    info->width = cinfo->image_width;
+    info->height = cinfo->image_height;
+    switch (cinfo->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        cinfo->out_color_space = JCS_GRAYSCALE;
+        info->components = 1;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        cinfo->out_color_space = JCS_CMYK;
+        info->components = 4;
+        break;
+    case JCS_YCbCr:
+    case JCS_RGB:
+        cinfo->out_color_space = JCS_RGB;
+        info->components = 3;
+        break;
+    default:
+        snprintf(info->message, sizeof info->message, "JPEG with an unsupported colour space (%d components)",
+                 cinfo->num_components);
+        return -1;
+    }
+    return 0;
+}
+
+int dg_jpeg_read_header(const uint8_t *data, size_t size, dg_image_info *info) {
+    struct jpeg_decompress_struct cinfo;
+    jpeg_error error;
+    memset(info, 0, sizeof *info);
+    if (size == 0) return fail(info, "empty file");
+    jpeg_begin(&cinfo, &error, data, size);
+    if (setjmp(error.jump)) {
+        snprintf(info->message, sizeof info->message, "%s", error.message);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    int status = jpeg_header(&cinfo, info);
+    jpeg_destroy_decompress(&cinfo);
+    return status;
+}
+
+int dg_jpeg_decode(const uint8_t *data, size_t size, uint8_t *out, size_t capacity, dg_image_info *info) {
+    struct jpeg_decompress_struct cinfo;
+    jpeg_error error;
+    memset(info, 0, sizeof *info);
+    if (size == 0) return fail(info, "empty file");
+    jpeg_begin(&cinfo, &error, data, size);
+    if (setjmp(error.jump)) {
+        snprintf(info->message, sizeof info->message, "%s", error.message);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    if (jpeg_header(&cinfo, info) != 0) {
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    size_t stride = (size_t)info->width * info->components;
+    if ((size_t)info->height > 0 && stride > capacity / info->height) {
+        jpeg_destroy_decompress(&cinfo);
+        return fail(info, "output buffer too small");
+    }
+    jpeg_start_decompress(&cinfo);
+    if (cinfo.output_width != info->width || cinfo.output_height != info->height ||
+        (uint32_t)cinfo.output_components != info->components) {
+        jpeg_destroy_decompress(&cinfo);
+        return fail(info, "JPEG output differs from its header");
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = out + (size_t)cinfo.output_scanline * stride;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    if (info->components == 4) {
+        // Adobe writes CMYK inverted; Pillow reads every CMYK JPEG as inverted ("CMYK;I").
+        size_t count = stride * info->height;
+        for (size_t i = 0; i < count; i++) out[i] = (uint8_t)(255 - out[i]);
+    }
+    return 0;
+}
+
+// MARK: - PNG
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t position;
+    char message[160];
+} png_source;
+
+static void png_read_memory(png_structp png, png_bytep target, size_t length) {
+    png_source *source = (png_source *)png_get_io_ptr(png);
+    if (length > source->size - source->position) {
+        png_error(png, "truncated PNG: the data end before the image does");
+    }
+    memcpy(target, source->data + source->position, length);
+    source->position += length;
+}
+
+static void png_error_message(png_structp png, png_const_charp message) {
+    png_source *source = (png_source *)png_get_error_ptr(png);
+    snprintf(source->message, sizeof source->message, "%s", message);
+    png_longjmp(png, 1);
+}
+
+static void png_quiet(png_structp png, png_const_charp message) {
+    (void)png;
+    (void)message;
+}
+
+// Reads the header and sets the transformations: palette to RGB, grey below 8 bits to 8,
+// 16 bits to 8 (v >> 8), transparency chunks ignored (Pillow's convert("RGB") drops alpha).
+static int png_header(png_structp png, png_infop pnginfo, dg_image_info *info) {
+    png_read_info(png, pnginfo);
+    png_uint_32 width = 0, height = 0;
+    int depth = 0, color = 0, interlace = 0;
+    png_get_IHDR(png, pnginfo, &width, &height, &depth, &color, &interlace, NULL, NULL);
+    info->width = width;
+    info->height = height;
+    switch (color) {
+    case PNG_COLOR_TYPE_GRAY: info->components = 1; break;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: info->components = 2; break;
+    case PNG_COLOR_TYPE_RGB: info->components = 3; break;
+    case PNG_COLOR_TYPE_RGB_ALPHA: info->components = 4; break;
+    case PNG_COLOR_TYPE_PALETTE: info->components = 3; break;
+    default: png_error(png, "unsupported PNG colour type");
+    }
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (depth == 16) png_set_strip_16(png);
+    if (interlace != PNG_INTERLACE_NONE) png_set_interlace_handling(png);
+    png_read_update_info(png, pnginfo);
+    // A palette's transparency (tRNS) comes out as an alpha channel: RGBA, whose alpha is dropped.
+    info->components = png_get_channels(png, pnginfo);
+    if (info->components < 1 || info->components > 4 || png_get_bit_depth(png, pnginfo) != 8) {
+        png_error(png, "unexpected PNG layout after expansion");
+    }
+    return 0;
+}
+
+static png_structp png_begin(png_source *source, png_infop *pnginfo) {
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, source, png_error_message, png_quiet);
+    if (png == NULL) return NULL;
+    *pnginfo = png_create_info_struct(png);
+    if (*pnginfo == NULL) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return NULL;
+    }
+    png_set_read_fn(png, source, png_read_memory);
+    // Every chunk's CRC is checked, ancillary ones included, as Pillow checks them.
+    png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    // Our own --max-pixels limit applies, checked on the header before any allocation.
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    return png;
+}
+
+int dg_png_read_header(const uint8_t *data, size_t size, dg_image_info *info) {
+    memset(info, 0, sizeof *info);
+    if (size == 0) return fail(info, "empty file");
+    png_source source = {data, size, 0, {0}};
+    png_infop pnginfo = NULL;
+    png_structp png = png_begin(&source, &pnginfo);
+    if (png == NULL) return fail(info, "out of memory");
+    if (setjmp(png_jmpbuf(png))) {
+        snprintf(info->message, sizeof info->message, "%s", source.message);
+        png_destroy_read_struct(&png, &pnginfo, NULL);
+        return -1;
+    }
+    png_header(png, pnginfo, info);
+    png_destroy_read_struct(&png, &pnginfo, NULL);
+    return 0;
+}
+
+int dg_png_decode(const uint8_t *data, size_t size, uint8_t *out, size_t capacity, dg_image_info *info) {
+    memset(info, 0, sizeof *info);
+    if (size == 0) return fail(info, "empty file");
+    png_source source = {data, size, 0, {0}};
+    png_infop pnginfo = NULL;
+    png_structp png = png_begin(&source, &pnginfo);
+    if (png == NULL) return fail(info, "out of memory");
+    png_bytep *volatile rows = NULL;
+    if (setjmp(png_jmpbuf(png))) {
+        snprintf(info->message, sizeof info->message, "%s", source.message);
+        free(rows);
+        png_destroy_read_struct(&png, &pnginfo, NULL);
+        return -1;
+    }
+    png_header(png, pnginfo, info);
+    size_t stride = (size_t)info->width * info->components;
+    if (info->height > 0 && stride > capacity / info->height) {
+        png_destroy_read_struct(&png, &pnginfo, NULL);
+        return fail(info, "output buffer too small");
+    }
+    rows = malloc(sizeof(png_bytep) * (info->height > 0 ? info->height : 1));
+    if (rows == NULL) {
+        png_destroy_read_struct(&png, &pnginfo, NULL);
+        return fail(info, "out of memory");
+    }
+    for (uint32_t y = 0; y < info->height; y++) rows[y] = out + (size_t)y * stride;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    free(rows);
+    png_destroy_read_struct(&png, &pnginfo, NULL);
+    return 0;
+}
