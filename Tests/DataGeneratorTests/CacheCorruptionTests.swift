@@ -94,13 +94,13 @@ struct CacheCorruptionTests {
     func newerVersionIsRefused() throws {
         try CacheFixtures.withDirectory { directory in
             var (_, bytes) = try Self.makeCache(in: directory)
-            bytes[8] = 2
-            bytes[bytes.count - CacheFormat.trailerSize + 28] = 2
-            let path = directory + "/v2.dgcache"
+            bytes[8] = 3
+            bytes[bytes.count - CacheFormat.trailerSize + 28] = 3
+            let path = directory + "/v3.dgcache"
             try FileIO.write(bytes, to: path)
             let error = CacheFixtures.cacheError { _ = try CacheFile(path: path) }
-            #expect(error == .unsupportedVersion(path: path, found: 2, supported: 1))
-            #expect(error?.description.contains("version 2") == true)
+            #expect(error == .unsupportedVersion(path: path, found: 3, supported: 2))
+            #expect(error?.description.contains("version 3") == true)
         }
     }
 

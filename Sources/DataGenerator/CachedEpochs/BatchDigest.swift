@@ -2,7 +2,8 @@
 /// package's `Cache.digest` print it: equal digests mean bit-identical batches.
 ///
 /// Over every batch in order: each input's bytes (C order, little-endian), and for a
-/// variable-length input its rows' lengths as `int64` little-endian right after; then the
+/// variable-length input its rows' lengths as `int64` little-endian right after (for a
+/// variable-shape input, its rows' shapes, each dimension an `int64`); then the
 /// targets' bytes. Inputs come in schema order (the data columns), then the target.
 ///
 /// ```swift
@@ -24,6 +25,9 @@ public struct BatchDigest: ~Copyable {
             input.withUnsafeBytes { hasher.update($0) }
             if index < batch.lengths.count, let lengths = batch.lengths[index] {
                 for length in lengths { hasher.update(UInt64(bitPattern: Int64(length))) }
+            }
+            if index < batch.shapes.count, let shapes = batch.shapes[index] {
+                for dimension in shapes.joined() { hasher.update(UInt64(bitPattern: Int64(dimension))) }
             }
         }
         batch.targets?.withUnsafeBytes { hasher.update($0) }

@@ -198,21 +198,26 @@ public struct CachedDataSet: Sendable {
             }
         }
         return Batch(inputs: arrays, targets: targets, rows: positions, epoch: epoch, index: index,
-                     lengths: inputs.map(\.lengths))
+                     lengths: inputs.map(\.lengths), shapes: inputs.map(\.shapes))
     }
 
-    /// `rows` of `column` as one array: stacked, or padded at the end with zeros for a
-    /// variable-length column (as a data encoder's default `finalizeBatch`).
-    func gather(_ column: CacheColumn, rows: [Int]) throws -> (array: NDArray, lengths: [Int]?) {
+    /// `rows` of `column` as one array: stacked, padded at the end with zeros for a
+    /// variable-length column (as a data encoder's default `finalizeBatch`), or padded to the
+    /// batch's largest size along every axis for a variable-shape column, with its rows' shapes.
+    func gather(_ column: CacheColumn, rows: [Int]) throws -> (array: NDArray, lengths: [Int]?, shapes: [[Int]]?) {
         if !column.spec.isVariableLength {
             let kernel = kernels[column.name]
             let dtype = conversions[column.name]?.dtype ?? column.spec.dtype
             return (try NDArray(dtype: dtype, shape: [rows.count] + column.spec.shape) { (buffer) throws(CacheError) in
                 try resident.gather(column: column.name, rows: rows, into: buffer, kernel: kernel)
-            }, nil)
+            }, nil, nil)
+        }
+        if column.spec.isVariableShape {
+            let padded = try Padding.paddedToLargest(try cache.arrays(column: column.name, rows: rows), spec: column.spec)
+            return (padded.array, nil, padded.shapes)
         }
         let padded = try Padding.padded(try cache.arrays(column: column.name, rows: rows), spec: column.spec, value: 0, side: .end)
-        return (padded.array, padded.lengths)
+        return (padded.array, padded.lengths, nil)
     }
 }
 

@@ -8,6 +8,10 @@ public struct Batch: Sendable, Equatable {
     /// For each input, the rows' lengths along their first axis when the input is variable-length
     /// (padded to the longest in ``inputs``); `nil` for fixed-shape inputs and for batch encoders.
     public var lengths: [[Int]?]
+    /// For each input, the rows' own shapes when the input is variable-shape (images: each
+    /// `[height, width, channels]`, padded with zeros to the batch's largest along every axis in
+    /// ``inputs``); `nil` for other inputs.
+    public var shapes: [[[Int]]?]
     /// The inventory rows of the batch, in order.
     public var rows: [Int]
     /// The epoch the batch belongs to.
@@ -19,10 +23,12 @@ public struct Batch: Sendable, Equatable {
     public var data: NDArray { inputs[0] }
 
     /// Creates a batch.
-    public init(inputs: [NDArray], targets: NDArray?, rows: [Int], epoch: Int, index: Int, lengths: [[Int]?]? = nil) {
+    public init(inputs: [NDArray], targets: NDArray?, rows: [Int], epoch: Int, index: Int, lengths: [[Int]?]? = nil,
+                shapes: [[[Int]]?]? = nil) {
         self.inputs = inputs
         self.targets = targets
         self.lengths = lengths ?? inputs.map { _ in nil }
+        self.shapes = shapes ?? inputs.map { _ in nil }
         self.rows = rows
         self.epoch = epoch
         self.index = index

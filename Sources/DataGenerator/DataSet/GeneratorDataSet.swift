@@ -169,11 +169,11 @@ public struct GeneratorDataSet: Sendable {
             }
         }
         return Batch(inputs: arrays, targets: targets, rows: rows, epoch: epoch, index: index,
-                     lengths: inputs.map(\.lengths))
+                     lengths: inputs.map(\.lengths), shapes: inputs.map(\.shapes))
     }
 
     /// Runs every data encoder over `records`, checking each output against its spec.
-    func encodeInputs(_ records: [Record]) throws -> [(array: NDArray, lengths: [Int]?)] {
+    func encodeInputs(_ records: [Record]) throws -> [(array: NDArray, lengths: [Int]?, shapes: [[Int]]?)] {
         try dataEncoders.map { encoder in try Self.encodeWithLengths(records, with: encoder) }
     }
 
@@ -184,7 +184,7 @@ public struct GeneratorDataSet: Sendable {
 
     /// One encoder's batch array for `records`, with each record's length along the first axis
     /// for a variable-length per-record encoder.
-    static func encodeWithLengths(_ records: [Record], with encoder: any DataEncoding) throws -> (array: NDArray, lengths: [Int]?) {
+    static func encodeWithLengths(_ records: [Record], with encoder: any DataEncoding) throws -> (array: NDArray, lengths: [Int]?, shapes: [[Int]]?) {
         let spec = encoder.outputSpec
         if let perRecord = encoder as? any DataEncoder {
             var arrays = [NDArray]()
@@ -197,8 +197,9 @@ public struct GeneratorDataSet: Sendable {
                 }
                 arrays.append(array)
             }
-            let lengths = spec.isVariableLength ? arrays.map { $0.shape.first ?? 0 } : nil
-            return (try withContext(encoder, records.first) { try perRecord.finalizeBatch(arrays, records: records) }, lengths)
+            let lengths = spec.isVariableLength && !spec.isVariableShape ? arrays.map { $0.shape.first ?? 0 } : nil
+            let shapes = spec.isVariableShape ? arrays.map(\.shape) : nil
+            return (try withContext(encoder, records.first) { try perRecord.finalizeBatch(arrays, records: records) }, lengths, shapes)
         }
         guard let batchEncoder = encoder as? any BatchDataEncoder else {
             throw DataSetError.invalidOption("encoder '\(encoder.identity)' is neither a DataEncoder nor a BatchDataEncoder")
@@ -212,7 +213,7 @@ public struct GeneratorDataSet: Sendable {
                                                  id: records.first?.id, expected: spec,
                                                  found: ArraySpec(array.dtype, array.shape), line: records.first?.line)
         }
-        return (array, nil)
+        return (array, nil, nil)
     }
 
     /// Runs `body`, turning foreign errors into ``EncodingError/failed(encoder:row:id:reason:line:)``

@@ -34,6 +34,9 @@ public protocol DataEncoder: DataEncoding {
 extension DataEncoder {
     /// Stacks fixed-shape arrays; pads variable-length ones at the end to the longest, with zeros.
     public func finalizeBatch(_ arrays: [NDArray], records: [Record]) throws -> NDArray {
+        if outputSpec.isVariableShape {
+            return try Padding.paddedToLargest(arrays, spec: outputSpec).array
+        }
         if outputSpec.isVariableLength {
             return try Padding.padded(arrays, spec: outputSpec, value: 0, side: .end).array
         }
