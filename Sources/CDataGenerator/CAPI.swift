@@ -151,6 +151,26 @@ public func dg_iterator_peek(_ iterator: OpaquePointer?, _ rows: UnsafeMutablePo
     }
 }
 
+/// `dg_iterator_peek_shape`: the padded shape of one variable-shape column of the next batch (datagen.h).
+@_cdecl("dg_iterator_peek_shape")
+public func dg_iterator_peek_shape(_ iterator: OpaquePointer?, _ column: Int32, _ dimensions: UnsafeMutablePointer<Int64>?,
+                                   _ capacity: Int32) -> Int32 {
+    guarded {
+        let handle = try iteratorHandle(iterator)
+        guard let batch = try handle.peek() else { return Status.end }
+        let parts = IteratorHandle.columns(of: batch)
+        guard column >= 0, Int(column) < parts.count else {
+            throw ArgumentError(description: "column \(column) does not exist (the cache has \(parts.count))")
+        }
+        let shape = parts[Int(column)].array.shape
+        guard let dimensions, Int(capacity) >= shape.count else {
+            throw ArgumentError(description: "dg_iterator_peek_shape needs room for \(shape.count) dimensions")
+        }
+        for (axis, dimension) in shape.enumerated() { dimensions[axis] = Int64(dimension) }
+        return Status.ok
+    }
+}
+
 /// `dg_iterator_fill`: copies the next batch into the caller's buffers and consumes it (datagen.h).
 @_cdecl("dg_iterator_fill")
 public func dg_iterator_fill(_ iterator: OpaquePointer?, _ buffers: UnsafePointer<UnsafeMutableRawPointer?>?,

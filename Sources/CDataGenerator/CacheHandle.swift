@@ -65,6 +65,13 @@ final class CacheHandle {
             for dimension in column.spec.shape { json.int(dimension) }
             json.endArray()
             json.key("variable_length"); json.bool(column.spec.isVariableLength)
+            if let rowShape = column.spec.rowShape {
+                // Variable-shape columns only: each row's dimensions, null where they vary.
+                json.key("row_shape")
+                json.beginArray()
+                for dimension in rowShape { if dimension < 0 { json.null() } else { json.int(dimension) } }
+                json.endArray()
+            }
             json.endObject()
         }
         json.endArray()

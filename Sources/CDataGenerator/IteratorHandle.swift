@@ -162,7 +162,16 @@ final class IteratorHandle {
         let file = dataSet.cache
         var arrays = [NDArray]()
         var lengths = [[Int]?]()
+        var shapes = [[[Int]]?]()
         for column in columns {
+            if column.spec.isVariableShape {
+                let padded = try Padding.paddedToLargest(try file.arrays(column: column.name, rows: rows), spec: column.spec)
+                arrays.append(padded.array)
+                lengths.append(nil)
+                shapes.append(padded.shapes)
+                continue
+            }
+            shapes.append(nil)
             if !column.spec.isVariableLength {
                 arrays.append(try file.gather(column: column.name, rows: rows))
                 lengths.append(nil)
@@ -184,13 +193,17 @@ final class IteratorHandle {
         }
         let dataCount = dataSet.dataColumns.count
         return Batch(inputs: Array(arrays[..<dataCount]), targets: arrays.count > dataCount ? arrays[dataCount] : nil,
-                     rows: positions, epoch: epoch, index: index, lengths: Array(lengths[..<dataCount]))
+                     rows: positions, epoch: epoch, index: index, lengths: Array(lengths[..<dataCount]),
+                     shapes: Array(shapes[..<dataCount]))
     }
 
-    /// The batch's arrays and variable lengths in schema order.
-    static func columns(of batch: Batch) -> [(array: NDArray, lengths: [Int]?)] {
-        var result = zip(batch.inputs, batch.lengths).map { ($0, $1) }
-        if let targets = batch.targets { result.append((targets, nil)) }
+    /// The batch's arrays, variable lengths and variable-shape rows' shapes in schema order.
+    static func columns(of batch: Batch) -> [(array: NDArray, lengths: [Int]?, shapes: [[Int]]?)] {
+        var result = batch.inputs.indices.map { index in
+            (batch.inputs[index], index < batch.lengths.count ? batch.lengths[index] : nil,
+             index < batch.shapes.count ? batch.shapes[index] : nil)
+        }
+        if let targets = batch.targets { result.append((targets, nil, nil)) }
         return result
     }
 
@@ -206,6 +219,9 @@ final class IteratorHandle {
             if part.lengths != nil, lengths?[index] == nil {
                 throw BufferError(description: "column '\(columns[index].name)' is variable-length: its lengths buffer is missing")
             }
+            if part.shapes != nil, lengths?[index] == nil {
+                throw BufferError(description: "column '\(columns[index].name)' is variable-shape: its shapes buffer (rows × rank int64, in lengths) is missing")
+            }
         }
         for (index, part) in parts.enumerated() {
             part.array.withUnsafeBytes { bytes in
@@ -213,6 +229,9 @@ final class IteratorHandle {
             }
             if let rowLengths = part.lengths, let out = lengths?[index] {
                 for (row, length) in rowLengths.enumerated() { out[row] = Int64(length) }
+            }
+            if let rowShapes = part.shapes, let out = lengths?[index] {
+                for (position, dimension) in rowShapes.joined().enumerated() { out[position] = Int64(dimension) }
             }
         }
         pending = nil

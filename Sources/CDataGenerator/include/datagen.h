@@ -142,6 +142,15 @@ int32_t dg_iterator_fill(dg_iterator *iterator, void *const *buffers, const int6
                          int64_t *const *lengths);
 
 /*
+ * The whole padded shape of column `column` (schema order) of the batch dg_iterator_peek
+ * announced: rows, then each dimension (for a variable-shape column, such as images, the batch's
+ * largest along every axis; rows are padded with zeros at the end of each axis). Writes up to
+ * `capacity` int64 values to `dimensions` (1 + the column's rank are needed). For a variable-shape
+ * column, dg_iterator_fill's `lengths[c]` must point to rows × rank int64: each row's own shape.
+ */
+int32_t dg_iterator_peek_shape(dg_iterator *iterator, int32_t column, int64_t *dimensions, int32_t capacity);
+
+/*
  * Ring mode: batches are written by the iterator's workers straight into `slots` sets of caller-owned
  * buffers, ahead of dg_iterator_next_slot, with no copy. `buffers[s * C + c]` (capacity
  * `capacities[s * C + c]` bytes, at least batch_size rows of column c) is column c of slot s, for C

@@ -77,6 +77,7 @@ def _load() -> Optional[ctypes.CDLL]:
         "dg_iterator_batches_per_epoch": (i64, [p]),
         "dg_iterator_peek": (i32, [p, i64p, p]),
         "dg_iterator_fill": (i32, [p, p, p, p]),
+        "dg_iterator_peek_shape": (i32, [p, ctypes.c_int32, i64p, ctypes.c_int32]),
         "dg_iterator_attach": (i32, [p, i32, p, p]),
         "dg_iterator_next_slot": (i32, [p, ctypes.POINTER(i32), i64p]),
         "dg_iterator_replace_slot": (i32, [p, i32, p, p]),
@@ -157,6 +158,9 @@ class EngineCache:
         self._info = info
         self._columns = [(c["name"], np.dtype(c["dtype"]), tuple(c["shape"]), c["variable_length"], c["role"])
                          for c in info["columns"]]
+        # Variable-shape columns (images): {name: each row's dimensions, None where they vary}.
+        self._row_shapes: Dict[str, Tuple[Optional[int], ...]] = {
+            c["name"]: tuple(c["row_shape"]) for c in info["columns"] if c.get("row_shape") is not None}
 
     # -- description ------------------------------------------------------------------------
 
@@ -170,8 +174,9 @@ class EngineCache:
 
     @property
     def columns(self) -> Dict[str, Tuple[np.dtype[Any], Tuple[Optional[int], ...]]]:
-        """``{name: (numpy dtype, shape of one row)}``; a variable first axis is ``None``."""
-        return {name: (dtype, shape) for name, dtype, shape, _, _ in self._columns}
+        """``{name: (numpy dtype, shape of one row)}``; a variable first axis is ``None`` (every
+        varying axis of a variable-shape column)."""
+        return {name: (dtype, self._row_shapes.get(name, shape)) for name, dtype, shape, _, _ in self._columns}
 
     @property
     def roles(self) -> Dict[str, str]:
@@ -275,6 +280,11 @@ class EngineCache:
         if self.rows == 0:
             batch: Batch = {}
             for name, dtype, shape, variable, _ in self._columns:
+                if name in self._row_shapes:
+                    rank = len(self._row_shapes[name])
+                    batch[name] = np.zeros((0,) + tuple(d or 0 for d in self._row_shapes[name]), dtype=dtype)
+                    batch[name + "_shapes"] = np.zeros((0, rank), dtype=np.int64)
+                    continue
                 batch[name] = np.zeros((0,) + ((0,) + shape[1:] if variable else shape), dtype=dtype)
                 if variable:
                     batch[name + "_lengths"] = np.zeros(0, dtype=np.int64)
@@ -409,11 +419,19 @@ class EngineBatchIterator:
         if status == _END:
             raise StopIteration
         rows = self._rows.value
-        if self._ring is not None:
-            return self._fill_reused(rows, self._ring)
+        if self._ring is not None and not self._cache._row_shapes:
+            return self._fill_reused(rows, self._ring)  # (variable-shape batches get new arrays each time)
         batch: Batch = {}
         for index, (name, dtype, shape, variable, _) in enumerate(self._columns):
-            if variable:
+            row_shape = self._cache._row_shapes.get(name)
+            if row_shape is not None:
+                dims = (ctypes.c_int64 * (len(row_shape) + 1))()
+                _check(lib, lib.dg_iterator_peek_shape(handle, index, dims, len(dims)), self._cache.path)
+                array = np.empty(tuple(dims), dtype=dtype)
+                shapes = np.empty((rows, len(row_shape)), dtype=np.int64)
+                batch[name + "_shapes"] = shapes
+                self._lengths[index] = shapes.ctypes.data
+            elif variable:
                 array = np.empty((rows, self._longest[index]) + shape[1:], dtype=dtype)
                 lengths = np.empty(rows, dtype=np.int64)
                 batch[name + "_lengths"] = lengths
