@@ -296,7 +296,8 @@ struct CacheShowCommand: ParsableCommand {
                     ("values", .object(zip(cache.columns, arrays).map { column, array in
                         (column.name, .array(array.doubles().map { array.dtype.isFloatingPoint ? JSON.double($0) : JSON.int(Int($0)) }))
                     })),
-                ] + (label.map { [("label", JSON.string($0))] } ?? [])))
+                ] + (label.map { [("label", JSON.string($0))] } ?? [])
+                  + Self.shapes(of: zip(cache.columns, arrays).filter { $0.0.spec.isVariableShape })))
             } else {
                 print("row \(row)\(id.map { " (id '\($0)')" } ?? ""):")
                 for (column, array) in zip(cache.columns, arrays) {
@@ -306,6 +307,13 @@ struct CacheShowCommand: ParsableCommand {
             }
         }
         if json { JSON.array(entries).print() }
+    }
+
+    /// `("shapes", {column: [dimensions]})` for the variable-shape columns of a row (images, whose
+    /// flat values need their height and width), or nothing when there is none.
+    static func shapes(of columns: [(CacheColumn, NDArray)]) -> [(String, JSON)] {
+        guard !columns.isEmpty else { return [] }
+        return [("shapes", .object(columns.map { column, array in (column.name, .array(array.shape.map { JSON.int($0) })) }))]
     }
 }
 
