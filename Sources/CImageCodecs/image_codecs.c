@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 static int fail(dg_image_info *info, const char *message) {
@@ -31,8 +32,15 @@ static void jpeg_error_exit(j_common_ptr cinfo) {
 }
 
 static void jpeg_quiet(j_common_ptr cinfo, int level) {
-    (void)cinfo;
-    (void)level;  // warnings (corrupt-data recoveries) are tolerated, as Pillow tolerates them
+    // Warnings (corrupt-data recoveries such as extraneous bytes) are tolerated, as Pillow
+    // tolerates them, except a scan that ends early: libjpeg would fill the rest of the image
+    // with grey, and a truncated JPEG must be an error, never half an image.
+    if (level < 0 && cinfo->err->msg_code == JWRN_HIT_MARKER) {
+        jpeg_error *error = (jpeg_error *)cinfo->err;
+        snprintf(error->message, sizeof error->message,
+                 "truncated JPEG: its scan data end before the image does (premature end of data segment)");
+        longjmp(error->jump, 1);
+    }
 }
 
 // The memory source's fill_input_buffer inserts a fake end-of-image marker when the data run out,

@@ -129,6 +129,12 @@ import Testing
         }
         guard case let .corrupt(_, reason)? = decodingError(Array(photo.prefix(photo.count / 2))) else { return }
         #expect(reason.contains("truncated"), "\(reason)")
+        // Cut, then an end-of-image marker: libjpeg would fill the rest with grey.
+        guard case let .corrupt(_, marked)? = decodingError(Array(photo.prefix(photo.count / 2)) + [0xFF, 0xD9]) else {
+            Issue.record("a cut JPEG ending in EOI decoded")
+            return
+        }
+        #expect(marked.contains("truncated"), "\(marked)")
     }
 
     @Test func aPNGWithABadCRCOrCutShortIsCorrupt() throws {
