@@ -32,7 +32,7 @@ def main() -> None:
         (corpus / f"{name}").write_bytes(b"\x00" + data)
         if name in ("jpeg-baseline-420", "jpeg-cmyk", "png-rgba", "png-palette-transparency"):
             (corpus / f"{name}-grey-small").write_bytes(b"\x01" + data)
-        if name.startswith("jpeg-exif"):
+        if "-exif-" in name:
             (corpus / f"{name}-exif").write_bytes(b"\x02" + data)
 
     fixtures = ROOT / "Tests" / "DataGeneratorTests" / "Resources" / "images"

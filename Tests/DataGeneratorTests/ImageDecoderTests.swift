@@ -75,6 +75,20 @@ import Testing
                                                         width: upright.width, channels: 3))
     }
 
+    @Test func aPNGsEXIfChunkTurnsItToo() throws {
+        let png = try Self.file("known.png")
+        // Big-endian TIFF, IFD0 at 8 with one entry: orientation (0x0112) SHORT 8.
+        let tiff: [UInt8] = [0x4D, 0x4D, 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 8, 0, 0]
+        let withExif = Array(png[0..<33]) + Self.chunk("eXIf", tiff) + Array(png[33...])  // after IHDR
+        #expect(ExifOrientation.of(png: withExif) == 8)
+        let image = try ImageDecoder().decodePixels(withExif)
+        #expect((image.height, image.width) == (4, 2))
+        #expect(image.pixels == ExifOrientation.apply(8, to: Self.knownPixels, height: 2, width: 4, channels: 3))
+        var lying = withExif
+        lying[33...36] = [0x7F, 0xFF, 0xFF, 0xFF]  // the eXIf chunk's length runs past the file
+        #expect(ExifOrientation.of(png: lying) == 1)
+    }
+
     @Test func everyOrientationMapsAsPillowsExifTranspose() {
         // 2 × 3 image, one channel: 0 1 2 / 3 4 5.
         let pixels: [UInt8] = [0, 1, 2, 3, 4, 5]

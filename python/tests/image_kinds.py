@@ -142,6 +142,8 @@ def make_kinds() -> Dict[str, Tuple[bytes, Callable[[bytes], np.ndarray]]]:
                                          pillow_reference)
     kinds["png-grey-trns"] = (_pillow(Image.fromarray(photo[..., 1]), format="PNG", transparency=7),
                               pillow_reference)
+    kinds["png-exif-6"] = (_pillow(Image.fromarray(photo), format="PNG", exif=_exif(6)), pillow_reference)
+    kinds["png-exif-3"] = (_pillow(Image.fromarray(photo[..., 0]), format="PNG", exif=_exif(3)), pillow_reference)
     kinds["png-rgb-interlaced"] = (png_bytes(photo, 2, 8, interlace=True), pillow_reference)
     kinds["png-rgba-interlaced"] = (png_bytes(rgba, 6, 8, interlace=True), pillow_reference)
     kinds["png-palette-4bit-interlaced"] = (

@@ -5,7 +5,8 @@ import FuzzSupport
 ///
 /// 0: ``ImageDecoder`` (3 channels) on the bytes, JPEG or PNG by their signature; 1: the same with
 /// 1 channel and `maxSide` 24 (the conversion and the antialiased resize run too); 2: the EXIF
-/// orientation reader alone (``ExifOrientation/of(jpeg:)``), whose result must be 1…8. Pixels are
+/// orientation readers alone (``ExifOrientation/of(jpeg:)`` and ``ExifOrientation/of(png:)``),
+/// whose results must be 1…8. Pixels are
 /// capped at 4 MP so that a valid large image is not reported as an out-of-memory crash.
 /// Thrown ``ImageDecodingError``s are expected; a crash or sanitizer report is a bug.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -22,8 +23,9 @@ public func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             precondition(selector == 0 || max(image.height, image.width) <= 24, "maxSide not applied")
         }
     default:
-        let orientation = ExifOrientation.of(jpeg: bytes)
-        precondition((1...8).contains(orientation), "orientation \(orientation) out of range")
+        for orientation in [ExifOrientation.of(jpeg: bytes), ExifOrientation.of(png: bytes)] {
+            precondition((1...8).contains(orientation), "orientation \(orientation) out of range")
+        }
     }
     return 0
 }

@@ -1,5 +1,5 @@
-/// The EXIF orientation of a JPEG (tag 0x0112 of IFD0 in the first `Exif` APP1 segment), and how
-/// to apply it as Pillow's `ImageOps.exif_transpose` does.
+/// The EXIF orientation of a JPEG (tag 0x0112 of IFD0 in the first `Exif` APP1 segment) or a PNG
+/// (its first `eXIf` chunk), and how to apply it as Pillow's `ImageOps.exif_transpose` does.
 ///
 /// Every offset read from the file is checked against the segment before use: a damaged or
 /// hostile EXIF block gives orientation 1 (as stored), never a crash.
@@ -8,6 +8,30 @@ public enum ExifOrientation {
     public static func of(jpeg bytes: [UInt8]) -> Int {
         guard let segment = exifSegment(in: bytes) else { return 1 }
         return orientation(inTIFF: segment) ?? 1
+    }
+
+    /// The orientation (1…8) that `png` declares in an `eXIf` chunk, or 1 when it declares none or
+    /// an invalid one.
+    public static func of(png bytes: [UInt8]) -> Int {
+        guard let chunk = exifChunk(in: bytes) else { return 1 }
+        let exifHeader: [UInt8] = [0x45, 0x78, 0x69, 0x66, 0, 0]
+        let tiff = chunk.count >= 6 && Array(chunk.prefix(6)) == exifHeader ? chunk.dropFirst(6) : chunk
+        return orientation(inTIFF: tiff) ?? 1
+    }
+
+    /// The body of the first `eXIf` chunk, walking the chunks from the signature to `IEND`.
+    static func exifChunk(in bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        var position = 8
+        while position <= bytes.count - 12 {
+            let length = bytes[position..<(position + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let type = Array(bytes[(position + 4)..<(position + 8)])
+            guard length <= bytes.count - position - 12 else { return nil }
+            let body = (position + 8)..<(position + 8 + length)
+            if type == Array("eXIf".utf8) { return bytes[body] }
+            if type == Array("IEND".utf8) { return nil }
+            position = body.upperBound + 4
+        }
+        return nil
     }
 
     /// The bytes after `Exif\0\0` of the first APP1 segment that starts so, walking the markers

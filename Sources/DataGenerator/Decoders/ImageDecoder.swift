@@ -7,7 +7,7 @@ import CImageCodecs
 /// byte: JPEG through libjpeg-turbo with its defaults (accurate integer IDCT, fancy upsampling),
 /// CMYK and YCCK JPEGs un-inverted (Adobe's convention) then converted as Pillow's `cmyk2rgb`;
 /// PNG through libpng, palettes expanded, 16-bit samples stored as `v >> 8`, alpha dropped; the
-/// JPEG's EXIF orientation applied. With ``channels`` 1, colour pixels become grey as Pillow's
+/// EXIF orientation applied (a JPEG's APP1 segment, a PNG's `eXIf` chunk). With ``channels`` 1, colour pixels become grey as Pillow's
 /// `convert("L")` (`(19595 R + 38470 G + 7471 B + 32768) >> 16`).
 ///
 /// The header is read first: a size above ``maxPixels`` is refused before any pixel buffer is
@@ -96,8 +96,8 @@ public struct ImageDecoder: Sendable, Hashable {
         guard status == 0 else { throw .corrupt(format: format, reason: Self.message(of: info)) }
         var pixels = PixelConversion.convert(decoded, components: components, to: channels, cmyk: format == .jpeg)
         var (outHeight, outWidth) = (height, width)
-        if format == .jpeg {
-            let orientation = ExifOrientation.of(jpeg: bytes)
+        do {
+            let orientation = format == .jpeg ? ExifOrientation.of(jpeg: bytes) : ExifOrientation.of(png: bytes)
             pixels = ExifOrientation.apply(orientation, to: pixels, height: height, width: width, channels: channels)
             (outHeight, outWidth) = ExifOrientation.orientedSize(height: height, width: width, orientation: orientation)
         }
