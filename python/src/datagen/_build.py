@@ -91,14 +91,22 @@ def _read_quota(directory: Path, files: Tuple[str, Optional[str]]) -> Optional[f
 
 # --- identities ---------------------------------------------------------------------------------
 
+def _code_text(code: Any) -> str:
+    consts = [_code_text(one) if inspect.iscode(one) else repr(one) for one in code.co_consts]
+    return repr((code.co_code, consts, code.co_names, code.co_varnames))
+
+
 def _source_hash(obj: Any) -> str:
+    """A hash of ``obj``'s source (of a lambda's code: its source line may hold other code too)."""
+    code = getattr(obj, "__code__", None)
     try:
+        if code is not None and getattr(obj, "__name__", "") == "<lambda>":
+            raise TypeError
         source = inspect.getsource(obj)
     except (OSError, TypeError):
-        code = getattr(obj, "__code__", None)
         if code is None:
             return ""
-        source = repr((code.co_code, code.co_consts, code.co_names))
+        source = _code_text(code)
     return hashlib.sha256(source.encode("utf-8", "replace")).hexdigest()[:16]
 
 
