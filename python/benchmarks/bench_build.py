@@ -56,38 +56,34 @@ def main():
             encoder.transform(record)
 
     bare()  # warm the page cache
-    rates = {}
+    modes = {"bare loop": None, "build, 1 worker": 1, "build, 2 workers": 2}
+    best = {mode: float("inf") for mode in modes}
+    cpu = {mode: 0.0 for mode in modes}
     with tempfile.TemporaryDirectory() as scratch:
-        def timed(body):
-            best = float("inf")
-            for _ in range(arguments.repeat):
+        output = os.path.join(scratch, "out.dgcache")
+        for _ in range(arguments.repeat):  # the modes alternate, so that the machine's drift hits each alike
+            for mode, workers in modes.items():
+                before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
                 start = time.perf_counter()
-                body()
-                best = min(best, time.perf_counter() - start)
-            return count / best
-
-        rates["bare loop"] = timed(bare)
-        cpu = {}
-        for workers in (1, 2):
-            output = os.path.join(scratch, f"w{workers}.dgcache")
-            parent = resource.getrusage(resource.RUSAGE_SELF)
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            rates[f"build, {workers} worker(s)"] = timed(
-                lambda: datagen.build(inventory, output, encoder, target="onehot", workers=workers, progress=False,
-                                      force=True))
-            parent_after = resource.getrusage(resource.RUSAGE_SELF)
-            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu[workers] = ((parent_after.ru_utime + parent_after.ru_stime - parent.ru_utime - parent.ru_stime),
-                            (children_after.ru_utime + children_after.ru_stime - children.ru_utime - children.ru_stime))
-    for mode, rate in rates.items():
-        print(f"{mode:>22}: {rate:10.0f} records/s")
-    for workers, (parent_cpu, workers_cpu) in cpu.items():
-        print(f"build, {workers} worker(s): CPU seconds over {arguments.repeat} runs: parent (writer) "
-              f"{parent_cpu:.2f}, workers {workers_cpu:.2f}")
-    print(f"2 workers / 1 worker: {rates['build, 2 worker(s)'] / rates['build, 1 worker(s)']:.2f}x (aim 1.8x, 1.6x accepted)")
-    print(f"1-worker build / bare loop: {rates['build, 1 worker(s)'] / rates['bare loop']:.2f}x (aim >= 0.8x)")
-    print(f"2-worker build / (2 x bare loop): {rates['build, 2 worker(s)'] / (2 * rates['bare loop']):.2f}x")
-    print(f"records: {count}, cpus: {datagen._build.default_workers()}")
+                if workers is None:
+                    bare()
+                else:
+                    datagen.build(inventory, output, encoder, target="onehot", workers=workers, progress=False,
+                                  force=True)
+                best[mode] = min(best[mode], time.perf_counter() - start)
+                after = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+                cpu[mode] += sum(b.ru_utime + b.ru_stime - a.ru_utime - a.ru_stime for a, b in zip(before, after))
+    rates = {mode: count / seconds for mode, seconds in best.items()}
+    per_record = {mode: cpu[mode] / (count * arguments.repeat) * 1e6 for mode in modes}
+    for mode in modes:
+        print(f"{mode:>17}: {rates[mode]:8.0f} records/s (best of {arguments.repeat}), "
+              f"{per_record[mode]:6.0f} CPU us/record (this process and its workers)")
+    print(f"2 workers / 1 worker: {rates['build, 2 workers'] / rates['build, 1 worker']:.2f}x "
+          "(aim 1.8x, 1.6x accepted on 2 cores)")
+    print(f"1-worker build / bare loop: {rates['build, 1 worker'] / rates['bare loop']:.2f}x (aim >= 0.8x); "
+          f"CPU per record, bare loop / build: {per_record['bare loop'] / per_record['build, 1 worker']:.2f}x")
+    print(f"records: {count}, CPUs this process may use: {datagen._build.default_workers()}, "
+          f"load average: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
