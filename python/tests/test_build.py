@@ -391,3 +391,14 @@ def test_every_error_is_a_cache_error_bad_outputs_unpicklable_encoders_and_missi
         datagen.build(inventory, tmp_path / "out.dgcache", len, target="ordinal", progress=False)
     with pytest.raises(datagen.OptionError):
         datagen.build(inventory, tmp_path / "out.dgcache", len, on_error="ignore", progress=False)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_silent_otherwise(tmp_path, inventory, capfd, monkeypatch):
+    datagen.build(inventory, tmp_path / "quiet.dgcache", len, workers=1)  # standard error is no terminal here
+    assert capfd.readouterr().err == ""
+    pytest.importorskip("tqdm")
+    from datagen import _build
+    monkeypatch.setattr(_build, "_show_progress", lambda: True)
+    datagen.build(inventory, tmp_path / "bar.dgcache", len, workers=1)
+    err = capfd.readouterr().err
+    assert "rec/s" in err and f"{ROWS}/{ROWS}" in err
