@@ -402,3 +402,42 @@ def test_progress_is_a_bar_on_a_terminal_and_silent_otherwise(tmp_path, inventor
     datagen.build(inventory, tmp_path / "bar.dgcache", len, workers=1)
     err = capfd.readouterr().err
     assert "rec/s" in err and f"{ROWS}/{ROWS}" in err
+
+
+def test_the_parent_holds_at_most_two_groups_per_worker_in_flight(tmp_path, inventory, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from datagen import _build
+    counts = {"out": 0, "peak": 0, "submitted": 0}
+
+    class Counting(ProcessPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            future = super().submit(fn, *args, **kwargs)
+            counts["submitted"] += 1
+            counts["out"] += 1
+            counts["peak"] = max(counts["peak"], counts["out"])
+            result = future.result
+
+            def taken(timeout=None):
+                counts["out"] -= 1
+                return result(timeout)
+
+            future.result = taken
+            return future
+
+    monkeypatch.setattr(_build.concurrent.futures, "ProcessPoolExecutor", Counting)
+    datagen.build(inventory, tmp_path / "out.dgcache", _uneven_free, workers=2, progress=False)
+    assert counts["submitted"] == 1 + 13  # the warm-up, then 200 rows in groups of 16
+    assert counts["peak"] == 4
+
+
+def _uneven_free(record):
+    time.sleep(0.001)
+    return np.zeros(2, dtype=np.float32)
+
+
+def test_ids_of_a_csv_stay_text_as_the_cli_reads_them(tmp_path):
+    (tmp_path / "inventory.csv").write_text(",id,target\n0,007,a\n1,010,b\n")
+    cache = datagen.build(tmp_path / "inventory.csv", tmp_path / "out.dgcache", lambda record: len(record["id"]),
+                          target="label", workers=1, progress=False)
+    assert cache.ids == ["007", "010"] and cache.to_numpy()["data"].tolist() == [3, 3]
