@@ -208,8 +208,16 @@ def _killed(record):
     return np.zeros(2, dtype=np.float32)
 
 
+def _segfaults(record):
+    if record["id"] == "r150":
+        import ctypes
+        ctypes.string_at(0)
+    return np.zeros(2, dtype=np.float32)
+
+
 @pytest.mark.parametrize("encoder, rows, how", [(_dies, range(32, 48), "exit status 3"),
-                                                 (_killed, range(80, 96), "SIGKILL")])
+                                                 (_killed, range(80, 96), "SIGKILL"),
+                                                 (_segfaults, range(144, 160), "SIGSEGV")])
 def test_a_worker_that_dies_fails_the_build_naming_the_group_rows(tmp_path, inventory, encoder, rows, how):
     started = time.monotonic()
     with pytest.raises(datagen.WorkerDiedError) as caught:

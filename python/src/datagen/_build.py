@@ -593,7 +593,10 @@ def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any],
             while next_submit < groups and len(pending) < limit:
                 start = next_submit * rows_per_group
                 stop = min(records, start + rows_per_group)
-                pending[next_submit] = pool.submit(encode_group, next_submit, start, frame.iloc[start:stop])
+                try:
+                    pending[next_submit] = pool.submit(encode_group, next_submit, start, frame.iloc[start:stop])
+                except BrokenProcessPool:  # a worker died since the last result: name its group
+                    raise _worker_died(processes, slots, pending, group, rows_per_group, records, output) from None
                 next_submit += 1
                 remember()
             future = pending.pop(group)
