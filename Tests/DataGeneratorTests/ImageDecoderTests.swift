@@ -254,6 +254,13 @@ import Testing
         }
     }
 
+    @Test func imageBuildsWorkInSmallRowGroupsSoWorkersHoldLittle() {
+        let image = ColumnPlan(name: "data", role: .data, spec: ImageDecoder().outputSpec, codec: .lz4, encoderIdentity: "i")
+        let label = ColumnPlan(name: "target", role: .target, spec: ArraySpec(.int64, []), codec: .lz4, encoderIdentity: "l")
+        #expect(CacheWriterSchema.defaultRowsPerGroup([image, label]) == 32)
+        #expect(CacheWriterSchema.defaultRowsPerGroup([label]) == 1024)
+    }
+
     @Test func cachesWithoutImagesKeepFormatVersionOne() throws {
         try CacheFixtures.withDirectory { directory in
             let inventory = try Fixtures.seedInventory(size: 4)

@@ -26,11 +26,17 @@ public struct CacheWriterSchema: Sendable {
     }
 
     /// Rows per group when the caller has no reason to choose: up to 1024, fewer for wide rows
-    /// (about 16 MiB of fixed-size data a group).
+    /// (about 16 MiB of fixed-size data a group); 32 with a variable-shape column (images: a
+    /// decoded 500 × 375 photo is 560 KB, so a group stays near 16 MiB and each build worker's
+    /// memory bounded).
     public static func defaultRowsPerGroup(_ columns: [ColumnPlan]) -> Int {
+        if columns.contains(where: { $0.spec.isVariableShape }) { return imageRowsPerGroup }
         let rowBytes = columns.reduce(0) { $0 + ($1.spec.isVariableLength ? 0 : $1.rowBytes) }
         return max(1, min(1024, (16 << 20) / max(1, rowBytes)))
     }
+
+    /// Rows per group of a cache with a variable-shape column.
+    public static let imageRowsPerGroup = 32
 
     /// The number of row groups.
     public var groupCount: Int { (recordCount + rowsPerGroup - 1) / rowsPerGroup }
