@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -116,6 +117,9 @@ def make_kinds() -> Dict[str, Tuple[bytes, Callable[[bytes], np.ndarray]]]:
     kinds["jpeg-grey"] = (_pillow(Image.fromarray(_photo(29, 31, 4)).convert("L"), format="JPEG", quality=90),
                           pillow_reference)
     kinds["jpeg-cmyk"] = (_pillow(_cmyk(33, 45, 5), format="JPEG", quality=90), pillow_reference)
+    # YCCK (CMYK colour-transformed, Adobe transform 2), which Pillow cannot write: made by
+    # tools/make-ycck-fixture.c with libjpeg's encoder.
+    kinds["jpeg-ycck"] = ((Path(__file__).parent / "fixtures" / "ycck.jpg").read_bytes(), pillow_reference)
     kinds["jpeg-cmyk-progressive"] = (_pillow(_cmyk(20, 26, 6), format="JPEG", quality=80, progressive=True),
                                       pillow_reference)
     for orientation in range(1, 9):

@@ -72,7 +72,7 @@ def test_every_stored_pixel_equals_pillows(cli, kinds, tmp_path):
         assert rows[name].shape == expected.shape, name
         assert np.array_equal(rows[name], expected), f"{name}: {np.abs(rows[name].astype(int) - expected).max()}"
     # CMYK with a real K channel, progressive and EXIF-rotated JPEGs are among them.
-    assert {"jpeg-cmyk", "jpeg-progressive", "jpeg-exif-6", "png-rgba-16-interlaced"} <= set(rows)
+    assert {"jpeg-cmyk", "jpeg-ycck", "jpeg-progressive", "jpeg-exif-6", "png-rgba-16-interlaced"} <= set(rows)
     assert rows["jpeg-exif-6"].shape[:2] == (34, 19)
     assert rows["png-exif-6"].shape[:2] == (29, 23)  # a PNG's eXIf chunk turns it too
     assert cache.verify()["units_checked"] > 0
