@@ -81,8 +81,8 @@ public struct ImageDecoder: Sendable, Hashable {
         guard headerStatus == 0 else { throw .corrupt(format: format, reason: Self.message(of: info)) }
         let width = Int(info.width), height = Int(info.height), components = Int(info.components)
         guard width > 0, height > 0 else { throw .emptyImage(width: width, height: height) }
-        guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels,
-              width <= maxPixels, height <= maxPixels else {
+        let (pixelCount, overflow) = width.multipliedReportingOverflow(by: height)
+        guard !overflow, pixelCount <= maxPixels else {
             throw .tooManyPixels(width: width, height: height, limit: maxPixels)
         }
         let byteCount = width * height * components
