@@ -207,6 +207,15 @@ static int png_header(png_structp png, png_infop pnginfo, dg_image_info *info) {
     return 0;
 }
 
+// The most bytes libpng may allocate for one ancillary chunk (or its decompressed text): no chunk
+// can hold more than the file, so a header claiming a 1.5 GB eXIf chunk in a 72-byte file is
+// refused instead of allocated (found by FuzzImageDecoders); 8 MiB at least, for compressed
+// profiles and text, which are dropped with a warning when larger (pixels never need them).
+static png_alloc_size_t png_chunk_limit(size_t size) {
+    const size_t floor = 8u << 20;
+    return (png_alloc_size_t)(size > floor ? size : floor);
+}
+
 static png_structp png_begin(png_source *source, png_infop *pnginfo) {
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, source, png_error_message, png_quiet);
     if (png == NULL) return NULL;
@@ -220,6 +229,7 @@ static png_structp png_begin(png_source *source, png_infop *pnginfo) {
     png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     // Our own --max-pixels limit applies, checked on the header before any allocation.
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_set_chunk_malloc_max(png, png_chunk_limit(source->size));
     return png;
 }
 

@@ -169,6 +169,19 @@ import Testing
         }
     }
 
+    /// Found by FuzzImageDecoders: a 71-byte PNG whose eXIf chunk claims 1.5 GB made libpng
+    /// allocate that much while reading the header (libFuzzer's malloc limit reported it). Chunks
+    /// are now capped at the file's size (8 MiB at least), and the file is refused as corrupt.
+    @Test func aChunkClaimingMoreThanTheFileIsRefusedNotAllocated() throws {
+        let bytes = try Self.file("regressions/png-exif-chunk-claims-1.5GB.png")
+        #expect(bytes.count < 100)
+        guard case .corrupt(.png, _)? = decodingError(bytes) else {
+            Issue.record("the PNG decoded or failed otherwise")
+            return
+        }
+        #expect(ExifOrientation.of(png: bytes) == 1)
+    }
+
     @Test func aHeaderClaimingTooManyPixelsIsRefusedBeforeDecoding() {
         // 100,000 × 100,000 RGB would be 30 GB: refused from the header.
         let huge = Self.pngDeclaring(width: 100_000, height: 100_000)
