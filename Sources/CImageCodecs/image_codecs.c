@@ -230,6 +230,13 @@ static png_structp png_begin(png_source *source, png_infop *pnginfo) {
     // Our own --max-pixels limit applies, checked on the header before any allocation.
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
     png_set_chunk_malloc_max(png, png_chunk_limit(source->size));
+    // Ancillary chunks that do not change the stored pixels are skipped unread (their CRCs still
+    // checked): libpng 1.6 allocates an eXIf chunk's claimed length without the limit above (a
+    // 71-byte file claiming 1.5 GB, found by FuzzImageDecoders), and text and profiles are never
+    // needed. The EXIF orientation is read by ExifOrientation.swift, bounds-checked.
+    static const png_byte ignored[] =
+        "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
     return png;
 }
 
