@@ -14,7 +14,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 rm -rf "$here/build"  # setuptools' in-tree build folder: never install from a stale copy
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$here[test]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$here[test,compat]"
 # The adapters' training tests need torch (the CPU wheel: a plain `pip install torch` fetches a 3 GB
 # CUDA build), keras and scikit-learn (its bundled digits); they are skipped when these are missing.
 if [ "${DATAGEN_TEST_TRAINING:-1}" != "0" ]; then
