@@ -325,7 +325,7 @@ class IntToOneHotEncoder:
         known = (positions < len(categories)) & (categories[clipped] == values) if len(categories) else \
             np.zeros(len(values), dtype=bool)
         if not known.all() and self.handle_unknown == "error":
-            raise ValueError(f"unknown value {values[~known][0]!r}: the encoder knows {categories.tolist()}")
+            raise ValueError(f"unknown value {values[~known].tolist()[0]!r}: the encoder knows {categories.tolist()}")
         encoded = np.zeros((len(values), len(categories)), dtype=np.float64)
         encoded[np.flatnonzero(known), clipped[known]] = 1.0
         if self.sparse:
