@@ -12,10 +12,12 @@ was built at install time) and ``"numpy"`` (a pure numpy + lz4 reader of docs/FO
 from __future__ import annotations
 
 import os
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
+from ._build_worker import ColumnSpec
 from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, CorruptError, EngineUnavailableError,
-                      NotACacheError, OptionError, TruncatedError, UnsupportedVersionError)
+                      NotACacheError, OptionError, RecordError, TruncatedError, UnsupportedVersionError,
+                      WorkerDiedError)
 from ._numpy_backend import NumpyCache
 from ._order import EpochOrder, Feistel, Shard, epoch_permutation
 from ._protocol import Batch, Batches, Cache, RowSelection, ShuffleMode
@@ -23,6 +25,8 @@ from ._sizes import MemoryBudget, parse_memory_budget
 
 __all__ = [
     "open",
+    "build",
+    "ColumnSpec",
     "engine_available",
     "parse_memory_budget",
     "Cache",
@@ -40,6 +44,8 @@ __all__ = [
     "OptionError",
     "TruncatedError",
     "UnsupportedVersionError",
+    "RecordError",
+    "WorkerDiedError",
     "NumpyCache",
     "EpochOrder",
     "Feistel",
@@ -88,3 +94,28 @@ def open(path: Union[str, os.PathLike[str]], backend: Optional[str] = None,  # n
                 "(pip install ./python builds it with swift build), or use backend='numpy'") from None
         return _engine.EngineCache(path, budget)
     raise OptionError(f"unknown backend {backend!r}: use 'engine' or 'numpy'")
+
+
+def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, target: Any = None, *,
+          id_column: Optional[str] = "id", target_column: str = "target", workers: Optional[int] = None,
+          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False) -> Cache:
+    """Builds the cache file ``output`` from ``inventory`` through Python encoders, in worker
+    processes, and returns it opened (``datagen.open(output)``); needs the engine and the
+    ``datagen[build]`` extra (pandas, cloudpickle, tqdm). docs/PYTHON.md, "Building caches from
+    Python", tells the rules.
+
+    ``inventory``: a pandas DataFrame, a CSV path (read as the CLI reads it) or a list of dicts.
+    ``data``: one encoder or a list of them (columns ``data``, or ``data0``, ``data1``…): an object
+    with ``transform(record)`` (``record`` one inventory row, a pandas Series) or
+    ``transform_batch(records)``, optional ``fit(inventory)``, ``finalize_batch(records)`` and
+    ``spec`` (a :class:`ColumnSpec`), or a plain callable. ``target``: ``"label"``, ``"onehot"``
+    (``"categorical"``), ``"int"``, ``"float"`` (the CLI's columns), an object with
+    ``transform(frame)`` (the seed's target encoders) or ``None``, over ``target_column``.
+    ``workers``: processes (default: the CPUs this process may use). ``on_error``: ``"fail"``
+    (a :class:`RecordError`) or ``"skip"`` (listed in the cache's metadata). A cache already built
+    from the same rows and encoders is returned at once unless ``force``; an interrupted build
+    resumes. Every error is a :class:`CacheError`.
+    """
+    from ._build import build as run
+    return run(inventory, output, data, target, id_column=id_column, target_column=target_column, workers=workers,
+               on_error=on_error, codec=codec, progress=progress, force=force)

@@ -22,6 +22,8 @@ __all__ = [
     "ChecksumError",
     "OptionError",
     "EngineUnavailableError",
+    "RecordError",
+    "WorkerDiedError",
 ]
 
 _Error = TypeVar("_Error", bound="CacheError")
@@ -167,3 +169,46 @@ class EngineUnavailableError(CacheError, ImportError):
 
     def __init__(self, message: str):
         CacheError.__init__(self, message, None)
+
+
+class RecordError(CacheError):
+    """A record failed while a cache was built from Python (:func:`datagen.build`): its encoder
+    raised (the original exception is ``__cause__``) or gave an array that disagrees with its
+    column. ``row`` is the inventory row (0-based; ``None`` when the failure concerns a whole row
+    group, ``rows`` then names it), ``id`` its id (``None`` without an id column), ``encoder`` the
+    encoder's name."""
+
+    row: Optional[int]
+    id: Optional[str]
+    encoder: Optional[str]
+    rows: Optional[range]
+
+    def __init__(self, message: str, row: int | None = None, id: str | None = None,  # noqa: A002 (the record's id)
+                 encoder: str | None = None, rows: range | None = None, path: str | None = None):
+        CacheError.__init__(self, message, path)
+        self.row = row
+        self.id = id
+        self.encoder = encoder
+        self.rows = rows
+
+    def _message_only(self) -> None:
+        self.row = self.id = self.encoder = self.rows = None
+
+
+class WorkerDiedError(CacheError):
+    """A worker process of :func:`datagen.build` died (a segfault, an out-of-memory kill,
+    ``os._exit``) while it encoded the row group ``rows``; ``exitcode`` is its exit status
+    (negative: the signal's number), ``None`` when unknown. The groups written before it stay
+    journaled: a rerun resumes after them."""
+
+    rows: Optional[range]
+    exitcode: Optional[int]
+
+    def __init__(self, message: str, rows: range | None = None, exitcode: int | None = None,
+                 path: str | None = None):
+        CacheError.__init__(self, message, path)
+        self.rows = rows
+        self.exitcode = exitcode
+
+    def _message_only(self) -> None:
+        self.rows = self.exitcode = None

@@ -1,0 +1,659 @@
+"""``datagen.build``: a cache built from Python encoders, run in worker processes over contiguous row
+groups and committed in order through the engine's writer (the C API's ``dg_writer_*``)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import inspect
+import json
+import math
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._build_worker import (ColumnSpec, EncoderState, GroupResult, encode_group, encoder_name, init_worker,
+                            run_group, warm_up)
+from ._errors import CacheError, OptionError, RecordError, WorkerDiedError
+from ._protocol import Cache
+from ._writer import GroupWriter, writer_library
+
+__all__ = ["build", "default_workers", "encoder_identity"]
+
+_TARGETS = {"label": "label", "onehot": "onehot", "categorical": "onehot", "int": "int", "float": "float"}
+_CODECS = ("lz4", "lz4hc", "none")
+
+
+def default_workers() -> int:
+    """The CPUs this process may use: its affinity mask (``os.sched_getaffinity``), capped by a
+    cgroup CPU quota where one is set (as the Swift engine counts them)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    if quota is not None:
+        count = min(count, max(1, math.ceil(quota)))
+    return max(1, count)
+
+
+def _cgroup_quota() -> Optional[float]:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    quotas: List[float] = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        files: Tuple[str, Optional[str]]
+        if controllers == "":
+            roots, files = ["/sys/fs/cgroup"], ("cpu.max", None)
+        elif "cpu" in controllers.split(","):
+            roots = [f"/sys/fs/cgroup/{controllers}", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"]
+            files = ("cpu.cfs_quota_us", "cpu.cfs_period_us")
+        else:
+            continue
+        for root in roots:
+            directory = Path(root + path)
+            while True:
+                quota = _read_quota(directory, files)
+                if quota is not None:
+                    quotas.append(quota)
+                if str(directory) in (root, "/") or len(str(directory)) <= len(root):
+                    break
+                directory = directory.parent
+    return min(quotas) if quotas else None
+
+
+def _read_quota(directory: Path, files: Tuple[str, Optional[str]]) -> Optional[float]:
+    try:
+        if files[1] is None:
+            fields = (directory / files[0]).read_text().split()
+            if fields and fields[0] != "max" and len(fields) >= 2 and float(fields[0]) > 0:
+                return float(fields[0]) / float(fields[1])
+            return None
+        quota = float((directory / files[0]).read_text())
+        period = float((directory / files[1]).read_text())
+        return quota / period if quota > 0 and period > 0 else None
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+# --- identities ---------------------------------------------------------------------------------
+
+def _code_text(code: Any) -> str:
+    consts = [_code_text(one) if inspect.iscode(one) else repr(one) for one in code.co_consts]
+    return repr((code.co_code, consts, code.co_names, code.co_varnames))
+
+
+def _source_hash(obj: Any) -> str:
+    """A hash of ``obj``'s source (of a lambda's code: its source line may hold other code too)."""
+    code = getattr(obj, "__code__", None)
+    try:
+        if code is not None and getattr(obj, "__name__", "") == "<lambda>":
+            raise TypeError
+        source = inspect.getsource(obj)
+    except (OSError, TypeError):
+        if code is None:
+            return ""
+        source = _code_text(code)
+    return hashlib.sha256(source.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _describe(value: Any, depth: int = 0, seen: Optional[set[int]] = None) -> str:
+    """A description of ``value`` that stays the same across runs (no addresses): plain values by
+    ``repr``, arrays by a hash of their bytes, functions and classes by qualified name and source
+    hash (with a function's defaults and closure), objects by class and attributes."""
+    seen = set() if seen is None else seen
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        text = repr(value)
+        return text if len(text) <= 256 else f"{type(value).__name__}#{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    if depth > 4 or id(value) in seen:
+        return f"<{type(value).__qualname__}>"
+    seen = seen | {id(value)}
+    if isinstance(value, np.ndarray):
+        return f"ndarray({value.dtype},{value.shape},{hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]})"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(_describe(one, depth + 1, seen) for one in value) if isinstance(value, (set, frozenset)) \
+            else [_describe(one, depth + 1, seen) for one in list(value)[:64]]
+        return f"{type(value).__name__}[{len(value)}]({','.join(items)})"
+    if isinstance(value, dict):
+        items = sorted(f"{key!r}:{_describe(item, depth + 1, seen)}" for key, item in list(value.items())[:64])
+        return "{" + ",".join(items) + "}"
+    if inspect.ismethod(value):
+        return f"method({value.__func__.__qualname__},{_describe(value.__self__, depth + 1, seen)})"
+    if inspect.isfunction(value):
+        parts = [f"{value.__module__}.{value.__qualname__}", _source_hash(value)]
+        if value.__defaults__:
+            parts.append(_describe(value.__defaults__, depth + 1, seen))
+        if value.__closure__:
+            cells = []
+            for cell in value.__closure__:
+                try:
+                    cells.append(_describe(cell.cell_contents, depth + 1, seen))
+                except ValueError:
+                    cells.append("<empty>")
+            parts.append("closure(" + ",".join(cells) + ")")
+        return "function(" + ",".join(parts) + ")"
+    if inspect.isclass(value) or inspect.isbuiltin(value) or inspect.ismodule(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', getattr(value, '__name__', ''))}"
+    cls = type(value)
+    text = f"{cls.__module__}.{cls.__qualname__}@{_class_hash(cls)}"
+    attributes = getattr(value, "__dict__", None)
+    if isinstance(attributes, dict):
+        text += _describe(attributes, depth + 1, seen)
+    return text
+
+
+def _class_hash(cls: type) -> str:
+    hashes = [_source_hash(base) for base in cls.__mro__ if base.__module__ not in ("builtins", "abc")]
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
+
+
+def encoder_identity(encoder: Any) -> str:
+    """What keys an encoder in the cache's fingerprint: its ``identity`` attribute when it has one,
+    else its qualified name and a hash of its source, parameters and closure (where Python can
+    read them)."""
+    identity = getattr(encoder, "identity", None)
+    if isinstance(identity, str) and identity:
+        return identity
+    described = _describe(encoder)
+    return f"python:{encoder_name(encoder)}#{hashlib.sha256(described.encode()).hexdigest()[:32]}"
+
+
+# --- inventory and targets ----------------------------------------------------------------------
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise CacheError("datagen.build needs pandas, cloudpickle and tqdm: pip install 'datagen[build]'") from None
+    return pandas
+
+
+def _inventory(inventory: Any, pandas: Any) -> Tuple[Any, Optional[str]]:
+    """The inventory as a DataFrame (a CSV read as the CLI reads it: a first column without a name
+    is pandas' index) and the CSV's path, if one."""
+    if isinstance(inventory, pandas.DataFrame):
+        return inventory, None
+    if isinstance(inventory, (str, os.PathLike)):
+        path = os.fspath(inventory)
+        try:
+            header = pandas.read_csv(path, nrows=0)
+            first = str(header.columns[0]) if len(header.columns) else ""
+            index_col = 0 if first == "" or first.startswith("Unnamed: 0") else None
+            return pandas.read_csv(path, index_col=index_col), path
+        except FileNotFoundError:
+            raise CacheError(f"the inventory {path} does not exist", path) from None
+        except Exception as error:
+            raise CacheError(f"cannot read the inventory {path}: {error}", path) from error
+    if isinstance(inventory, (list, tuple)):
+        return pandas.DataFrame.from_records(list(inventory)), None
+    raise OptionError(f"inventory must be a pandas DataFrame, a CSV path or a list of dicts, not {type(inventory).__name__}")
+
+
+def _labels(frame: Any, column: str, csv_path: Optional[str], pandas: Any) -> List[str]:
+    """The target column's values as text, as the CLI reads them (the CSV's own text when the
+    inventory is a file)."""
+    if column not in frame.columns:
+        raise CacheError(f"the inventory has no target column '{column}' (its columns: "
+                         f"{', '.join(map(str, frame.columns))}); give target_column= or target=None")
+    if csv_path is not None:
+        raw = pandas.read_csv(csv_path, usecols=[column], dtype=str, keep_default_na=False)[column]
+        return [str(one) for one in raw.tolist()]
+    return ["" if one is None or (isinstance(one, float) and math.isnan(one)) else str(one)
+            for one in frame[column].tolist()]
+
+
+def _number(text: str) -> Optional[float]:
+    stripped = text.strip(" \t")
+    if not stripped or "_" in stripped or stripped != stripped.strip():
+        return None
+    try:
+        return float(stripped)
+    except ValueError:
+        return None
+
+
+def sorted_classes(labels: Iterable[str]) -> List[str]:
+    """The CLI's class order: numerically when every label parses as a number, else by code points."""
+    distinct = set(labels)
+    numbers = {one: _number(one) for one in distinct}
+    if distinct and all(value is not None and not math.isnan(value) for value in numbers.values()):
+        return sorted(distinct, key=lambda one: (numbers[one], one))
+    return sorted(distinct)
+
+
+def _swift_strings(values: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(one, ensure_ascii=False) for one in values) + "]"
+
+
+class _StringTarget:
+    """A target the CLI could build (``label``, ``onehot``, ``int``, ``float``), computed in the
+    parent over the whole column."""
+
+    def __init__(self, kind: str, column: str, labels: List[str], ids: Optional[List[str]]):
+        self.kind = kind
+        self.classes: Optional[List[str]] = None
+
+        def where(row: int) -> str:
+            return f"row {row}" + (f" (id {ids[row]!r})" if ids is not None else "")
+
+        if kind in ("label", "onehot"):
+            for row, label in enumerate(labels):
+                if label == "":
+                    raise RecordError(f"the target column '{column}' is empty at {where(row)}", row=row,
+                                      id=ids[row] if ids else None, encoder=kind)
+            self.classes = sorted_classes(labels)
+            codes = {label: code for code, label in enumerate(self.classes)}
+            label_codes = np.fromiter((codes[label] for label in labels), dtype=np.int64, count=len(labels))
+            chain = f"label(classes={_swift_strings(self.classes)})@1"
+            if kind == "label":
+                self.values: NDArray[Any] = label_codes
+            else:
+                self.values = np.zeros((len(labels), len(self.classes)), dtype=np.float32)
+                self.values[np.arange(len(labels)), label_codes] = 1
+                categories = "[" + ", ".join(str(one) for one in range(len(self.classes))) + "]"
+                chain += f",onehot(categories={categories},dtype=float32)@1"
+        else:
+            dtype = np.int64 if kind == "int" else np.float32
+            numbers = []
+            for row, label in enumerate(labels):
+                value = _number(label)
+                if value is None:
+                    raise RecordError(f"the target column '{column}' holds {label!r} at {where(row)}, not a number",
+                                      row=row, id=ids[row] if ids else None, encoder=kind)
+                numbers.append(value)
+            array = np.array(numbers, dtype=np.float64)
+            self.values = np.trunc(array).astype(np.int64) if kind == "int" else array.astype(dtype)
+            chain = f"number(dtype={np.dtype(dtype).name})@1"
+        self.identity = f"target(column={json.dumps(column)})[{chain}]"
+        self.spec = ColumnSpec(self.values.dtype, self.values.shape[1:])
+
+
+# --- the build ----------------------------------------------------------------------------------
+
+def _rows_digest(frame: Any, id_column: Optional[str], parts: Sequence[str]) -> str:
+    def field(text: str) -> bytes:
+        return text.encode("utf-8", "surrogatepass") + b"\0"
+
+    hasher = hashlib.sha256()
+    hasher.update(field("datagen-python-build-v1"))
+    hasher.update(len(frame.columns).to_bytes(8, "little"))
+    hasher.update(len(frame).to_bytes(8, "little"))
+    hasher.update(field(id_column or ""))
+    for name in frame.columns:
+        hasher.update(field(str(name)))
+        hasher.update("\0".join(map(str, frame[name].tolist())).encode("utf-8", "surrogatepass") + b"\0\0")
+    for part in parts:
+        hasher.update(field(part))
+    return hasher.hexdigest()
+
+
+def _fresh(output: str, digest: str, codec: str) -> bool:
+    """Whether ``output`` is a valid cache built from the same rows and encoders under ``codec``."""
+    if not os.path.exists(output):
+        return False
+    from ._format import CacheFileReader
+    try:
+        reader = CacheFileReader(output)
+    except CacheError:
+        return False
+    try:
+        codecs = {str(column.get("codec")) for column in reader.metadata.get("columns", [])}
+        return reader.fingerprint.get("rows") == digest and codecs <= {codec}
+    except Exception:
+        return False
+    finally:
+        reader.close()
+
+
+def _rows_per_group(specs: Sequence[ColumnSpec], records: int) -> int:
+    """Up to 1024 rows (about 16 MiB of fixed-size rows) a group, as the CLI, but at least 64
+    groups for small inventories (so that workers share them); never depends on the workers."""
+    row_bytes = sum(0 if spec.variable_length else spec.dtype.itemsize * int(np.prod(spec.shape, dtype=np.int64))
+                    for spec in specs)
+    default = max(1, min(1024, (16 << 20) // max(1, row_bytes)))
+    return max(1, min(default, max(16, math.ceil(records / 64))))
+
+
+def _show_progress() -> bool:
+    try:
+        if sys.stderr is not None and sys.stderr.isatty():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    shell = sys.modules.get("IPython")
+    get = getattr(shell, "get_ipython", None) if shell is not None else None
+    return get is not None and type(get()).__name__ == "ZMQInteractiveShell"
+
+
+class _Progress:
+    def __init__(self, enabled: bool, total: int, initial: int):
+        self._bar: Any = None
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            return
+        self._bar = tqdm(total=total, initial=initial, unit="rec", unit_scale=True, file=sys.stderr,
+                         desc="datagen build", dynamic_ncols=True)
+
+    def update(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _check_encoder(encoder: Any, position: int) -> None:
+    if not (callable(encoder) or hasattr(encoder, "transform") or hasattr(encoder, "transform_batch")):
+        raise OptionError(f"data encoder {position} ({type(encoder).__name__}) has no transform(record), "
+                          "transform_batch(records) and is not callable")
+
+
+def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, target: Any = None, *,
+          id_column: Optional[str] = "id", target_column: str = "target", workers: Optional[int] = None,
+          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False) -> Cache:
+    """Builds the cache ``output`` from ``inventory`` through Python encoders and returns it opened
+    (``datagen.open(output)``). See docs/PYTHON.md, "Building caches from Python"."""
+    if on_error not in ("fail", "skip"):
+        raise OptionError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
+    if codec not in _CODECS:
+        raise OptionError(f"codec must be one of {', '.join(_CODECS)}, not {codec!r}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise OptionError(f"workers must be a positive int or None, not {workers!r}")
+    if isinstance(target, str) and target not in _TARGETS:
+        raise OptionError(f"unknown target {target!r}: use label, onehot (categorical), int, float, "
+                          "a target encoder or None")
+    if target is not None and not isinstance(target, str) and not hasattr(target, "transform"):
+        raise OptionError(f"target must be a string, an object with transform(frame) or None, not {type(target).__name__}")
+    writer_library()  # EngineUnavailableError first, before any work
+    pandas = _pandas()
+    output_path = os.fspath(output)
+    frame, csv_path = _inventory(inventory, pandas)
+    records = len(frame)
+    if records == 0:
+        raise CacheError("the inventory has no records", csv_path)
+    encoders = list(data) if isinstance(data, (list, tuple)) else [data]
+    if not encoders:
+        raise OptionError("data needs at least one encoder")
+    for position, encoder in enumerate(encoders):
+        _check_encoder(encoder, position)
+    names = ["data"] if len(encoders) == 1 else [f"data{index}" for index in range(len(encoders))]
+    declared = [getattr(encoder, "spec", None) for encoder in encoders]
+    try:
+        specs: List[Optional[ColumnSpec]] = [None if one is None else ColumnSpec.of(one) for one in declared]
+    except (ValueError, TypeError, KeyError) as error:
+        raise OptionError(f"an encoder's spec is not valid: {error}") from error
+
+    has_ids = id_column is not None and id_column in frame.columns
+    ids = [str(one) for one in frame[id_column].tolist()] if has_ids else None
+    if ids is not None:
+        first: Dict[str, int] = {}
+        for row, one in enumerate(ids):
+            if one in first:
+                raise CacheError(f"the id {one!r} is used twice: rows {first[one]} and {row}", csv_path)
+            first[one] = row
+
+    string_target: Optional[_StringTarget] = None
+    object_target: Any = None
+    if isinstance(target, str):
+        string_target = _StringTarget(_TARGETS[target], target_column,
+                                      _labels(frame, target_column, csv_path, pandas), ids)
+        target_identity = string_target.identity
+    elif target is not None:
+        object_target = target
+        target_identity = encoder_identity(target)
+    else:
+        target_identity = "none"
+
+    identities = [encoder_identity(encoder) for encoder in encoders]
+    digest = _rows_digest(frame, id_column if has_ids else None,
+                          [*names, *identities, repr(specs), target_identity, target_column])
+    if not force and _fresh(output_path, digest, codec):
+        from . import open as open_cache
+        return open_cache(output_path)
+
+    for encoder in encoders:
+        if hasattr(encoder, "fit"):
+            try:
+                encoder.fit(frame)
+            except Exception as error:
+                raise CacheError(f"encoder {encoder_name(encoder)}.fit failed: {type(error).__name__}: {error}") from error
+    if object_target is not None and hasattr(object_target, "fit"):
+        try:
+            object_target.fit(frame)
+        except Exception as error:
+            raise CacheError(f"target encoder {encoder_name(object_target)}.fit failed: "
+                             f"{type(error).__name__}: {error}") from error
+
+    state = EncoderState(encoders=encoders, names=names, specs=specs, declared=[one is not None for one in declared],
+                         target=object_target, target_spec=None, id_column=id_column if has_ids else None,
+                         skip=on_error == "skip")
+    target_spec = _probe(state, frame, output_path, digest, records)
+    state.target_spec = target_spec
+    if string_target is not None:
+        target_spec = string_target.spec
+    column_specs: List[ColumnSpec] = [spec for spec in state.specs if spec is not None]
+    all_specs = column_specs + ([target_spec] if target_spec is not None else [])
+    rows_per_group = _rows_per_group(all_specs, records)
+    columns: List[Dict[str, Any]] = []
+    for name, spec, identity in zip(names, column_specs, identities):
+        columns.append({"name": name, "dtype": spec.dtype.name, "shape": list(spec.shape),
+                        "variable_length": spec.variable_length, "encoder": identity})
+    if target_spec is not None:
+        columns.append({"name": "target", "role": "target", "dtype": target_spec.dtype.name,
+                        "shape": list(target_spec.shape), "encoder": target_identity})
+    schema = {"columns": columns, "records": records, "rows_per_group": rows_per_group, "codec": codec,
+              "on_error": on_error}
+
+    count = workers if workers is not None else default_workers()
+    classes = string_target.classes if string_target is not None else _object_classes(object_target)
+    _drive(state, frame, output_path, schema, digest, rows_per_group, count, string_target, ids, classes,
+           progress and _show_progress())
+    try:
+        os.unlink(_spec_file(output_path))
+    except OSError:
+        pass
+    from . import open as open_cache
+    return open_cache(output_path)
+
+
+def _object_classes(target: Any) -> Optional[List[str]]:
+    classes = getattr(target, "classes_", None) if target is not None else None
+    try:
+        return None if classes is None else [str(one) for one in list(classes)]
+    except Exception:
+        return None
+
+
+def _spec_file(output: str) -> str:
+    return output + ".partial.specs"
+
+
+def _probe(state: EncoderState, frame: Any, output: str, digest: str, records: int) -> Optional[ColumnSpec]:
+    """Fills ``state.specs`` (and returns the target encoder's spec): from the side file of an
+    interrupted build of the same inputs, else from the first record that encodes."""
+    needs_target = state.target is not None
+    if all(spec is not None for spec in state.specs) and not needs_target:
+        return None
+    try:
+        saved = json.loads(Path(_spec_file(output)).read_text())
+        if saved.get("digest") == digest:
+            state.specs = [ColumnSpec.of(one) for one in saved["columns"]]
+            return ColumnSpec.of(saved["target"]) if saved.get("target") else None
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    reasons: List[str] = []
+    for row in range(records):
+        result = run_group(state, -1, row, frame.iloc[row:row + 1])
+        if result.failure is not None:
+            _raise_failure(result, output)
+        if result.skipped:
+            reasons.extend(str(entry["reason"]) for entry in result.skipped[:1] if len(reasons) < 3)
+            continue
+        found = list(result.specs[:len(state.specs)])
+        state.specs = list(found)
+        target_spec = result.specs[len(found)] if needs_target else None
+        Path(_spec_file(output)).write_text(json.dumps({
+            "digest": digest, "columns": [spec.to_json() for spec in found],
+            "target": target_spec.to_json() if target_spec is not None else None}))
+        return target_spec
+    raise CacheError(f"no record of the {records} encoded (each was skipped), so no column's spec is known; "
+                     "the first reasons: " + "; ".join(reasons), output)
+
+
+def _raise_failure(result: GroupResult, output: str, rows: Optional[range] = None) -> None:
+    failure = result.failure
+    assert failure is not None
+    error = RecordError(failure.message, row=failure.row, id=failure.id, encoder=failure.encoder,
+                        rows=rows, path=output)
+    cause = failure.cause
+    if cause is None and failure.cause_text:
+        cause = RuntimeError(failure.cause_text)
+    if cause is not None and failure.cause_text:
+        try:
+            cause.add_note("Traceback in the worker:\n" + failure.cause_text)
+        except AttributeError:
+            pass
+    raise error from cause
+
+
+def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any], digest: str, rows_per_group: int,
+           workers: int, string_target: Optional[_StringTarget], ids: Optional[List[str]],
+           classes: Optional[List[str]], show: bool) -> None:
+    """Runs the groups through a process pool (at most 2 × workers in flight) and commits them in order."""
+    import cloudpickle
+    records = int(schema["records"])
+    groups = (records + rows_per_group - 1) // rows_per_group
+    context = multiprocessing.get_context()
+    slots = context.Array("q", 4 * workers + 4, lock=False)
+    counter = context.Value("i", 0)
+    payload = cloudpickle.dumps(state)
+    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
+                                                  initargs=(payload, slots, counter))
+    processes: Dict[int, Any] = {}
+
+    def remember() -> None:
+        processes.update(getattr(pool, "_processes", None) or {})
+
+    writer: Optional[GroupWriter] = None
+    bar: Optional[_Progress] = None
+    try:
+        # Start the workers before the writer takes its lock, so that forked workers never hold it.
+        try:
+            pool.submit(warm_up).result()
+        except BrokenProcessPool:
+            raise CacheError("the worker processes could not start (see the error above): the encoders must "
+                             "load in a new process (cloudpickle), and their modules import there", output) from None
+        remember()
+        writer = GroupWriter(output, schema, digest)
+        done = writer.groups_done
+        bar = _Progress(show, records, min(records, done * rows_per_group))
+        pending: Dict[int, concurrent.futures.Future[GroupResult]] = {}
+        next_submit = done
+        limit = 2 * workers
+        for group in range(done, groups):
+            while next_submit < groups and len(pending) < limit:
+                start = next_submit * rows_per_group
+                stop = min(records, start + rows_per_group)
+                pending[next_submit] = pool.submit(encode_group, next_submit, start, frame.iloc[start:stop])
+                next_submit += 1
+                remember()
+            future = pending.pop(group)
+            start = group * rows_per_group
+            rows = range(start, min(records, start + rows_per_group))
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                raise _worker_died(processes, slots, pending, group, rows_per_group, records, output) from None
+            if result.failure is not None:
+                _raise_failure(result, output, rows)
+            columns = list(result.columns)
+            lengths = list(result.lengths)
+            if string_target is not None:
+                skipped_rows = {entry["row"] for entry in result.skipped}
+                kept = [row for row in rows if row not in skipped_rows]
+                values = string_target.values[rows.start:rows.stop] if len(kept) == len(rows) \
+                    else string_target.values[kept]
+                columns.append(values)
+                lengths.append(None)
+            writer.put(group, columns, lengths, result.skipped)
+            bar.update(len(rows))
+        bar.close()
+        bar = None
+        writer.finish(ids, classes)
+        writer = None
+        pool.shutdown(wait=True)
+    except BaseException:
+        if bar is not None:
+            bar.close()
+        if writer is not None:
+            writer.abort()
+        _stop(pool, processes)
+        raise
+
+
+def _stop(pool: concurrent.futures.ProcessPoolExecutor, processes: Dict[int, Any]) -> None:
+    """Stops the workers at once (an error or Ctrl-C): their groups in flight are dropped."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        try:
+            if process.is_alive():
+                process.terminate()
+        except Exception:
+            pass
+    for process in processes.values():
+        try:
+            process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=2)
+        except Exception:
+            pass
+
+
+def _worker_died(processes: Dict[int, Any], slots: Any, pending: Dict[int, Any], group: int, rows_per_group: int,
+                 records: int, output: str) -> WorkerDiedError:
+    """The error naming the group whose worker died (the one that did not end by the pool's own
+    SIGTERM), or the group the build waited for when that cannot be told."""
+    for process in processes.values():
+        try:
+            process.join(timeout=1)
+        except Exception:
+            pass
+    table = {int(slots[index]): int(slots[index + 1]) for index in range(0, len(slots) - 1, 2) if slots[index] > 0}
+    dead: Optional[Tuple[int, int]] = None
+    for pid, process in processes.items():
+        code = process.exitcode
+        if code is not None and code != 0 and code != -signal.SIGTERM and table.get(pid, -1) >= 0:
+            dead = (table[pid], code)
+            break
+    if dead is None:
+        for pid, process in processes.items():
+            code = process.exitcode
+            if code is not None and code != 0 and code != -signal.SIGTERM:
+                dead = (group, code)
+                break
+    died_group, code = dead if dead is not None else (group, None)
+    start = died_group * rows_per_group
+    rows = range(start, min(records, start + rows_per_group))
+    how = "" if code is None else (f" (killed by {signal.Signals(-code).name})" if code < 0 and -code in
+                                    signal.valid_signals() else f" (exit status {code})")
+    return WorkerDiedError(f"a worker process died{how} while encoding group {died_group}, rows "
+                           f"{rows.start}..{rows.stop - 1}; the groups before it are journaled: "
+                           "a rerun resumes after them", rows=rows, exitcode=code, path=output)
