@@ -387,6 +387,26 @@ def test_cached_takes_plain_function_encoders(tmp_path):
     np.testing.assert_array_equal(cached.targets(), data_set.targets())
 
 
+@needs_build
+def test_cached_serves_an_inventory_without_ids_and_several_data_encoders(tmp_path):
+    _engine_or_skip()
+    inventory = pd.DataFrame({"x": [3, 1, 4, 1, 5, 9, 2, 6], "target": list("abcabcab")})
+    data_set = GeneratorDataSet(inventory, [lambda record: float(record["x"]) * 2,
+                                            lambda record: np.full(3, record["x"], dtype=np.int32)],
+                                compat.LabelRecordEncoder())
+    data_set.fit_encoders()
+    cached = data_set.cached(tmp_path / "no-ids.dgcache", workers=1, progress=False)
+    assert cached.data_columns == ["data0", "data1"]
+    for (data, targets), (cached_data, cached_targets) in zip(data_set.batches(batch_size=3, epochs=1),
+                                                              cached.batches(batch_size=3, epochs=1), strict=True):
+        assert len(cached_data) == 2
+        np.testing.assert_array_equal(cached_data[0], data[0])
+        np.testing.assert_array_equal(cached_data[1], data[1])
+        np.testing.assert_array_equal(cached_targets, targets)
+    with pytest.raises(ValueError, match="no data encoder"):
+        GeneratorDataSet(inventory).cached(tmp_path / "nothing.dgcache")
+
+
 # The seed's MNIST example, on Keras 3.
 
 def test_the_mnist_example_trains_uncached_and_cached(tmp_path):

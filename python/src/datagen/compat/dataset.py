@@ -211,7 +211,8 @@ class GeneratorDataSet:
         an up-to-date cache of these records and encoders, opens it; returns a
         :class:`CachedDataSet` with the same batch API (rows in inventory order).
 
-        ``id_column`` names the inventory's id column (default: the data encoder's, or ``"id"``);
+        ``id_column`` names the inventory's id column (default: the data encoder's, or ``"id"``
+        when the inventory has one);
         other options go to ``datagen.build`` (``on_error``, ``codec``, ``progress``, ``force``…).
         """
         import datagen
@@ -219,10 +220,14 @@ class GeneratorDataSet:
         if build is None:
             raise NotImplementedError("datagen.build is not available in this installation: "
                                       "GeneratorDataSet.cached needs it to write the cache")
-        if id_column is None:
-            id_column = next((getattr(encoder, "id_column") for encoder in self._data_encoders()
-                              if isinstance(getattr(encoder, "id_column", None), str)), "id")
         encoders = self._data_encoders()
+        if not encoders:
+            raise ValueError("the data set has no data encoder: there is nothing to cache")
+        if id_column is None:
+            id_column = next((getattr(encoder, "id_column") for encoder in encoders
+                              if isinstance(getattr(encoder, "id_column", None), str)), "id")
+            if id_column not in self._inventory.columns:
+                id_column = None  # an inventory without ids: rows are numbered
         target = self._target_encoder
         options = dict(build_options)
         target_column = getattr(target, "target", None)
