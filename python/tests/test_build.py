@@ -362,3 +362,32 @@ def test_without_the_engine_it_raises_engine_unavailable_saying_how_to_get_it(tm
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                             env=dict(os.environ, DATAGEN_ENGINE_LIB=str(tmp_path / "missing.so")))
     assert "unavailable:" in result.stdout and "Swift toolchain" in result.stdout, result.stderr
+
+
+def _a_dict(record):
+    return {"pixels": 1}
+
+
+def test_every_error_is_a_cache_error_bad_outputs_unpicklable_encoders_and_missing_folders(tmp_path, inventory):
+    with pytest.raises(datagen.RecordError, match="no storable array for row 0"):
+        datagen.build(inventory, tmp_path / "out.dgcache", _a_dict, workers=1, progress=False)
+    with pytest.raises(datagen.CacheError, match="no directory"):
+        datagen.build(inventory, tmp_path / "missing" / "out.dgcache", len, progress=False)
+
+    import threading
+
+    class Locked:
+        spec = datagen.ColumnSpec("int64", ())
+
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def transform(self, record):
+            return 1
+
+    with pytest.raises(datagen.CacheError, match="cloudpickle"):
+        datagen.build(inventory, tmp_path / "out.dgcache", Locked(), workers=1, progress=False)
+    with pytest.raises(datagen.OptionError):
+        datagen.build(inventory, tmp_path / "out.dgcache", len, target="ordinal", progress=False)
+    with pytest.raises(datagen.OptionError):
+        datagen.build(inventory, tmp_path / "out.dgcache", len, on_error="ignore", progress=False)

@@ -4,6 +4,7 @@ groups and committed in order through the engine's writer (the C API's ``dg_writ
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import hashlib
 import inspect
 import json
@@ -130,6 +131,9 @@ def _describe(value: Any, depth: int = 0, seen: Optional[set[int]] = None) -> st
     if isinstance(value, dict):
         items = sorted(f"{key!r}:{_describe(item, depth + 1, seen)}" for key, item in list(value.items())[:64])
         return "{" + ",".join(items) + "}"
+    if isinstance(value, functools.partial):
+        return (f"partial({_describe(value.func, depth + 1, seen)},{_describe(value.args, depth + 1, seen)},"
+                f"{_describe(value.keywords, depth + 1, seen)})")
     if inspect.ismethod(value):
         return f"method({value.__func__.__qualname__},{_describe(value.__self__, depth + 1, seen)})"
     if inspect.isfunction(value):
@@ -155,9 +159,15 @@ def _describe(value: Any, depth: int = 0, seen: Optional[set[int]] = None) -> st
     return text
 
 
+_class_hashes: Dict[type, str] = {}
+
+
 def _class_hash(cls: type) -> str:
-    hashes = [_source_hash(base) for base in cls.__mro__ if base.__module__ not in ("builtins", "abc")]
-    return hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
+    known = _class_hashes.get(cls)
+    if known is None:
+        hashes = [_source_hash(base) for base in cls.__mro__ if base.__module__ not in ("builtins", "abc")]
+        known = _class_hashes[cls] = hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
+    return known
 
 
 def encoder_identity(encoder: Any) -> str:
@@ -384,6 +394,10 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
     writer_library()  # EngineUnavailableError first, before any work
     pandas = _pandas()
     output_path = os.fspath(output)
+    parent = os.path.dirname(os.path.abspath(output_path))
+    if not os.path.isdir(parent) or os.path.isdir(output_path):
+        raise CacheError(f"cannot write the cache {output_path}: "
+                         + ("it is a directory" if os.path.isdir(output_path) else f"no directory {parent}"), output_path)
     frame, csv_path = _inventory(inventory, pandas)
     records = len(frame)
     if records == 0:
@@ -509,9 +523,12 @@ def _probe(state: EncoderState, frame: Any, output: str, digest: str, records: i
         found = list(result.specs[:len(state.specs)])
         state.specs = list(found)
         target_spec = result.specs[len(found)] if needs_target else None
-        Path(_spec_file(output)).write_text(json.dumps({
-            "digest": digest, "columns": [spec.to_json() for spec in found],
-            "target": target_spec.to_json() if target_spec is not None else None}))
+        try:
+            Path(_spec_file(output)).write_text(json.dumps({
+                "digest": digest, "columns": [spec.to_json() for spec in found],
+                "target": target_spec.to_json() if target_spec is not None else None}))
+        except OSError as error:
+            raise CacheError(f"cannot write {_spec_file(output)}: {error}", output) from error
         return target_spec
     raise CacheError(f"no record of the {records} encoded (each was skipped), so no column's spec is known; "
                      "the first reasons: " + "; ".join(reasons), output)
@@ -543,7 +560,11 @@ def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any],
     context = multiprocessing.get_context()
     slots = context.Array("q", 4 * workers + 4, lock=False)
     counter = context.Value("i", 0)
-    payload = cloudpickle.dumps(state)
+    try:
+        payload = cloudpickle.dumps(state)
+    except Exception as error:
+        raise CacheError(f"the encoders cannot be sent to the worker processes (cloudpickle): "
+                         f"{type(error).__name__}: {error}", output) from error
     pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=init_worker,
                                                   initargs=(payload, slots, counter))
     processes: Dict[int, Any] = {}
@@ -581,6 +602,11 @@ def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any],
                 result = future.result()
             except BrokenProcessPool:
                 raise _worker_died(processes, slots, pending, group, rows_per_group, records, output) from None
+            except CacheError:
+                raise
+            except Exception as error:
+                raise CacheError(f"row group {group} (rows {rows.start}..{rows.stop - 1}) failed in its worker: "
+                                 f"{type(error).__name__}: {error}", output) from error
             if result.failure is not None:
                 _raise_failure(result, output, rows)
             columns = list(result.columns)

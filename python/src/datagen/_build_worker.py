@@ -279,7 +279,20 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
         converted: List[NDArray[Any]] = []
         for index, encoder in enumerate(state.encoders):
             value = outputs[index][position]
-            array = as_record_array(value)
+            try:
+                array = as_record_array(value)
+                if array.dtype.name not in _DTYPES:
+                    raise TypeError(f"{type(value).__name__} of dtype {array.dtype} is no array of "
+                                    f"{', '.join(_DTYPES)}")
+            except Exception as error:
+                name = encoder_name(encoder)
+                where = f"row {start + position}" + (f" (id {ids[position]!r})" if ids[position] is not None else "")
+                message = f"encoder {name} gave no storable array for {where}: {type(error).__name__}: {error}"
+                if not state.skip:
+                    result.failure = _fail(message, start + position, ids[position], name, error)
+                    return result
+                reasons[position] = message
+                break
             spec = specs[index]
             if spec is None:
                 spec = specs[index] = inferred_spec(value, array)
