@@ -321,6 +321,15 @@ def test_a_cached_data_set_serves_the_batches_of_the_uncached_one(cli, tmp_path)
     assert os.stat(path).st_mtime_ns == before
     with pytest.raises(ValueError, match="batch_size larger than data set size"):
         cached.batches(batch_size=41)
+    # shuffle and sort reorder the cached rows as they reorder the uncached inventory
+    uncached.shuffle(seed=4)
+    cached.shuffle(seed=4)
+    assert list(cached.inventory["id"]) == list(uncached.inventory["id"])
+    np.testing.assert_allclose(cached.data(), uncached.data(), rtol=1e-6)
+    uncached.sort(columns=["target", "id"])
+    cached.sort(columns=["target", "id"])
+    assert list(cached.inventory["id"]) == list(uncached.inventory["id"])
+    np.testing.assert_array_equal(cached.targets(), uncached.targets())
 
 
 def test_the_cached_data_sets_keras_and_torch_views_serve_its_rows(cli, tmp_path):
