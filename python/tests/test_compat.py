@@ -356,19 +356,13 @@ def test_the_cached_data_sets_keras_and_torch_views_serve_its_rows(cli, tmp_path
 
 # GeneratorDataSet.cached, through datagen.build.
 
-needs_build = pytest.mark.skipif(not hasattr(datagen, "build"),
-                                 reason="datagen.build (issue 17, part 3) is missing from this installation: "
-                                        "GeneratorDataSet.cached writes its cache with it")
-
-
-def _engine_or_skip():
-    if not datagen.engine_available():
-        pytest.skip("datagen.build writes through the engine, which this installation lacks")
+needs_build = pytest.mark.skipif(not datagen.engine_available(),
+                                 reason="datagen.build, which GeneratorDataSet.cached writes with, needs the engine, "
+                                        "which this installation lacks")
 
 
 @needs_build
 def test_cached_builds_once_then_opens_and_serves_the_same_batches(cli, tmp_path):
-    _engine_or_skip()
     uncached = _digit_set(_digits(cli, tmp_path))
     path = tmp_path / "built.dgcache"
     cached = uncached.cached(path, workers=2, progress=False)
@@ -389,7 +383,6 @@ def test_cached_builds_once_then_opens_and_serves_the_same_batches(cli, tmp_path
 
 @needs_build
 def test_cached_takes_plain_function_encoders(tmp_path):
-    _engine_or_skip()
     data_set = numbered_data_set(12)
     cached = data_set.cached(tmp_path / "numbers.dgcache", workers=1, progress=False)
     np.testing.assert_array_equal(cached.data(), data_set.data())
@@ -398,7 +391,6 @@ def test_cached_takes_plain_function_encoders(tmp_path):
 
 @needs_build
 def test_cached_serves_an_inventory_without_ids_and_several_data_encoders(tmp_path):
-    _engine_or_skip()
     inventory = pd.DataFrame({"x": [3, 1, 4, 1, 5, 9, 2, 6], "target": list("abcabcab")})
     data_set = GeneratorDataSet(inventory, [lambda record: float(record["x"]) * 2,
                                             lambda record: np.full(3, record["x"], dtype=np.int32)],
@@ -432,7 +424,7 @@ def test_the_mnist_example_trains_uncached_and_cached(tmp_path):
     assert list(written.columns) == ["Unnamed: 0", "id", "target"] and len(written) == 60
     image = np.loadtxt(tmp_path / "mnist" / (written["id"][0] + ".txt"))
     assert image.shape == (28, 28) and image.max() <= 255 and image.max() > 100
-    if hasattr(datagen, "build") and datagen.engine_available():
+    if datagen.engine_available():
         assert "cached epoch times: " in result.stdout, result.stdout[-3000:]
     else:
         assert "cached run skipped: " in result.stdout

@@ -212,14 +212,11 @@ class GeneratorDataSet:
         :class:`CachedDataSet` with the same batch API (rows in inventory order).
 
         ``id_column`` names the inventory's id column (default: the data encoder's, or ``"id"``
-        when the inventory has one);
-        other options go to ``datagen.build`` (``on_error``, ``codec``, ``progress``, ``force``…).
+        when the inventory has one); other options go to ``datagen.build`` (``on_error``,
+        ``codec``, ``progress``, ``force``…), whose errors are raised as they are (every one a
+        ``datagen.CacheError``; ``EngineUnavailableError`` without the engine).
         """
-        import datagen
-        build = getattr(datagen, "build", None)
-        if build is None:
-            raise NotImplementedError("datagen.build is not available in this installation: "
-                                      "GeneratorDataSet.cached needs it to write the cache")
+        from .. import build
         encoders = self._data_encoders()
         if not encoders:
             raise ValueError("the data set has no data encoder: there is nothing to cache")
