@@ -40,6 +40,12 @@ class MnistFileEncoder:
             return encode_image_file(handle)
 
 
+def waiting(record):
+    """An I/O-bound encoder: 1 ms of waiting, a few pixels."""
+    time.sleep(0.001)
+    return np.full(4, len(record["id"]), dtype=np.float32)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", help="a folder `datagen demo --dir` wrote (inventory.csv and the digits)")
@@ -82,6 +88,18 @@ def main():
           "(aim 1.8x, 1.6x accepted on 2 cores)")
     print(f"1-worker build / bare loop: {rates['build, 1 worker'] / rates['bare loop']:.2f}x (aim >= 0.8x); "
           f"CPU per record, bare loop / build: {per_record['bare loop'] / per_record['build, 1 worker']:.2f}x")
+    # The pipeline alone (not the machine's free CPU): an encoder that waits 1 ms a record, as one
+    # reading from a slow disk or the network would, on the first 2,000 records.
+    head = inventory.head(2000)
+    waits = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for workers in (1, 2):
+            start = time.perf_counter()
+            datagen.build(head, os.path.join(scratch, "wait.dgcache"), waiting, workers=workers, progress=False,
+                          force=True)
+            waits[workers] = len(head) / (time.perf_counter() - start)
+    print(f"an encoder waiting 1 ms a record: 2 workers / 1 worker: {waits[2] / waits[1]:.2f}x "
+          f"({waits[1]:.0f} and {waits[2]:.0f} records/s)")
     print(f"records: {count}, CPUs this process may use: {datagen._build.default_workers()}, "
           f"load average: {os.getloadavg()[0]:.1f}")
 

@@ -208,8 +208,18 @@ def _killed(record):
     return np.zeros(2, dtype=np.float32)
 
 
+def _segfaults(record):
+    if record["id"] == "r150":
+        import ctypes
+        import faulthandler
+        faulthandler.disable()  # pytest's handler, inherited through fork, would print the worker's stack
+        ctypes.string_at(0)
+    return np.zeros(2, dtype=np.float32)
+
+
 @pytest.mark.parametrize("encoder, rows, how", [(_dies, range(32, 48), "exit status 3"),
-                                                 (_killed, range(80, 96), "SIGKILL")])
+                                                 (_killed, range(80, 96), "SIGKILL"),
+                                                 (_segfaults, range(144, 160), "SIGSEGV")])
 def test_a_worker_that_dies_fails_the_build_naming_the_group_rows(tmp_path, inventory, encoder, rows, how):
     started = time.monotonic()
     with pytest.raises(datagen.WorkerDiedError) as caught:
@@ -391,3 +401,53 @@ def test_every_error_is_a_cache_error_bad_outputs_unpicklable_encoders_and_missi
         datagen.build(inventory, tmp_path / "out.dgcache", len, target="ordinal", progress=False)
     with pytest.raises(datagen.OptionError):
         datagen.build(inventory, tmp_path / "out.dgcache", len, on_error="ignore", progress=False)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_silent_otherwise(tmp_path, inventory, capfd, monkeypatch):
+    datagen.build(inventory, tmp_path / "quiet.dgcache", len, workers=1)  # standard error is no terminal here
+    assert capfd.readouterr().err == ""
+    pytest.importorskip("tqdm")
+    from datagen import _build
+    monkeypatch.setattr(_build, "_show_progress", lambda: True)
+    datagen.build(inventory, tmp_path / "bar.dgcache", len, workers=1)
+    err = capfd.readouterr().err
+    assert "rec/s" in err and f"{ROWS}/{ROWS}" in err
+
+
+def test_the_parent_holds_at_most_two_groups_per_worker_in_flight(tmp_path, inventory, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from datagen import _build
+    counts = {"out": 0, "peak": 0, "submitted": 0}
+
+    class Counting(ProcessPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            future = super().submit(fn, *args, **kwargs)
+            counts["submitted"] += 1
+            counts["out"] += 1
+            counts["peak"] = max(counts["peak"], counts["out"])
+            result = future.result
+
+            def taken(timeout=None):
+                counts["out"] -= 1
+                return result(timeout)
+
+            future.result = taken
+            return future
+
+    monkeypatch.setattr(_build.concurrent.futures, "ProcessPoolExecutor", Counting)
+    datagen.build(inventory, tmp_path / "out.dgcache", _uneven_free, workers=2, progress=False)
+    assert counts["submitted"] == 1 + 13  # the warm-up, then 200 rows in groups of 16
+    assert counts["peak"] == 4
+
+
+def _uneven_free(record):
+    time.sleep(0.001)
+    return np.zeros(2, dtype=np.float32)
+
+
+def test_ids_of_a_csv_stay_text_as_the_cli_reads_them(tmp_path):
+    (tmp_path / "inventory.csv").write_text(",id,target\n0,007,a\n1,010,b\n")
+    cache = datagen.build(tmp_path / "inventory.csv", tmp_path / "out.dgcache", lambda record: len(record["id"]),
+                          target="label", workers=1, progress=False)
+    assert cache.ids == ["007", "010"] and cache.to_numpy()["data"].tolist() == [3, 3]

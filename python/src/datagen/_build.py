@@ -191,9 +191,9 @@ def _pandas() -> Any:
     return pandas
 
 
-def _inventory(inventory: Any, pandas: Any) -> Tuple[Any, Optional[str]]:
+def _inventory(inventory: Any, pandas: Any, id_column: Optional[str]) -> Tuple[Any, Optional[str]]:
     """The inventory as a DataFrame (a CSV read as the CLI reads it: a first column without a name
-    is pandas' index) and the CSV's path, if one."""
+    is pandas' index, ids stay text) and the CSV's path, if one."""
     if isinstance(inventory, pandas.DataFrame):
         return inventory, None
     if isinstance(inventory, (str, os.PathLike)):
@@ -202,7 +202,8 @@ def _inventory(inventory: Any, pandas: Any) -> Tuple[Any, Optional[str]]:
             header = pandas.read_csv(path, nrows=0)
             first = str(header.columns[0]) if len(header.columns) else ""
             index_col = 0 if first == "" or first.startswith("Unnamed: 0") else None
-            return pandas.read_csv(path, index_col=index_col), path
+            text = {id_column: str} if id_column is not None and id_column in header.columns else None
+            return pandas.read_csv(path, index_col=index_col, dtype=text), path
         except FileNotFoundError:
             raise CacheError(f"the inventory {path} does not exist", path) from None
         except Exception as error:
@@ -398,7 +399,7 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
     if not os.path.isdir(parent) or os.path.isdir(output_path):
         raise CacheError(f"cannot write the cache {output_path}: "
                          + ("it is a directory" if os.path.isdir(output_path) else f"no directory {parent}"), output_path)
-    frame, csv_path = _inventory(inventory, pandas)
+    frame, csv_path = _inventory(inventory, pandas, id_column)
     records = len(frame)
     if records == 0:
         raise CacheError("the inventory has no records", csv_path)
@@ -592,7 +593,10 @@ def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any],
             while next_submit < groups and len(pending) < limit:
                 start = next_submit * rows_per_group
                 stop = min(records, start + rows_per_group)
-                pending[next_submit] = pool.submit(encode_group, next_submit, start, frame.iloc[start:stop])
+                try:
+                    pending[next_submit] = pool.submit(encode_group, next_submit, start, frame.iloc[start:stop])
+                except BrokenProcessPool:  # a worker died since the last result: name its group
+                    raise _worker_died(processes, slots, pending, group, rows_per_group, records, output) from None
                 next_submit += 1
                 remember()
             future = pending.pop(group)
