@@ -20,7 +20,7 @@ import Glibc
 ///   alternating pairs, quiet and beside a busy process the benchmark starts and stops itself;
 /// * CPU time of an epoch whose consumer sleeps 2 ms a batch (a training step).
 ///
-///     datagen-bench epochs [rows=60000] [repeats=3]
+///     datagen-bench epochs [rows=60000] [repeats=3] [pairs=15]
 func runEpochBenchmark(arguments: [String]) throws {
     let rows = arguments.count > 0 ? Int(arguments[0]) ?? 60_000 : 60_000
     let repeats = max(1, arguments.count > 1 ? Int(arguments[1]) ?? 3 : 3)
@@ -148,7 +148,7 @@ func runEpochBenchmark(arguments: [String]) throws {
 
     // Steady epochs against bare copies, as medians of alternating pairs (engine, copies; then
     // copies, engine; …), quiet and beside a busy process this benchmark starts and stops.
-    let pairs = max(7, 2 * repeats + 1)
+    let pairs = max(1, arguments.count > 2 ? Int(arguments[2]) ?? 15 : 15)
     func engine(workers: Int) -> (Int) throws -> Void {
         { run in
             var steady = options(.full, epoch: 1 + run % 16)

@@ -112,7 +112,7 @@ int32_t dg_verify(dg_cache *cache);
  *                    …); the remainder is dropped, so ranks are disjoint and equal.
  *  drop_last:        non-zero drops each epoch's last partial batch.
  *  workers:          threads gathering batches ahead (0: on the caller's thread when asked).
- *  prefetch:         batches prepared ahead (0: twice the gathering threads, workers + 1).
+ *  prefetch:         batches prepared ahead (0: twice the workers, at least 2).
  */
 int32_t dg_iterator_create(dg_cache *cache, const int64_t *rows, int64_t row_count, int64_t batch_size,
                            int32_t shuffle, uint64_t seed, int64_t epoch, int64_t epochs, int64_t rank,

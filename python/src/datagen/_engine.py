@@ -236,7 +236,8 @@ class EngineCache:
                 epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
                 reuse: int = 0, ring: bool = True) -> Batches:
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
-        (0: on the calling thread) up to ``prefetch`` batches ahead (0: twice the gathering threads, ``2 * (workers + 1)``).
+        (0: on the calling thread) up to ``prefetch`` batches ahead (0: ``2 * (workers + 1)``,
+        twice the gathering threads, for the ring; twice the workers for new arrays).
 
         By default, when every column has a fixed shape, the engine's workers write each batch
         straight into numpy arrays this iterator owns (a ring of ``prefetch + 2`` sets, their
