@@ -4,7 +4,8 @@
 # Usage: python/run_tests.sh [pytest arguments…]
 # Environment: PYTHON (default python3), DATAGEN_CLI (a built datagen binary; default: the
 # repository's .build/debug/datagen, built with swift build when missing), DATAGEN_TEST_TRAINING=0
-# (skip installing torch, keras and scikit-learn), DATAGEN_SKIP_ENGINE=1 (numpy backend only).
+# (skip installing torch and keras; scikit-learn and pandas come with the compat extra, which
+# datagen.compat's tests need), DATAGEN_SKIP_ENGINE=1 (numpy backend only).
 export KERAS_BACKEND="${KERAS_BACKEND:-torch}"
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,7 +15,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 rm -rf "$here/build"  # setuptools' in-tree build folder: never install from a stale copy
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$here[test]"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$here[test,compat]"
 # The adapters' training tests need torch (the CPU wheel: a plain `pip install torch` fetches a 3 GB
 # CUDA build), keras and scikit-learn (its bundled digits); they are skipped when these are missing.
 if [ "${DATAGEN_TEST_TRAINING:-1}" != "0" ]; then

@@ -46,6 +46,36 @@ import Testing
         }
     }
 
+    @Test(arguments: [0, 1, 2])
+    func completeResidentColumnsServeSubsetsAndWholeSetsByBareCopiesWithTheSameBytes(workers: Int) throws {
+        try withRingCache { cached, _ in
+            let options = BatchOptions(batchSize: 5, epochs: 2, truncate: false, order: .full, seed: 3, workers: workers)
+            // Before any epoch nothing is resident: the first run decodes every unit.
+            var first = [[UInt8]]()
+            try cached.forEachBatch(options) { batch in
+                first.append(Array(batch.data(0)) + Array(batch.targets!))
+                return true
+            }
+            #expect(cached.resident.decoded("data")?.isComplete == true)
+            var steady = [[UInt8]]()
+            try cached.forEachBatch(options) { batch in
+                steady.append(Array(batch.data(0)) + Array(batch.targets!))
+                return true
+            }
+            #expect(steady == first)
+            // A subset remaps its positions to cache rows, then copies the same way.
+            let rows = [52, 0, 7, 7, 31, 12, 40, 3, 19]
+            let subset = try cached.subset(rows: rows)
+            let owned = try subset.batches(options).collect()
+            var lent = [[UInt8]]()
+            try subset.forEachBatch(options) { batch in
+                lent.append(Array(batch.data(0)) + Array(batch.targets!))
+                return true
+            }
+            #expect(lent == owned.map { $0.inputs[0].bytes + $0.targets!.bytes })
+        }
+    }
+
     @Test func aSlotGivenNewBuffersKeepsItsBatch() throws {
         try withRingCache { cached, rowBytes in
             let options = BatchOptions(batchSize: 5, epochs: 1, truncate: false, order: .full, seed: 3, workers: 2)

@@ -126,4 +126,16 @@ import Glibc
         // Plenty of room: as requested.
         #expect(CachedDataSet.prefetchDepth(requested: 3, workers: 2, slotBytes: 100, available: 1 << 20) == 3)
     }
+
+    @Test func theDefaultPrefetchCountsTheConsumerAsAGatherer() {
+        #expect(BatchOptions(workers: 0).defaultPrefetch == 2)
+        #expect(BatchOptions(workers: 1).defaultPrefetch == 4)
+        #expect(BatchOptions(workers: 2).defaultPrefetch == 6)
+        // Owned batches are allocated each and no budget bounds them: they stay shallower.
+        #expect(BatchOptions(workers: 2).owningPrefetch == 4)
+        // An image batch of 128 × 3 × 224 × 224 float32 (77 MB) in a 200 MB budget: 2 slots.
+        let imageBatch = 128 * 3 * 224 * 224 * 4
+        #expect(CachedDataSet.prefetchDepth(requested: BatchOptions(workers: 1).defaultPrefetch, workers: 1,
+                                            slotBytes: imageBatch, available: 200_000_000) == 1)
+    }
 }

@@ -145,9 +145,11 @@ def test_import_and_open_need_only_numpy_and_lz4(caches, backend):
 
 def test_the_extras_are_declared():
     metadata = importlib.metadata.metadata("datagen")
-    assert {"torch", "keras", "build", "test"} <= set(metadata.get_all("Provides-Extra"))
+    assert {"torch", "keras", "build", "compat", "test"} <= set(metadata.get_all("Provides-Extra"))
     requirements = metadata.get_all("Requires-Dist")
     assert [r for r in requirements if "extra" not in r] == ["numpy>=1.22", "lz4>=4.0"]
     for package in ("pandas", "cloudpickle", "tqdm"):
         assert any(r.startswith(package) and 'extra == "build"' in r for r in requirements), package
+    for package in ("pandas", "scikit-learn"):  # datagen.compat, the seed's API
+        assert any(r.startswith(package) and 'extra == "compat"' in r for r in requirements), package
     assert any(r.startswith("mypy") and 'extra == "test"' in r for r in requirements)

@@ -16,7 +16,11 @@ import Glibc
 ///   in an untimed pass);
 /// * a uint8-stored column served as float32 / 255 against the float32-stored column.
 ///
-///     datagen-bench epochs [rows=60000] [repeats=3]
+/// * steady epochs (2 workers, then 1) against the one- and two-thread copies as medians of
+///   alternating pairs, quiet and beside a busy process the benchmark starts and stops itself;
+/// * CPU time of an epoch whose consumer sleeps 2 ms a batch (a training step).
+///
+///     datagen-bench epochs [rows=60000] [repeats=3] [pairs=15]
 func runEpochBenchmark(arguments: [String]) throws {
     let rows = arguments.count > 0 ? Int(arguments[0]) ?? 60_000 : 60_000
     let repeats = max(1, arguments.count > 1 ? Int(arguments[1]) ?? 3 : 3)
@@ -136,13 +140,159 @@ func runEpochBenchmark(arguments: [String]) throws {
     print("window epoch, budget 1/4 of the column:      \(format3(window)) s (\(rate(window))); resident growth \(peak >> 20) MiB, budget \((columnBytes / 4) >> 20) MiB")
     print("full-shuffle epoch, same budget (streamed):  \(format3(fullStreamed)) s (\(rate(fullStreamed)))")
     print("uint8 stored, float32 served:                \(format3(served)) s (\(rate(served))); files \(byteFile) B vs \(floatFile) B")
-    print("ratio steady (2 workers) / 1-thread gather (speed): \(format3(memory / steady))   goal >= 1.5, both cores against one")
-    print("ratio steady / 2-thread gather (speed):      \(format3(twoThreads / steady))   the engine against bare copies on both cores")
     print("ratio no workers / 1-thread gather (speed):  \(format3(memory / noWorkers))   the engine's per-row cost, one thread")
     print("ratio open+first / steady (time):            \(format3(first / steady))   goal <= 1.3 (2.0 required; LZ4's floor here: tools/first-epoch-floor)")
     print("ratio uncompressed: steady / in-memory gather (speed): \(format3(memory / plainSteady)); open+first / steady (time): \(format3(plainFirst / plainSteady))")
     print("ratio window over budget / in budget (speed): \(format3(windowResident / window))   goal >= 0.5")
     print("ratio uint8->float32 served / float32 (speed): \(format3(steady / served))")
+
+    // Steady epochs against bare copies, as medians of alternating pairs (engine, copies; then
+    // copies, engine; …), quiet and beside a busy process this benchmark starts and stops.
+    let pairs = max(1, arguments.count > 2 ? Int(arguments[2]) ?? 15 : 15)
+    func engine(workers: Int) -> (Int) throws -> Void {
+        { run in
+            var steady = options(.full, epoch: 1 + run % 16)
+            steady.workers = workers
+            try consume(floats, steady)
+        }
+    }
+    let oneThread = { _ = gatherRows(hugeMatrix.bytes, rowBytes: 784 * 4, order: order, batchSize: batchSize) }
+    let bothCores = { _ = gatherRowsOnTwoThreads(hugeMatrix.bytes, rowBytes: 784 * 4, order: order, batchSize: batchSize) }
+    for busy in [false, true] {
+        let competitor = busy ? try BusyProcess() : nil
+        print("\(busy ? "beside one busy process" : "quiet"), medians of \(pairs) alternating pairs, load average \(loadAverage()):")
+        for workers in [workers, 1] {
+            let single = try pairedRatio(pairs, engine: engine(workers: workers), baseline: oneThread)
+            let double = try pairedRatio(pairs, engine: engine(workers: workers), baseline: bothCores)
+            let goal = workers == 2 ? (busy ? "   goal >= 0.85 against 2 threads" : "   goal >= 0.95 against 2 threads") : ""
+            print("  steady epoch, \(workers) worker\(workers == 1 ? "" : "s") (prefetch \(options(.full, epoch: 1).defaultPrefetchFor(workers))): "
+                  + "\(single.description) x 1-thread copies, \(double.description) x 2-thread copies\(goal)")
+        }
+        let switches = try contextSwitches { try consume(floats, options(.full, epoch: 1)) }
+        print("  one steady epoch: \(switches.voluntary) voluntary, \(switches.involuntary) involuntary context switches")
+        competitor?.stop()
+    }
+
+    // A consumer slower than its producers (a training step): CPU time per epoch of the whole
+    // process with a consumer that sleeps 2 ms a batch; the workers' waiting must not cost more.
+    let slow = try cpuSeconds {
+        try floats.forEachBatch(options(.full, epoch: 1)) { _ in
+            usleep(2_000)
+            return true
+        }
+    }
+    let batches = (rows + batchSize - 1) / batchSize
+    let sleeping = Double(batches) * 0.002
+    print("consumer sleeping 2 ms a batch (\(batches) batches, \(format3(sleeping)) s asleep): epoch \(format3(slow.wall)) s, "
+          + "CPU \(format3(slow.cpu)) s (user \(format3(slow.user)), system \(format3(slow.system))), "
+          + "\(slow.voluntary) voluntary context switches; load average \(loadAverage())")
+}
+
+extension BatchOptions {
+    /// The default prefetch depth with `workers` workers.
+    fileprivate func defaultPrefetchFor(_ workers: Int) -> Int {
+        var copy = self
+        copy.workers = workers
+        return copy.prefetch ?? copy.defaultPrefetch
+    }
+}
+
+/// A ratio of alternating pairs: its median and range.
+private struct PairedRatio: CustomStringConvertible {
+    let ratios: [Double]
+    var median: Double { ratios.sorted()[ratios.count / 2] }
+    var description: String {
+        let sorted = ratios.sorted()
+        return "\(format3(median)) (\(format3(sorted.first!))–\(format3(sorted.last!)))"
+    }
+}
+
+/// The speed of `engine` against `baseline` (baseline time / engine time), pair by pair, the
+/// first of each pair alternating between the two.
+private func pairedRatio(_ pairs: Int, engine: (Int) throws -> Void, baseline: () -> Void) throws -> PairedRatio {
+    var ratios = [Double]()
+    for pair in 0..<pairs {
+        var engineTime = 0.0, baselineTime = 0.0
+        if pair % 2 == 0 {
+            engineTime = try epochSeconds { try engine(pair) }
+            baselineTime = try epochSeconds { baseline() }
+        } else {
+            baselineTime = try epochSeconds { baseline() }
+            engineTime = try epochSeconds { try engine(pair) }
+        }
+        ratios.append(baselineTime / engineTime)
+    }
+    return PairedRatio(ratios: ratios)
+}
+
+/// A process spinning on a core until stopped: `sh -c 'while :; do :; done'`.
+private final class BusyProcess {
+    private var pid: pid_t = 0
+
+    init() throws {
+        let arguments = ["sh", "-c", "while :; do :; done"]
+        var pointers = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in pointers { free(pointer) } }
+        let result = posix_spawn(&pid, "/bin/sh", nil, nil, &pointers, environ)
+        guard result == 0 else { throw BenchError.spawn(result) }
+        usleep(200_000)
+    }
+
+    func stop() {
+        guard pid > 0 else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        pid = 0
+    }
+
+    deinit { stop() }
+
+    enum BenchError: Error, CustomStringConvertible {
+        case spawn(Int32)
+        var description: String {
+            switch self { case .spawn(let code): "could not start the busy process (posix_spawn: \(code))" }
+        }
+    }
+}
+
+/// The 1-, 5- and 15-minute load averages.
+private func loadAverage() -> String {
+    var averages = [Double](repeating: 0, count: 3)
+    _ = getloadavg(&averages, 3)
+    return averages.map { format2($0) }.joined(separator: " ")
+}
+
+private func format2(_ value: Double) -> String {
+    let hundredths = Int((value * 100).rounded())
+    return "\(hundredths / 100).\(hundredths % 100 < 10 ? "0" : "")\(hundredths % 100)"
+}
+
+/// This process's resource usage.
+private func resourceUsage() -> rusage {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    return usage
+}
+
+private func timevalSeconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) * 1e-6 }
+
+/// Wall and CPU seconds (every thread of the process) and voluntary switches of `body`.
+private func cpuSeconds(_ body: () throws -> Void) throws -> (wall: Double, cpu: Double, user: Double, system: Double, voluntary: Int) {
+    let before = resourceUsage()
+    let wall = try epochSeconds(body)
+    let after = resourceUsage()
+    let user = timevalSeconds(after.ru_utime) - timevalSeconds(before.ru_utime)
+    let system = timevalSeconds(after.ru_stime) - timevalSeconds(before.ru_stime)
+    return (wall, user + system, user, system, after.ru_nvcsw - before.ru_nvcsw)
+}
+
+/// The context switches of every thread of the process during `body`.
+private func contextSwitches(_ body: () throws -> Void) throws -> (voluntary: Int, involuntary: Int) {
+    let before = resourceUsage()
+    try body()
+    let after = resourceUsage()
+    return (after.ru_nvcsw - before.ru_nvcsw, after.ru_nivcsw - before.ru_nivcsw)
 }
 
 /// Runs one epoch through `forEachBatch`, reading one value of each batch.

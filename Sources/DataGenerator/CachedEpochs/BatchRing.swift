@@ -74,15 +74,34 @@ public final class BatchRing {
             throw DataSetError.invalidOption("held slots \(heldSlots) must be the ones just before slot \(firstSlot)")
         }
         self.heldSlots = Array(previous)
+        // The resident fast path, checked once here rather than per row: an epoch order is a
+        // bijection on `0..<rows.count`, so a batch's positions are in range, and so are the cache
+        // rows they stand for when every entry of `rows` is (and they need no remapping when
+        // `rows` is the identity). A column then needs only to be complete (one flag per batch)
+        // and unconverted to be served by bare copies.
+        let rowsInRange = rows.allSatisfy { $0 >= 0 && $0 < dataSet.cache.rowCount }
+        let identity = rows.count == dataSet.cache.rowCount && rows.enumerated().allSatisfy { $0.offset == $0.element }
+        let fast = rowsInRange ? zip(names, kernels).map { name, kernel in kernel == nil ? resident.decoded(name) : nil }
+                               : names.map { _ in nil }
         prefetcher = OrderedPrefetcher<Int>(count: plan.batchesPerEpoch == 0 ? 0 : remaining,
                                             workers: options.workers, depth: count - held) { offset in
             let slot = slots[(firstSlot + offset) % count]
             let (epoch, index) = plan.locate(start + offset)
             let filled = plan.fillRows(epoch: epoch, index: index, into: slot.rows)
-            for position in 0..<filled { slot.cacheRows[position] = rows[slot.rows[position]] }
-            let cacheRows = UnsafeBufferPointer(rebasing: slot.cacheRows[..<filled])
+            let cacheRows: UnsafeBufferPointer<Int>
+            if identity {
+                cacheRows = UnsafeBufferPointer(rebasing: slot.rows[..<filled])
+            } else {
+                for position in 0..<filled { slot.cacheRows[position] = rows[slot.rows[position]] }
+                cacheRows = UnsafeBufferPointer(rebasing: slot.cacheRows[..<filled])
+            }
             for (column, name) in names.enumerated() {
-                try resident.gather(column: name, rows: cacheRows, into: slot.columns[column], kernel: kernels[column])
+                // The slot's buffers hold a whole batch (checked when given).
+                if let complete = fast[column], complete.isComplete {
+                    complete.copyResidentRows(cacheRows, into: slot.columns[column].baseAddress!)
+                } else {
+                    try resident.gather(column: name, rows: cacheRows, into: slot.columns[column], kernel: kernels[column])
+                }
             }
             slot.count = filled
             slot.epoch = epoch

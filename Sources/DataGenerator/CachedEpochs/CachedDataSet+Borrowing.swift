@@ -47,7 +47,7 @@ extension CachedDataSet {
         let plan = try BatchPlan(options: options, rowCount: size)
         let columns = try fixedServedColumns(for: "forEachBatch")
         let rowBytes = columns.map { servedRowBytes($0) }
-        let depth = Self.prefetchDepth(requested: options.prefetch ?? max(2, 2 * options.workers), workers: options.workers,
+        let depth = Self.prefetchDepth(requested: options.prefetch ?? options.defaultPrefetch, workers: options.workers,
                                        slotBytes: rowBytes.reduce(0, +) * plan.batchSize,
                                        available: resident.budget - resident.residentBytes)
         // One more slot than the prefetch depth: the consumer holds one while workers fill the rest.
@@ -82,7 +82,7 @@ extension CachedDataSet {
 
     /// The batches computed ahead in ``forEachBatch(_:_:)``: `requested`, lowered so that the
     /// slots (`depth + 1` of `slotBytes`) fit in the `available` budget, but never below the
-    /// workers (and 1), which keep every worker busy.
+    /// workers (and 1, so never below 2 slots), which keep every worker busy.
     static func prefetchDepth(requested: Int, workers: Int, slotBytes: Int, available: Int) -> Int {
         let floor = max(workers, 1)
         let wanted = max(requested, floor)

@@ -56,6 +56,10 @@ final class ResidentColumns: Sendable {
     /// Whether column `name` is served from memory (decompressed, or mapped and kept).
     func isResident(_ name: String) -> Bool { held[name] != nil }
 
+    /// Column `name` when it is decoded into memory (complete or not): what a lending path may
+    /// copy from with ``ResidentColumn/copyResidentRows(_:into:)`` once it is complete.
+    func decoded(_ name: String) -> ResidentColumn? { held[name] as? ResidentColumn }
+
     /// Gathers rows of a fixed-shape column: from memory when resident, else from the mapping.
     func gather(column name: String, rows: [Int], into buffer: UnsafeMutableRawBufferPointer,
                 kernel: ServeKernel? = nil) throws(CacheError) {

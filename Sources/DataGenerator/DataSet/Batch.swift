@@ -56,8 +56,21 @@ public struct BatchOptions: Sendable, Hashable {
     /// Worker threads encoding batches ahead (default: ``processorCount``, the CPUs this process may
     /// use; 0 encodes on the caller's thread).
     public var workers: Int
-    /// Batches prepared ahead of the consumer (default: twice the workers, at least 2).
+    /// Batches prepared ahead of the consumer (default: ``defaultPrefetch`` for the lending paths,
+    /// ``owningPrefetch`` for cursors of owned batches).
     public var prefetch: Int?
+
+    /// The prefetch depth when ``prefetch`` is not set: twice the threads that gather, the
+    /// workers and the consumer (which gathers an item of the window itself while its next one
+    /// is not ready), so that a single worker never waits for window space (docs/EPOCHS.md,
+    /// "Prefetch depth").
+    public var defaultPrefetch: Int { 2 * (max(workers, 0) + 1) }
+
+    /// The prefetch depth of a cursor of owned batches (``CachedDataSet/batches(_:)``, the
+    /// generator's) when ``prefetch`` is not set: twice the workers, at least 2. Each of its
+    /// batches is a new allocation that no memory budget bounds, so it stays shallower than
+    /// ``defaultPrefetch``.
+    public var owningPrefetch: Int { max(2, 2 * workers) }
 
     /// Options with the seed library's defaults: batches of 10, endless, truncated, inventory order.
     public init(batchSize: Int = 10, epochs: Int? = nil, truncate: Bool = true, order: EpochOrder = .none,

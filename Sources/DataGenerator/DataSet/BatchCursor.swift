@@ -25,7 +25,7 @@ public final class BatchCursor<Element: Sendable> {
         totalBatches = plan.totalBatches
         let workers = plan.options.workers
         prefetcher = OrderedPrefetcher(count: plan.totalBatches, workers: workers,
-                                       depth: plan.options.prefetch ?? max(2, 2 * workers),
+                                       depth: plan.options.prefetch ?? plan.options.owningPrefetch,
                                        produce: produce)
     }
 

@@ -1,3 +1,8 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Computes items `0, 1, 2, …` on worker threads, at most `depth` ahead of the consumer, and
 /// hands them out strictly in order: results never depend on the number of workers.
 ///
@@ -37,102 +42,206 @@ final class OrderedPrefetcher<Output: Sendable> {
     }
 
     /// The shared state; worker threads keep it alive.
+    ///
+    /// Lock-free in the steady state: item `i` is stored in result slot `i mod depth` and
+    /// published by that slot's sequence number becoming `i + 1`; threads claim items by
+    /// compare-and-exchange on `claimed`, within the window `claimed < delivered + depth`. A
+    /// thread that must wait (the consumer for its item, a worker for window space) spins for
+    /// about one item's time, yielding its core, then parks on a ``ParkingSpot`` of its own kind;
+    /// a wake-up goes only to a kind with a parked thread (the consumer when it waits for this
+    /// very item, one worker per freed slot).
     private final class Core: @unchecked Sendable {
-        // @unchecked: all mutable state is guarded by `lock`.
-        private let lock = ConditionLock()
+        // @unchecked: `results[i mod depth]` is written by the thread that claimed item `i` before
+        // it publishes `sequence` (releasing), read by the consumer after it sees that (acquiring),
+        // and cleared by the consumer before it publishes `delivered`, which a claimer of item
+        // `i + depth` acquires first. `consumerSpin` and `computeNext` are the consumer's alone.
         private let produce: @Sendable (Int) throws -> Output
-        private let total: Int?
+        private let total: Int
         private let depth: Int
-        private var nextToClaim = 0
-        private var nextToDeliver = 0
-        private var results: [Int: Result<Output, any Error>] = [:]
-        private var stopped = false
+        /// The next item to claim.
+        private let claimed = Atomic<Int>(0)
+        /// Items handed out; written by the consumer only.
+        private let delivered = Atomic<Int>(0)
+        private let stopped = Atomic<Bool>(false)
+        /// Per result slot: `i + 1` once item `i`'s result is stored there.
+        private let sequence: UnsafeMutablePointer<Atomic<Int>>
+        private let results: UnsafeMutablePointer<Result<Output, any Error>?>
+        /// The item the consumer is parked for, plus one (0: not parked).
+        private let awaited = Atomic<Int>(0)
+        /// How long the last item took, in nanoseconds: what a waiter spins for at most.
+        private let itemNanos = Atomic<Int>(0)
+        private let consumerSpot = ParkingSpot()
+        private let workerSpot = ParkingSpot()
+        private var consumerSpin = SpinPolicy()
 
         init(count: Int?, depth: Int, produce: @escaping @Sendable (Int) throws -> Output) {
-            self.total = count
+            total = count ?? Int.max
             self.depth = depth
             self.produce = produce
-            // At most `depth` results wait at once: reserving them keeps the steady state free of
-            // allocations (the micro-benchmarks count mallocs per batch).
-            results.reserveCapacity(depth + 1)
+            // Allocated once: the steady state allocates nothing (the micro-benchmarks count
+            // mallocs per batch).
+            sequence = .allocate(capacity: depth)
+            for slot in 0..<depth { (sequence + slot).initialize(to: Atomic(0)) }
+            results = .allocate(capacity: depth)
+            results.initialize(repeating: nil, count: depth)
+        }
+
+        deinit {
+            sequence.deinitialize(count: depth)
+            sequence.deallocate()
+            results.deinitialize(count: depth)
+            results.deallocate()
         }
 
         /// Computes the next item on the caller's thread (no workers).
         func computeNext() throws -> Output? {
-            let index = nextToDeliver
-            guard !stopped, total.map({ index < $0 }) ?? true else { return nil }
-            nextToDeliver += 1
-            do { return try produce(index) } catch { stopped = true; throw error }
+            let index = delivered.load(ordering: .relaxed)
+            guard !stopped.load(ordering: .relaxed), index < total else { return nil }
+            delivered.store(index + 1, ordering: .relaxed)
+            do { return try produce(index) } catch { stopped.store(true, ordering: .relaxed); throw error }
         }
 
-        /// What the consumer does next: hand out an item (or the end), or compute one.
-        private enum Step {
-            case deliver(Result<Output, any Error>?)
-            case compute(Int)
+        /// What a claim found.
+        private enum Claim {
+            case item(Int)
+            case windowFull
+            case finished
         }
 
-        /// Whether an item within the window is left to claim (the lock held).
-        private var canClaim: Bool { nextToClaim < nextToDeliver + depth && (total.map { nextToClaim < $0 } ?? true) }
+        /// Claims the next item when it lies within the window.
+        private func claim() -> Claim {
+            var next = claimed.load(ordering: .relaxed)
+            while true {
+                if next >= total || stopped.load(ordering: .relaxed) { return .finished }
+                if next >= delivered.load(ordering: .acquiring) + depth { return .windowFull }
+                let (exchanged, original) = claimed.compareExchange(expected: next, desired: next + 1,
+                                                                    ordering: .acquiringAndReleasing)
+                if exchanged { return .item(next) }
+                next = original
+            }
+        }
+
+        /// Whether a worker waiting for window space may go on (the sequentially consistent
+        /// loads pair with the stores before a wake-up: see ``ParkingSpot``).
+        private var workerMayGo: Bool {
+            if stopped.load(ordering: .sequentiallyConsistent) { return true }
+            let next = claimed.load(ordering: .sequentiallyConsistent)
+            return next >= total || next < delivered.load(ordering: .sequentiallyConsistent) + depth
+        }
+
+        /// Computes item `index` and publishes it; wakes the consumer only when it is parked for it.
+        private func compute(_ index: Int) {
+            let start = monotonicNanos()
+            let result = Result { try produce(index) }
+            itemNanos.store(monotonicNanos() - start, ordering: .relaxed)
+            let slot = index % depth
+            results[slot] = result
+            sequence[slot].store(index + 1, ordering: .sequentiallyConsistent)
+            if awaited.load(ordering: .sequentiallyConsistent) == index + 1 { consumerSpot.wake(all: true) }
+        }
 
         /// The next item from the workers. While it is not ready, the consumer computes an item
-        /// of the window itself instead of sleeping (it would otherwise leave its core idle and
-        /// need a wake-up per item): with `w` workers, `w + 1` threads gather.
+        /// of the window itself instead of waiting (with `w` workers, `w + 1` threads gather);
+        /// with none left to claim it spins, then parks until its item is published.
         func takeNext() throws -> Output? {
+            let index = delivered.load(ordering: .relaxed)
+            let slot = index % depth
             while true {
-                let step: Step = lock.withLock {
-                    let index = nextToDeliver
-                    while true {
-                        if stopped || (total.map { index >= $0 } ?? false) { return .deliver(nil) }
-                        if let result = results.removeValue(forKey: index) {
-                            nextToDeliver += 1
-                            if case .failure = result { stopped = true }
-                            lock.broadcast()
-                            return .deliver(result)
-                        }
-                        if canClaim {
-                            defer { nextToClaim += 1 }
-                            return .compute(nextToClaim)
-                        }
-                        lock.wait { results[index] != nil || stopped || canClaim }
-                    }
+                if stopped.load(ordering: .relaxed) || index >= total { return nil }
+                if sequence[slot].load(ordering: .acquiring) == index + 1 {
+                    let result = results[slot].take()!
+                    if case .failure = result { stop() }
+                    delivered.store(index + 1, ordering: .sequentiallyConsistent)
+                    workerSpot.wake(all: false)
+                    return try result.get()
                 }
-                switch step {
-                case .deliver(let result):
-                    return try result?.get()
-                case .compute(let claimed):
-                    let result = Result { try produce(claimed) }
-                    lock.withLock {
-                        results[claimed] = result
-                        lock.broadcast()
-                    }
+                if case .item(let claimed) = claim() {
+                    compute(claimed)
+                    continue
+                }
+                let ready = { [self] in
+                    stopped.load(ordering: .sequentiallyConsistent) || sequence[slot].load(ordering: .sequentiallyConsistent) == index + 1
+                }
+                let limit = consumerSpin.limit(itemNanos: itemNanos.load(ordering: .relaxed))
+                if spin(nanoseconds: limit, until: ready) {
+                    consumerSpin.record(parked: false)
+                } else {
+                    awaited.store(index + 1, ordering: .sequentiallyConsistent)
+                    consumerSpot.park(until: ready)
+                    awaited.store(0, ordering: .relaxed)
+                    consumerSpin.record(parked: true)
                 }
             }
         }
 
         func stop() {
-            lock.withLock {
-                stopped = true
-                lock.broadcast()
-            }
+            stopped.store(true, ordering: .sequentiallyConsistent)
+            consumerSpot.wake(all: true)
+            workerSpot.wake(all: true)
         }
 
-        /// A worker's loop: claim the next index within the window, compute, publish.
+        /// A worker's loop: claim the next index within the window, compute, publish; when the
+        /// window is full, spin briefly, then park until the consumer frees a slot.
         func work() {
+            var policy = SpinPolicy()
             while true {
-                let claimed: Int? = lock.withLock {
-                    lock.wait { stopped || nextToClaim < nextToDeliver + depth }
-                    if stopped { return nil }
-                    if let total, nextToClaim >= total { return nil }
-                    defer { nextToClaim += 1 }
-                    return nextToClaim
-                }
-                guard let index = claimed else { return }
-                let result = Result { try produce(index) }
-                lock.withLock {
-                    results[index] = result
-                    lock.broadcast()
+                switch claim() {
+                case .finished:
+                    return
+                case .item(let index):
+                    compute(index)
+                case .windowFull:
+                    let limit = policy.limit(itemNanos: itemNanos.load(ordering: .relaxed))
+                    if spin(nanoseconds: limit, until: { workerMayGo }) {
+                        policy.record(parked: false)
+                    } else {
+                        workerSpot.park { workerMayGo }
+                        policy.record(parked: true)
+                    }
                 }
             }
         }
     }
+}
+
+/// How long a waiter spins before parking: about one item's time while spinning pays, shrinking
+/// fast when it does not (a consumer slower than its producers, whose workers would otherwise
+/// spin for nothing every item), and tried again in full now and then.
+struct SpinPolicy {
+    /// Waits in a row that ended parked.
+    private var parkedInRow = 0
+    /// The longest spin, whatever an item takes.
+    static let ceiling = 1_000_000
+
+    /// The spin for the next wait, in nanoseconds.
+    func limit(itemNanos: Int) -> Int {
+        let full = min(max(itemNanos, 0), Self.ceiling)
+        return parkedInRow < 3 ? full >> (2 * parkedInRow) : 0
+    }
+
+    /// Records how the last wait ended.
+    mutating func record(parked: Bool) {
+        parkedInRow = parked ? (parkedInRow + 1) % 64 : 0
+    }
+}
+
+/// Spins until `ready` holds or `nanoseconds` pass, yielding the core between checks (another
+/// thread of the process may be the one that makes it ready). Whether `ready` held.
+func spin(nanoseconds: Int, until ready: () -> Bool) -> Bool {
+    if ready() { return true }
+    guard nanoseconds > 0 else { return false }
+    let deadline = monotonicNanos() + nanoseconds
+    repeat {
+        sched_yield()
+        if ready() { return true }
+    } while monotonicNanos() < deadline
+    return false
+}
+
+/// The monotonic clock, in nanoseconds.
+@inline(__always)
+func monotonicNanos() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000_000 + now.tv_nsec
 }

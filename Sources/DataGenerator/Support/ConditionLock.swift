@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,6 +37,40 @@ final class ConditionLock: @unchecked Sendable {
 
     /// Wakes every waiter.
     func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// Wakes one waiter.
+    func signal() { pthread_cond_signal(condition) }
+}
+
+/// Where threads of one kind park after spinning: a mutex and a condition variable, touched only
+/// when a thread is parked.
+///
+/// No wake-up is lost: a waker changes the state with a sequentially consistent store, then reads
+/// ``waiters`` (sequentially consistent); a parker counts itself in ``waiters`` the same way,
+/// then checks the state (sequentially consistent loads) under the mutex before each wait. Either
+/// the waker sees the parker and signals under the mutex, or the parker sees the new state.
+///
+/// `@unchecked Sendable`: the pthread objects live in stable heap memory owned by this class and
+/// are only touched through `pthread_*` calls, which are thread-safe by contract.
+final class ParkingSpot: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private let waiters = Atomic<Int>(0)
+
+    /// Blocks until `ready` holds (checked under the mutex, with sequentially consistent loads).
+    func park(until ready: () -> Bool) {
+        lock.withLock {
+            waiters.add(1, ordering: .sequentiallyConsistent)
+            lock.wait(until: ready)
+            waiters.subtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// Wakes one parked thread (or all), only when one is parked; call it after the store that
+    /// makes them ready.
+    func wake(all: Bool) {
+        guard waiters.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        lock.withLock { all ? lock.broadcast() : lock.signal() }
+    }
 }
 
 /// A plain POSIX thread running one closure; ``join()`` waits for it.

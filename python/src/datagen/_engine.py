@@ -241,7 +241,8 @@ class EngineCache:
                 epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
                 reuse: int = 0, ring: bool = True) -> Batches:
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
-        (0: on the calling thread) up to ``prefetch`` batches ahead (0: twice the workers).
+        (0: on the calling thread) up to ``prefetch`` batches ahead (0: ``2 * (workers + 1)``,
+        twice the gathering threads, for the ring; twice the workers for new arrays).
 
         By default, when every column has a fixed shape, the engine's workers write each batch
         straight into numpy arrays this iterator owns (a ring of ``prefetch + 2`` sets, their
@@ -348,7 +349,7 @@ class EngineBatchIterator:
         """Registers a ring of slot arrays with the engine (dg_iterator_attach)."""
         full = self.plan.batch_size
         self._full_rows = full
-        count = max(prefetch if prefetch > 0 else 2 * max(workers, 1), workers, 1) + 2
+        count = max(prefetch if prefetch > 0 else 2 * (workers + 1), workers, 1) + 2
         previous = self._slots or []
         # Sets nobody else refers to are reused (a seek per batch, as DataLoader workers do,
         # then allocates nothing); sets still in use stay their holders'.
