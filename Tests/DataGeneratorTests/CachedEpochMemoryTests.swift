@@ -57,8 +57,11 @@ import Glibc
             }
             #expect(served == 8192)
             #expect(checksum > 0)
-            // Budget plus a fixed overhead (thread stacks, allocator slack) of 8 MiB.
-            #expect(peak <= budget + (8 << 20), "resident memory grew by \(peak >> 20) MiB with an \(budget >> 20) MiB budget")
+            // Budget plus a fixed overhead (thread stacks, the worker threads' malloc arenas, allocator
+            // slack) of 10 MiB: measured 15.2 or 16.9 MiB in all, depending on whether an earlier
+            // test of the process already made the arenas (the deeper lending prefetch of
+            // 2 × (workers + 1) slots is inside the budget). A column held whole would add 32 MiB.
+            #expect(peak <= budget + (10 << 20), "resident memory grew by \(peak >> 20) MiB with an \(budget >> 20) MiB budget")
 
             // The same epoch with the whole cache resident does grow by the cache's size: the
             // measurement sees what the engine holds.
