@@ -232,9 +232,13 @@ class DocumentRun:
         source.parent.mkdir(exist_ok=True)
         source.write_text(block.text)
         program = source.parent / "program"
-        # Linking needs no -l flags: the modules' `link` directives travel in the objects (autolink).
+        # The modules' `link` directives travel in the Swift objects that import them (autolink), but
+        # not in a C target's objects (CImageCodecs calls libjpeg and libpng): pass every system
+        # library's `link "name"` of Sources/ as -l, as SwiftPM does when it links datagen.
+        libraries = sorted({f"-l{name}" for path in REPO.glob("Sources/*/module.modulemap")
+                            for name in re.findall(r'\blink\s+"([^"]+)"', path.read_text())})
         compiled = self._process(["swiftc", "-swift-version", "6", "-I", str(build / "Modules"), *flags,
-                                  str(source), *objects, "-o", str(program)])
+                                  str(source), *objects, *libraries, "-o", str(program)])
         if compiled.returncode != 0:
             compiled.output = "swiftc failed:\n" + compiled.output
             return compiled
