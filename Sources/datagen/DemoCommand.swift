@@ -70,13 +70,13 @@ struct DemoCommand: ParsableCommand {
 
         let options = BatchOptions(batchSize: batchSize, epochs: epochs, truncate: false, order: .full,
                                    seed: seed, workers: threads.count)
-        log.write("uncached: \(epochs) epochs of \(dataSet.size) records, batch \(batchSize), full shuffle, \(options.workers) workers, reading and parsing every file\n")
+        log.write("uncached: \(counted(epochs, "epoch")) of \(dataSet.size) records, batch \(batchSize), full shuffle, \(options.workers) workers, reading and parsing every file\n")
         let uncached = try EpochTimer.run(epochs: epochs) { try dataSet.batches(options) }
         for (epoch, seconds) in uncached.enumerated() {
             print("uncached epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(dataSet.size) / seconds)) samples/s")
         }
         let uncachedRate = Double(dataSet.size) / EpochTimer.median(uncached)
-        print("uncached: \(Report.rate(uncachedRate)) samples/s (median of \(epochs) epochs)")
+        print("uncached: \(Report.rate(uncachedRate)) samples/s (median of \(counted(epochs, "epoch")))")
 
         let cachePath = PathJoin.join(directory, "mnist.dgcache")
         log.write("building the cache \(cachePath) (lz4, one pass over every file)\n")
@@ -91,7 +91,7 @@ struct DemoCommand: ParsableCommand {
         let opened = ContinuousClock.now
         let cached = try CachedDataSet(path: cachePath)
         let cachedEpochs = max(epochs, 3)
-        log.write("cached: \(cachedEpochs) epochs gathered from the cache, same order\n")
+        log.write("cached: \(counted(cachedEpochs, "epoch")) gathered from the cache, same order\n")
         let times = try EpochTimer.run(epochs: cachedEpochs) {
             try cached.batches(BatchOptions(batchSize: batchSize, epochs: cachedEpochs, truncate: false, order: .full,
                                             seed: seed, workers: threads.count))
@@ -223,3 +223,6 @@ extension Report {
         }
     }
 }
+
+/// `1 epoch`, `3 epochs`.
+private func counted(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }
