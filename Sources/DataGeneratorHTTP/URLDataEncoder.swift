@@ -25,7 +25,8 @@ public import DataGenerator
 ///
 /// Threads and lifetime: ``encode(_:)`` performs the request on the calling worker thread
 /// through libcurl (TLS from the system, HTTP/2 where the server offers it), reusing kept-alive
-/// connections between records. The connections are closed when the last copy of the encoder is
+/// connections between records. libcurl honours the standard proxy variables (`https_proxy`,
+/// `http_proxy`, `no_proxy`), as curl and Python's `requests` do. The connections are closed when the last copy of the encoder is
 /// released, or by ``shutdown()``.
 public struct URLDataEncoder: DataEncoder, ResourceLocating {
     /// The URL every record's id is resolved against.
