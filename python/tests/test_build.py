@@ -511,6 +511,25 @@ def test_more_shards_than_rows_give_empty_caches_that_both_readers_open(tmp_path
     assert sizes == [0, 0, 1, 0, 0, 1, 0, 1]
 
 
+def _fails_below_r5(record):
+    if int(record["id"][1:]) < 5:
+        raise ValueError("unreadable")
+    return np.full(2, int(record["id"][1:]), dtype=np.float32)
+
+
+def test_a_shard_whose_records_are_all_skipped_is_an_empty_cache_with_the_whole_inventorys_classes(tmp_path, inventory):
+    frame = pandas.read_csv(inventory, index_col=0).head(10)
+    empty = datagen.build(frame, tmp_path / "empty.dgcache", _fails_below_r5, target="label", on_error="skip",
+                          workers=1, progress=False, shard=(0, 2))
+    assert len(empty) == 0 and empty.classes == ["0", "1", "2", "3", "10"]
+    assert [entry["id"] for entry in CacheFileReader(tmp_path / "empty.dgcache").skipped] == ["r0", "r1", "r2", "r3", "r4"]
+    full = datagen.build(frame, tmp_path / "full.dgcache", _fails_below_r5, target="label", on_error="skip",
+                         workers=1, progress=False, shard=(1, 2))
+    assert list(full.ids) == ["r5", "r6", "r7", "r8", "r9"] and full.classes == empty.classes
+    for backend in ("engine", "numpy"):
+        assert datagen.open(tmp_path / "empty.dgcache", backend=backend).to_numpy()["data"].shape == (0, 2)
+
+
 @pytest.mark.parametrize("shard", [(3, 3), (-1, 3), (0, 0), (1,), [0, 2], "0/2", (0.0, 2)])
 def test_a_bad_shard_is_an_option_error(tmp_path, inventory, shard):
     with pytest.raises(datagen.CacheError, match="shard"):
