@@ -40,6 +40,11 @@ struct CacheBuildCommand: ParsableCommand {
     @Option(name: .customLong("on-error"), help: "On a bad record: fail (stop, naming it) or skip (leave it out, listed in the cache).")
     var onError: RecordErrorPolicy = .fail
 
+    @Option(help: ArgumentHelp(
+        "Encode only shard K of N (from 0): the inventory's rows [K·R/N, (K+1)·R/N) of R. The schema and label classes are fitted over the whole inventory, so every shard of a set agrees.",
+        valueName: "K/N"))
+    var shard: Shard?
+
     @Flag(help: "Rebuild even when the existing cache matches the inputs.")
     var force = false
 
@@ -49,9 +54,16 @@ struct CacheBuildCommand: ParsableCommand {
     @Flag(help: "Print one JSON object with the result on standard output.")
     var json = false
 
+    func validate() throws {
+        try shard?.validate()
+    }
+
     func run() throws {
         try CacheBuilder.checkOutput(output)  // before any record is read
-        let dataSet = try inventory.makeDataSet(with: source)
+        var dataSet = try inventory.makeDataSet(with: source)  // fitted over the whole inventory
+        if let shard {
+            dataSet = try dataSet.subset(rows: shard.rows(of: dataSet.size))
+        }
         let bar = ProgressDisplay(enabled: !quiet)
         let options = CacheBuildOptions(codec: codec, workers: threads.count, onError: onError, force: force,
                                         progress: { bar.update($0) })

@@ -171,6 +171,7 @@ enum Report {
 
     /// A rate with thousands separators, e.g. `1,234,567`.
     static func rate(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "0" : "∞" }  // 0 rows in 0 s; or too fast to time
         let whole = Int(value.rounded())
         var text = String(whole)
         var index = text.count - 3

@@ -451,3 +451,87 @@ def test_ids_of_a_csv_stay_text_as_the_cli_reads_them(tmp_path):
     cache = datagen.build(tmp_path / "inventory.csv", tmp_path / "out.dgcache", lambda record: len(record["id"]),
                           target="label", workers=1, progress=False)
     assert cache.ids == ["007", "010"] and cache.to_numpy()["data"].tolist() == [3, 3]
+
+
+# --- shards -------------------------------------------------------------------------------------
+
+SHARD_LABELS = ["a"] * 10 + ["b"] * 10 + ["c"] * 6 + ["d"] * 4  # shards of 3 see other classes
+
+
+@pytest.mark.parametrize("target", ["label", "onehot"])
+def test_shards_fit_the_whole_inventorys_classes_and_concatenate_to_the_single_file_build(tmp_path, target):
+    inventory = _digits(tmp_path / "digits", 30, SHARD_LABELS)
+    whole = datagen.build(inventory, tmp_path / "whole.dgcache", TextEncoder(inventory.parent), target=target,
+                          workers=2, progress=False)
+    shards = [datagen.build(inventory, tmp_path / f"shard{index}.dgcache", TextEncoder(inventory.parent),
+                            target=target, workers=2, progress=False, shard=(index, 3)) for index in range(3)]
+    assert [len(one) for one in shards] == [10, 10, 10]
+    for one in shards:
+        assert one.classes == whole.classes == ["a", "b", "c", "d"] and one.columns == whole.columns
+    expected = whole.to_numpy()
+    for name in ("data", "target"):
+        np.testing.assert_array_equal(np.concatenate([one.to_numpy()[name] for one in shards]), expected[name])
+    assert [row for one in shards for row in one.ids] == list(whole.ids)
+
+
+def test_a_shard_agrees_with_the_cli_shard_and_reruns_as_a_no_op(tmp_path, cli):
+    inventory = _digits(tmp_path / "digits", 10, SHARD_LABELS[::3])
+    cli("cache", "build", inventory, "--output", tmp_path / "cli.dgcache", "--id-suffix", ".txt", "--shard", "2/3")
+    built = datagen.build(inventory, tmp_path / "py.dgcache", TextEncoder(inventory.parent), target="label",
+                          workers=1, progress=False, shard=(2, 3))
+    reference = datagen.open(tmp_path / "cli.dgcache")
+    assert len(built) == 4 and list(built.ids) == list(reference.ids) == ["r6", "r7", "r8", "r9"]
+    assert built.classes == reference.classes == ["a", "b", "c", "d"]
+    assert built.digest(batch_size=3) == reference.digest(batch_size=3)
+    before = (tmp_path / "py.dgcache").stat().st_mtime_ns
+    datagen.build(inventory, tmp_path / "py.dgcache", TextEncoder(inventory.parent), target="label",
+                  workers=1, progress=False, shard=(2, 3))
+    assert (tmp_path / "py.dgcache").stat().st_mtime_ns == before  # the same shard: nothing to do
+    other = datagen.build(inventory, tmp_path / "py.dgcache", TextEncoder(inventory.parent), target="label",
+                          workers=1, progress=False, shard=(1, 3))
+    assert list(other.ids) == ["r3", "r4", "r5"]
+
+
+def test_more_shards_than_rows_give_empty_caches_that_both_readers_open(tmp_path, cli):
+    inventory = _digits(tmp_path / "digits", 3)
+    sizes = []
+    for index in range(8):
+        out = tmp_path / f"py{index}.dgcache"
+        built = datagen.build(inventory, out, TextEncoder(inventory.parent), target="label", workers=1,
+                              progress=False, shard=(index, 8))
+        cli("cache", "build", inventory, "--output", tmp_path / f"cli{index}.dgcache", "--id-suffix", ".txt",
+            "--shard", f"{index}/8")
+        sizes.append(len(built))
+        for path in (out, tmp_path / f"cli{index}.dgcache"):
+            for backend in ("engine", "numpy"):
+                cache = datagen.open(path, backend=backend)
+                assert len(cache) == sizes[-1] and cache.classes == ["1", "2", "3"]
+                assert cache.columns["data"] == (np.dtype("float32"), (4, 4))
+                assert cache.to_numpy()["data"].shape == (sizes[-1], 4, 4)
+    assert sizes == [0, 0, 1, 0, 0, 1, 0, 1]
+
+
+def _fails_below_r5(record):
+    if int(record["id"][1:]) < 5:
+        raise ValueError("unreadable")
+    return np.full(2, int(record["id"][1:]), dtype=np.float32)
+
+
+def test_a_shard_whose_records_are_all_skipped_is_an_empty_cache_with_the_whole_inventorys_classes(tmp_path, inventory):
+    frame = pandas.read_csv(inventory, index_col=0).head(10)
+    empty = datagen.build(frame, tmp_path / "empty.dgcache", _fails_below_r5, target="label", on_error="skip",
+                          workers=1, progress=False, shard=(0, 2))
+    assert len(empty) == 0 and empty.classes == ["0", "1", "2", "3", "10"]
+    assert [entry["id"] for entry in CacheFileReader(tmp_path / "empty.dgcache").skipped] == ["r0", "r1", "r2", "r3", "r4"]
+    full = datagen.build(frame, tmp_path / "full.dgcache", _fails_below_r5, target="label", on_error="skip",
+                         workers=1, progress=False, shard=(1, 2))
+    assert list(full.ids) == ["r5", "r6", "r7", "r8", "r9"] and full.classes == empty.classes
+    for backend in ("engine", "numpy"):
+        assert datagen.open(tmp_path / "empty.dgcache", backend=backend).to_numpy()["data"].shape == (0, 2)
+
+
+@pytest.mark.parametrize("shard", [(3, 3), (-1, 3), (0, 0), (1,), [0, 2], "0/2", (0.0, 2)])
+def test_a_bad_shard_is_an_option_error(tmp_path, inventory, shard):
+    with pytest.raises(datagen.CacheError, match="shard"):
+        datagen.build(inventory, tmp_path / "out.dgcache", TextEncoder(inventory.parent), progress=False, shard=shard)
+    assert not (tmp_path / "out.dgcache").exists()

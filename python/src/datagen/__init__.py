@@ -12,7 +12,7 @@ was built at install time) and ``"numpy"`` (a pure numpy + lz4 reader of docs/FO
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 from ._build_worker import ColumnSpec
 from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, CorruptError, EngineUnavailableError,
@@ -98,7 +98,8 @@ def open(path: Union[str, os.PathLike[str]], backend: Optional[str] = None,  # n
 
 def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, target: Any = None, *,
           id_column: Optional[str] = "id", target_column: str = "target", workers: Optional[int] = None,
-          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False) -> Cache:
+          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False,
+          shard: Optional[Tuple[int, int]] = None) -> Cache:
     """Builds the cache file ``output`` from ``inventory`` through Python encoders, in worker
     processes, and returns it opened (``datagen.open(output)``); needs the engine and the
     ``datagen[build]`` extra (pandas, cloudpickle, tqdm). docs/PYTHON.md, "Building caches from
@@ -114,8 +115,10 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
     ``workers``: processes (default: the CPUs this process may use). ``on_error``: ``"fail"``
     (a :class:`RecordError`) or ``"skip"`` (listed in the cache's metadata). A cache already built
     from the same rows and encoders is returned at once unless ``force``; an interrupted build
-    resumes. Every error is a :class:`CacheError`.
+    resumes. ``shard=(K, N)``: only rows [K·R/N, (K+1)·R/N) of the R records, with encoders and
+    classes fitted over the whole inventory, so that every shard agrees. Every error is a
+    :class:`CacheError`.
     """
     from ._build import build as run
     return run(inventory, output, data, target, id_column=id_column, target_column=target_column, workers=workers,
-               on_error=on_error, codec=codec, progress=progress, force=force)
+               on_error=on_error, codec=codec, progress=progress, force=force, shard=shard)

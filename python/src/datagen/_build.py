@@ -378,9 +378,13 @@ def _check_encoder(encoder: Any, position: int) -> None:
 
 def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, target: Any = None, *,
           id_column: Optional[str] = "id", target_column: str = "target", workers: Optional[int] = None,
-          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False) -> Cache:
+          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False,
+          shard: Optional[Tuple[int, int]] = None) -> Cache:
     """Builds the cache ``output`` from ``inventory`` through Python encoders and returns it opened
-    (``datagen.open(output)``). See docs/PYTHON.md, "Building caches from Python"."""
+    (``datagen.open(output)``). ``shard=(K, N)`` encodes only the rows [K·R/N, (K+1)·R/N) of the R
+    records, with the encoders and classes fitted over the whole inventory. See docs/PYTHON.md,
+    "Building caches from Python"."""
+    shard_rows = _shard(shard)
     if on_error not in ("fail", "skip"):
         raise OptionError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     if codec not in _CODECS:
@@ -438,7 +442,8 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
 
     identities = [encoder_identity(encoder) for encoder in encoders]
     digest = _rows_digest(frame, id_column if has_ids else None,
-                          [*names, *identities, repr(specs), target_identity, target_column])
+                          [*names, *identities, repr(specs), target_identity, target_column]
+                          + ([] if shard is None else [f"shard {shard[0]}/{shard[1]}"]))
     if not force and _fresh(output_path, digest, codec):
         from . import open as open_cache
         return open_cache(output_path)
@@ -461,6 +466,13 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
                          skip=on_error == "skip")
     target_spec = _probe(state, frame, output_path, digest, records)
     state.target_spec = target_spec
+    if shard_rows is not None:  # fitted and probed over the whole inventory: now keep the shard's rows
+        rows = shard_rows(records)
+        frame = frame.iloc[rows.start:rows.stop]
+        records = len(rows)
+        ids = None if ids is None else ids[rows.start:rows.stop]
+        if string_target is not None:
+            string_target.values = string_target.values[rows.start:rows.stop]
     if string_target is not None:
         target_spec = string_target.spec
     column_specs: List[ColumnSpec] = [spec for spec in state.specs if spec is not None]
@@ -486,6 +498,19 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
         pass
     from . import open as open_cache
     return open_cache(output_path)
+
+
+def _shard(shard: Any) -> Optional[Any]:
+    """The function from the record count to the rows of ``shard=(K, N)`` (None for the whole)."""
+    if shard is None:
+        return None
+    if (not isinstance(shard, tuple) or len(shard) != 2
+            or not all(isinstance(one, int) and not isinstance(one, bool) for one in shard)):
+        raise OptionError(f"shard must be a tuple (K, N) of ints, not {shard!r}")
+    index, count = shard
+    if count < 1 or not 0 <= index < count:
+        raise OptionError(f"shard=({index}, {count}): N must be at least 1 and K in 0..{count - 1} (shards count from 0)")
+    return lambda records: range(index * records // count, (index + 1) * records // count)
 
 
 def _object_classes(target: Any) -> Optional[List[str]]:
