@@ -111,7 +111,39 @@ def _finalize(data_encoder: Any, records: List[Any]) -> Any:
     return finalize(records) if callable(finalize) else records
 
 
-class FileDataEncoder(ResourceDataEncoder):
+class _WrappingResourceEncoder(ResourceDataEncoder):
+    """What the file and URL encoders share: a ``data_encoder`` called on each record's data
+    (``_transform_data``, which a subclass may override instead), the id column and its mapping."""
+
+    _data_encoder: Optional[Callable[[Any], Any]]
+    _id_mapper: Optional[Callable[[Any], Any]]
+    _id: str
+
+    @property
+    def id_column(self) -> str:
+        """The inventory column that names each record's file or URL."""
+        return self._id
+
+    def fit(self, inventory: Any) -> None:
+        fit = getattr(self._data_encoder, "fit", None)
+        if callable(fit):
+            fit(inventory)
+
+    def _mapped_name(self, record: Any) -> str:
+        """The record's id through ``id_mapper``: a file name or a URL reference."""
+        identifier = record[self._id]
+        return str(identifier if self._id_mapper is None else self._id_mapper(identifier))
+
+    def _transform_data(self, data: Any) -> Any:
+        """Override to customize featurization: the encoded item of an open file or fetched data."""
+        assert self._data_encoder is not None
+        return self._data_encoder(data)
+
+    def finalize_batch(self, records: List[Any]) -> Any:
+        return _finalize(self._data_encoder, records)
+
+
+class FileDataEncoder(_WrappingResourceEncoder):
     """Encodes the file a record names: opens ``data_path/id_mapper(record[id])`` (text, or bytes
     when ``binary``) and returns ``data_encoder(handle)``.
 
@@ -142,19 +174,8 @@ class FileDataEncoder(ResourceDataEncoder):
         self._id = id
         self._binary = binary
 
-    @property
-    def id_column(self) -> str:
-        """The inventory column that names each record's file."""
-        return self._id
-
-    def fit(self, inventory: Any) -> None:
-        fit = getattr(self._data_encoder, "fit", None)
-        if callable(fit):
-            fit(inventory)
-
     def get_path(self, record: Any) -> str:
-        identifier = record[self._id]
-        name = str(identifier if self._id_mapper is None else self._id_mapper(identifier))
+        name = self._mapped_name(record)
         return name if self._data_path is None else os.path.join(self._data_path, name)
 
     def get_size(self, record: Any) -> int:
@@ -164,16 +185,7 @@ class FileDataEncoder(ResourceDataEncoder):
         with open(self.get_path(record), "rb" if self._binary else "r") as handle:
             return self._transform_data(handle)
 
-    def _transform_data(self, data: Any) -> Any:
-        """Override to customize featurization: the encoded item of an open file."""
-        assert self._data_encoder is not None
-        return self._data_encoder(data)
-
-    def finalize_batch(self, records: List[Any]) -> Any:
-        return _finalize(self._data_encoder, records)
-
-
-class UrlDataEncoder(ResourceDataEncoder):
+class UrlDataEncoder(_WrappingResourceEncoder):
     """Encodes the resource at ``urljoin(base_url, id_mapper(record[id]))``: fetches it with the
     standard library's ``urllib`` (``headers`` sent with each request, ``timeout`` seconds at most
     to connect and for each read) and returns ``data_encoder(data)``, ``data`` being the body as
@@ -209,19 +221,9 @@ class UrlDataEncoder(ResourceDataEncoder):
         self._type = type
         self._timeout = float(timeout)
 
-    @property
-    def id_column(self) -> str:
-        """The inventory column that names each record's resource."""
-        return self._id
-
-    def fit(self, inventory: Any) -> None:
-        fit = getattr(self._data_encoder, "fit", None)
-        if callable(fit):
-            fit(inventory)
-
     def get_path(self, record: Any) -> str:
         identifier = record[self._id]
-        name = str(identifier if self._id_mapper is None else self._id_mapper(identifier))
+        name = self._mapped_name(record)
         if self._base_url is None:
             return name
         url = urllib.parse.urljoin(self._base_url, name)
@@ -256,14 +258,6 @@ class UrlDataEncoder(ResourceDataEncoder):
         else:
             data = body
         return self._transform_data(data)
-
-    def _transform_data(self, data: Any) -> Any:
-        """Override to customize featurization: the encoded item of the fetched data."""
-        assert self._data_encoder is not None
-        return self._data_encoder(data)
-
-    def finalize_batch(self, records: List[Any]) -> Any:
-        return _finalize(self._data_encoder, records)
 
 
 def type_name(value: object) -> str:
