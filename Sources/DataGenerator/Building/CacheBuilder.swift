@@ -57,7 +57,6 @@ public struct CacheBuilder: Sendable {
                                            targetName: options.targetColumnName, codec: options.codec,
                                            codecs: options.columnCodecs)
         let fingerprint = CacheFingerprint(inventory: dataSet.inventory, columns: plans)
-        try Self.checkOutput(output)
         let encoder = CacheGroupEncoder(dataSet: dataSet, columns: plans, policy: options.onError)
         let sourceColumn = dataSet.dataEncoders.firstIndex { $0 is any ResourceLocating }.map { plans[$0].name }
         let schema = CacheWriterSchema(columns: plans, fingerprint: fingerprint, recordCount: dataSet.size,
