@@ -261,3 +261,22 @@ public func dg_iterator_free(_ iterator: OpaquePointer?) {
     guard let iterator else { return }
     Unmanaged<IteratorHandle>.fromOpaque(UnsafeRawPointer(iterator)).release()
 }
+
+/// `dg_set_create`: verifies shards and writes a cache set manifest over them (datagen.h).
+@_cdecl("dg_set_create")
+public func dg_set_create(_ manifestPath: UnsafePointer<CChar>?, _ shardPaths: UnsafePointer<UnsafePointer<CChar>?>?,
+                          _ shardCount: Int64) -> Int32 {
+    guarded {
+        guard let manifestPath else { throw ArgumentError(description: "dg_set_create needs a manifest path") }
+        guard shardCount > 0, let shardPaths else {
+            throw ArgumentError(description: "dg_set_create needs at least one shard (\(shardCount) given)")
+        }
+        var shards = [String]()
+        for index in 0..<Int(shardCount) {
+            guard let shard = shardPaths[index] else { throw ArgumentError(description: "shard path \(index) is NULL") }
+            shards.append(String(cString: shard))
+        }
+        try CacheSet.create(at: String(cString: manifestPath), shards: shards)
+        return Status.ok
+    }
+}

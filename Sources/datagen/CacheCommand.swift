@@ -9,7 +9,8 @@ struct CacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "Build, inspect, verify and benchmark cache files.",
-        subcommands: [CacheBuildCommand.self, CacheInfoCommand.self, CacheVerifyCommand.self, CacheShowCommand.self, CacheBenchCommand.self]
+        subcommands: [CacheBuildCommand.self, CacheInfoCommand.self, CacheVerifyCommand.self, CacheShowCommand.self, CacheBenchCommand.self,
+                      CacheSetCommand.self]
     )
 }
 
