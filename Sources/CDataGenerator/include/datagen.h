@@ -93,7 +93,9 @@ void dg_close(dg_cache *cache);
  * when `capacity` exceeds its length; `*length` receives the length in bytes (without the NUL).
  * Call with capacity 0 to learn the length. Keys: "rows", "fingerprint", "classes" (array or
  * null), "has_ids", "columns": [{"name", "role", "dtype", "shape" (the row's shape, a variable
- * first axis as null), "variable_length"}] in schema order (data columns, then the target).
+ * first axis as null), "variable_length"}] in schema order (data columns, then the target). A cache
+ * set adds "set": {"manifest", "shards": [{"path", "rows", "first_row", "fingerprint", "bytes"}]};
+ * its "fingerprint" is the set's and "rows" the total.
  */
 int32_t dg_info_json(dg_cache *cache, char *buffer, int64_t capacity, int64_t *length);
 
