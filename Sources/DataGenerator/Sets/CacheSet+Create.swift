@@ -46,11 +46,12 @@ extension CacheSet {
             } catch { throw failed(error) }
             let schema = file.columns.map(SetColumn.init)
             if let first {
-                guard schema == first.schema else {
-                    throw .invalidOption("shard \(index) (\(shardPath)) has other columns than shard 0 (\(first.path)): \(Self.describe(schema)) against \(Self.describe(first.schema))")
-                }
+                // Classes first: a label encoder's identity holds its classes, so they differ too.
                 guard file.classes == first.classes else {
                     throw .invalidOption("shard \(index) (\(shardPath)) has other label classes than shard 0 (\(first.path)): \(Self.describe(file.classes)) against \(Self.describe(first.classes)); build every shard with --shard K/N from the same inventory so that the classes are fitted once")
+                }
+                guard schema == first.schema else {
+                    throw .invalidOption("shard \(index) (\(shardPath)) has other columns than shard 0 (\(first.path)): \(Self.describe(schema)) against \(Self.describe(first.schema))")
                 }
             } else {
                 first = (shardPath, schema, file.classes)

@@ -103,6 +103,11 @@ public struct SetManifest: Sendable, Hashable {
         }
         let document: Document
         do { document = try JSONDecoder().decode(Document.self, from: data) } catch {
+            // The text is JSON (its header decoded): an error without a field is a number that
+            // does not fit its integer field (a fraction, or beyond 64 bits).
+            if case let .dataCorrupted(context)? = error as? DecodingError, context.codingPath.isEmpty {
+                throw invalid("a number does not fit its integer field (a fraction, or beyond 64 bits)")
+            }
             throw invalid(Self.summary(of: error))
         }
         let manifest = SetManifest(version: document.version, fingerprint: document.fingerprint, rows: document.rows,
@@ -185,7 +190,8 @@ public struct SetManifest: Sendable, Hashable {
         case let .keyNotFound(key, context):
             return "\(field(context.codingPath + [key])) is missing"
         case let .dataCorrupted(context):
-            return context.codingPath.isEmpty ? "it is not valid JSON" : "\(field(context.codingPath)) is invalid"
+            return context.codingPath.isEmpty ? "it is not valid JSON (\(context.debugDescription))"
+                                              : "\(field(context.codingPath)) is invalid (\(context.debugDescription))"
         @unknown default:
             return "it is not valid"
         }
