@@ -239,6 +239,23 @@ public final class CacheSet: Sendable {
         return CacheVerification(unitsChecked: units, storedBytes: stored, rawBytes: raw)
     }
 
+    /// The set's columns, every shard opened: each column's units and bytes added up over the
+    /// shards, its codec the first shard's (shards may differ in codec).
+    /// - Throws: the errors of ``shard(_:)``.
+    /// - Complexity: O(shards × columns).
+    public func columns() throws(CacheError) -> [CacheColumn] {
+        var shards = [CacheFile]()
+        for index in 0..<shardCount { shards.append(try shard(index)) }
+        return shards[0].columns.indices.map { index in
+            let first = shards[0].columns[index]
+            return CacheColumn(name: first.name, role: first.role, spec: first.spec, codec: first.codec,
+                               encoderIdentity: first.encoderIdentity,
+                               unitCount: shards.reduce(0) { $0 + $1.columns[index].unitCount },
+                               rawBytes: shards.reduce(0) { $0 + $1.columns[index].rawBytes },
+                               storedBytes: shards.reduce(0) { $0 + $1.columns[index].storedBytes })
+        }
+    }
+
     /// The folder of `path` (`""` when it has none, `/` for a file at the root).
     static func folder(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "" }
