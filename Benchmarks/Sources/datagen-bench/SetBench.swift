@@ -80,7 +80,7 @@ private func setBenchDataSet(records: Int) throws -> GeneratorDataSet {
 
 /// Runs `measure` in a fresh process of this executable.
 private func runMeasurement(_ manifest: String, batches: Int) throws {
-    fflush(stdout)
+    fflush(nil)
     let status = system("'\(CommandLine.arguments[0])' set-open measure '\(manifest)' \(batches)")
     guard status == 0 else { throw CacheError.invalidOption("the measurement of \(manifest) failed (\(status))") }
 }
@@ -129,7 +129,7 @@ private func serve(_ served: CachedDataSet, batches: Int, memory: (anonymous: In
     }
     let serving = monotonicSeconds() - start
     let afterServing = try setBenchMemory()
-    defer { fflush(stdout) }
+    defer { fflush(nil) }
     print("  + \(count) full-order batches of 256 (\(batches == 0 ? "one epoch" : "of \(try served.batchesPerEpoch(options)) in the epoch")): \(format3(serving * 1000)) ms, \(format3(Double(count * 256) / serving)) rows/s, RssAnon +\(mebibytes(afterServing.anonymous - memory.anonymous)) MiB (\(mebibytes(afterServing.anonymous)) MiB in all), digest \(digest.hexDigest().prefix(16))…")
 }
 
