@@ -52,6 +52,15 @@ extension CachedDataSet {
         return images[0].name
     }
 
+    /// Rows `rows` (cache rows) of transformed column `name` as served in epoch `epoch` under
+    /// `seed`: `[rows.count] + ` its served shape.
+    /// - Throws: ``DataSetError/invalidOption(_:)`` when the column has no transform, and the
+    ///   cache's errors naming the row.
+    public func transformedRows(column name: String, rows: [Int], seed: UInt64, epoch: Int) throws -> NDArray {
+        guard let transformer = transformers[name] else { throw DataSetError.invalidOption("column '\(name)' has no transform") }
+        return try transformedBatch(transformer, rows: rows, seed: seed, epoch: epoch)
+    }
+
     /// Rows `rows` of a transformed column in epoch `epoch` under `seed`, as one array.
     func transformedBatch(_ transformer: ColumnTransformer, rows: [Int], seed: UInt64, epoch: Int) throws -> NDArray {
         try NDArray(dtype: transformer.outputSpec.dtype, shape: [rows.count] + transformer.outputSpec.shape) { (buffer) throws(CacheError) in
