@@ -246,3 +246,17 @@ enum ImageTransformKernel {
         return UInt8(truncatingIfNeeded: value >> precisionBits)
     }
 }
+
+extension ImagePipeline {
+    /// Renders one image through the pipeline into `destination` (``outputShape(channels:)``
+    /// elements of ``outputDType``), drawing from `draws`: the kernel the workers run, for a
+    /// caller holding an image of its own (a decoded JPEG, a test). Allocates its scratch; the
+    /// workers reuse theirs.
+    /// - Precondition: `source` holds `height × width × channels` bytes and ``check(channels:)``
+    ///   accepts its channels.
+    public func render(_ source: ImageSource, draws: inout some TransformDraws, into destination: UnsafeMutableRawPointer) {
+        let geometry = geometry(height: source.height, width: source.width, draws: &draws)
+        ImageTransformKernel.render(source, geometry: geometry, output: TransformOutput(pipeline: self, channels: source.channels),
+                                    scratch: TransformScratch(), into: destination)
+    }
+}
