@@ -168,6 +168,16 @@ enum SetFixtures {
         }
     }
 
+    @Test func imageTransformsRefuseASetRatherThanReadTheWrongRows() throws {
+        try CacheFixtures.withDirectory { directory in
+            let (_, setPath) = try SetFixtures.build(in: directory)
+            let set = try CachedDataSet(path: setPath)
+            #expect(throws: DataSetError.invalidOption("image transforms serve a cache file; \(setPath) is a cache set, which they do not serve yet")) {
+                try set.transforming(column: set.dataColumns[0].name, with: ImagePipeline(parsing: "center-crop(2)"))
+            }
+        }
+    }
+
     @Test func splitsSubsetsAndVariableLengthColumnsOfASetMatchTheSingleFile() throws {
         try CacheFixtures.withDirectory { directory in
             let tokens = CacheFixtures.variableEncoder(.int16, salt: 4) { $0 % 4 }
