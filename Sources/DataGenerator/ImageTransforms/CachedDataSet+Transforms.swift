@@ -16,18 +16,13 @@ extension CachedDataSet {
     /// ```
     /// - Throws: ``CacheError/noSuchColumn(name:available:)``,
     ///   ``CacheError/wrongColumnKind(column:reason:)`` for a column that is not variable-shape
-    ///   `uint8` images, ``TransformSpecError`` when the pipeline does not fit the images' channels,
-    ///   and ``DataSetError/invalidOption(_:)`` for a data set served from a cache set.
+    ///   `uint8` images, and ``TransformSpecError`` when the pipeline does not fit the images' channels.
     public func transforming(column name: String, with pipeline: ImagePipeline) throws -> CachedDataSet {
         guard let column = dataColumns.first(where: { $0.name == name }) else {
             throw CacheError.noSuchColumn(name: name, available: dataColumns.map(\.name))
         }
-        if case .set = source {
-            // A transformer reads one file's rows; a set's rows lie in many (not supported yet).
-            throw DataSetError.invalidOption("image transforms serve a cache file; \(source.path) is a cache set, which they do not serve yet")
-        }
         var copy = self
-        copy.transformers[name] = try ColumnTransformer(pipeline: pipeline, column: column, cache: cache)
+        copy.transformers[name] = try ColumnTransformer(pipeline: pipeline, column: column, cache: cache, source: source)
         return copy
     }
 

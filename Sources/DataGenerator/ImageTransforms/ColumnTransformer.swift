@@ -1,6 +1,7 @@
-/// An ``ImagePipeline`` bound to one variable-shape image column of a cache: reads each row's
-/// stored pixels (straight from the mapping, or decoded once per unit into a worker's scratch)
-/// and renders them into a batch's buffer, row `i` at byte `i × outputRowBytes`.
+/// An ``ImagePipeline`` bound to one variable-shape image column of a cache (or of a cache set,
+/// whose rows it finds in their shards): reads each row's stored pixels (straight from the
+/// mapping, or decoded once per unit into a worker's scratch) and renders them into a batch's
+/// buffer, row `i` at byte `i × outputRowBytes`.
 final class ColumnTransformer: Sendable {
     /// The pipeline.
     let pipeline: ImagePipeline
@@ -14,13 +15,16 @@ final class ColumnTransformer: Sendable {
     let outputRowBytes: Int
     private let cache: CacheFile
     private let store: ColumnStore
+    /// A cache set's rows are found in its shards (the column at `storeIndex` in each); `nil` for a file.
+    private let set: CacheSet?
+    private let storeIndex: Int
     private let output: TransformOutput
     private let pool = TransformScratchPool()
 
     /// - Throws: ``CacheError/wrongColumnKind(column:reason:)`` unless the column holds `uint8`
     ///   images of a fixed channel count (`[*, *, C]`); the pipeline's ``TransformSpecError``
     ///   when it cannot serve `C` channels.
-    init(pipeline: ImagePipeline, column: CacheColumn, cache: CacheFile) throws {
+    init(pipeline: ImagePipeline, column: CacheColumn, cache: CacheFile, source: CacheSource? = nil) throws {
         guard let rowShape = column.spec.rowShape, rowShape.count == 3, rowShape[2] > 0, column.spec.dtype == .uint8 else {
             throw CacheError.wrongColumnKind(column: column.name, reason: "transforms take variable-shape uint8 images (height × width × channels); it holds \(column.spec)")
         }
@@ -31,7 +35,9 @@ final class ColumnTransformer: Sendable {
         outputSpec = ArraySpec(pipeline.outputDType, pipeline.outputShape(channels: channels))
         outputRowBytes = outputSpec.elementsPerStep * outputSpec.dtype.byteWidth
         self.cache = cache
-        store = cache.stores[try cache.storeIndex(column.name)]
+        storeIndex = try cache.storeIndex(column.name)
+        store = cache.stores[storeIndex]
+        if case let .set(set)? = source { self.set = set } else { set = nil }
         output = TransformOutput(pipeline: pipeline, channels: channels)
     }
 
@@ -44,9 +50,20 @@ final class ColumnTransformer: Sendable {
         guard needed > 0, let base = buffer.baseAddress else { return }
         try pool.withScratch { (scratch) throws(CacheError) in
             for (position, row) in rows.enumerated() {
-                guard row >= 0 && row < cache.rowCount else { throw .rowOutOfRange(row: row, count: cache.rowCount) }
-                let source = try image(row: row, scratch: scratch)
-                var draws = TransformRandom(seed: seed, epoch: epoch, key: try cache.augmentationKey(ofRow: row))
+                let source: ImageSource
+                let key: UInt64
+                if let set {
+                    // The row's shard and its row there; the key of an id-less row is its global row.
+                    let (shard, local) = try set.locate(row: row)
+                    let file = try set.shard(shard)
+                    source = try image(row: local, store: file.stores[storeIndex], unitKey: shard << 40, scratch: scratch)
+                    key = file.hasIDs ? try file.augmentationKey(ofRow: local) : AugmentationRandom.key(id: nil, row: row)
+                } else {
+                    guard row >= 0 && row < cache.rowCount else { throw .rowOutOfRange(row: row, count: cache.rowCount) }
+                    source = try image(row: row, store: store, unitKey: 0, scratch: scratch)
+                    key = try cache.augmentationKey(ofRow: row)
+                }
+                var draws = TransformRandom(seed: seed, epoch: epoch, key: key)
                 let geometry = pipeline.geometry(height: source.height, width: source.width, draws: &draws)
                 ImageTransformKernel.render(source, geometry: geometry, output: output, scratch: scratch,
                                             into: base + position * outputRowBytes)
@@ -55,8 +72,9 @@ final class ColumnTransformer: Sendable {
     }
 
     /// Row `row`'s image without a copy when its unit is stored raw, else from its unit decoded
-    /// into `scratch` (kept for the unit's other rows).
-    private func image(row: Int, scratch: TransformScratch) throws(CacheError) -> ImageSource {
+    /// into `scratch` (kept for the unit's other rows; `unitKey` tells a shard's units from
+    /// another's).
+    private func image(row: Int, store: ColumnStore, unitKey: Int, scratch: TransformScratch) throws(CacheError) -> ImageSource {
         guard let rowShapes = store.rowShapes else { throw store.corrupt("the column has no row shapes", row: row) }
         try store.checkTables()
         let height = Int(clamping: rowShapes.u64(row * 3))
@@ -79,10 +97,10 @@ final class ColumnTransformer: Sendable {
             return ImageSource(height: height, width: width, channels: channels, pixels: unit.stored.baseAddress! + (start - unitStart))
         }
         let decoded = scratch.buffer(.unit, count: unit.rawLength)
-        if scratch.unitIndex != index {
+        if scratch.unitIndex != unitKey | index {
             scratch.unitIndex = -1
             try store.decode(unit, into: UnsafeMutableRawBufferPointer(start: decoded, count: unit.rawLength))
-            scratch.unitIndex = index
+            scratch.unitIndex = unitKey | index
         }
         return ImageSource(height: height, width: width, channels: channels, pixels: UnsafeRawPointer(decoded + (start - unitStart)))
     }
