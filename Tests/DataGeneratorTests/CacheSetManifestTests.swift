@@ -84,6 +84,18 @@ import Glibc
         #expect(found.contains(reason), "\(found)")
     }
 
+    @Test func aFileTooLargeForAManifestIsRefusedWithoutReadingIt() throws {
+        try CacheFixtures.withDirectory { directory in
+            let path = directory + "/huge.dgset"
+            try FileIO.write(Array("{".utf8), to: path)
+            #expect(truncate(path, 3 << 30) == 0)  // sparse: 3 GiB that were never written
+            let error = CacheFixtures.cacheError { _ = try CacheSet(path: path) }
+            #expect(error == .invalidSet(path: path, reason: "it holds \(3 << 30) bytes, more than a manifest's \(SetManifest.maxBytes)"))
+            #expect(CacheFixtures.cacheError { _ = try CacheSet(path: directory + "/absent.dgset") }
+                    == .io(path: directory + "/absent.dgset", operation: "read", errno: ENOENT))
+        }
+    }
+
     @Test func aNewerVersionIsRefusedNamingIt() {
         let error = Self.refusal(Self.manifest { $0["version"] = "7"; $0["shards"] = "\"whatever a later version holds\"" })
         #expect(error == .unsupportedVersion(path: "x.dgset", found: 7, supported: 1))
