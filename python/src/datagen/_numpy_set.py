@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._errors import CacheError, CacheFileNotFoundError, CorruptError, UnsupportedVersionError
-from ._format import DTYPES, HEADER_MAGIC
+from ._format import DTYPES
 from ._numpy_backend import NumpyCache, NumpyServing
 from ._protocol import Batch
 
@@ -42,17 +42,9 @@ def set_fingerprint(shard_fingerprints: List[str]) -> str:
 
 
 def is_set_manifest(path: Union[str, os.PathLike[str]]) -> bool:
-    """Whether ``path`` names a cache set manifest: a ``.dgset`` file, or a file that starts with
-    ``{`` rather than the cache magic (a missing file is not one: opening it as a cache says so)."""
-    name = os.fspath(path)
-    if name.endswith(".dgset"):
-        return True
-    try:
-        with open(name, "rb") as handle:
-            head = handle.read(len(HEADER_MAGIC))
-    except OSError:
-        return False
-    return head != HEADER_MAGIC and head.lstrip().startswith(b"{")
+    """Whether ``path`` names a cache set manifest rather than a cache file: it ends in ``.dgset``
+    (as the Swift reader decides)."""
+    return os.fspath(path).endswith(".dgset")
 
 
 class ShardEntry:
@@ -123,9 +115,7 @@ class SetManifest:
         if version < 1:
             raise _invalid(path, f'its "version" {version} is not a version')
         if version > SET_VERSION:
-            raise UnsupportedVersionError.from_message(
-                f"{path} has cache set manifest version {version}; this reader supports version {SET_VERSION} at most",
-                path)
+            raise UnsupportedVersionError(path, version, SET_VERSION)
         self.version: int = version
         for key, kind in (("fingerprint", str), ("rows", int), ("schema", list), ("shards", list)):
             value = document.get(key)
@@ -330,42 +320,36 @@ class NumpyCacheSet(NumpyServing):
         return cache
 
     def _open_shard(self, index: int) -> NumpyCache:
-        entry = self._manifest.shards[index]
+        """Shard ``index`` opened (its own errors: missing, not a cache, truncated, corrupt) and
+        checked against its entry (a difference: :class:`CacheError`, "stale", as the Swift
+        reader's ``CacheError.stale``)."""
         path = self._manifest.shard_path(index)
-        try:
-            size = os.stat(path).st_size
-        except FileNotFoundError as error:
-            raise CacheFileNotFoundError(path, f"open {path}: {error.strerror or error}") from error
-        except OSError as error:
-            raise CacheError(f"open {path}: {error.strerror or error}", path) from error
-        replaced = "the shard was replaced since the manifest was written"
-        if size != entry.bytes:
-            raise CacheError(f"{replaced}: it holds {size} bytes, the manifest says {entry.bytes}", path)
         cache = NumpyCache(path)
-        try:
-            if cache.fingerprint != entry.fingerprint:
-                raise CacheError(f"{replaced}: its fingerprint is {cache.fingerprint}, the manifest says "
-                                 f"{entry.fingerprint}", path)
-            if cache.rows != entry.rows:
-                raise CacheError(f"{replaced}: it holds {cache.rows} rows, the manifest says {entry.rows}", path)
-            self._check_schema(cache, path)
-        except CacheError:
+        differences = self._differences(cache, self._manifest.shards[index])
+        if differences:
             cache.close()
-            raise
+            raise CacheError(f"{path} is stale: it was built from other inputs ({'; '.join(differences)})", path)
         return cache
 
-    def _check_schema(self, cache: NumpyCache, path: str) -> None:
+    def _differences(self, cache: NumpyCache, entry: ShardEntry) -> List[str]:
+        """What differs between an opened shard and its entry, in the Swift reader's words."""
+        found = []
+        replaced = "it was replaced since the set was written: "
+        size = os.path.getsize(cache.path)
+        if size != entry.bytes:
+            found.append(f"{replaced}its size is {size} bytes, the manifest recorded {entry.bytes}")
+        if cache.fingerprint != entry.fingerprint:
+            found.append(f"{replaced}its fingerprint is {cache.fingerprint}, the manifest recorded {entry.fingerprint}")
+        if cache.rows != entry.rows:
+            found.append(f"it has {cache.rows} rows, the manifest recorded {entry.rows}")
         columns = cache.metadata.get("columns", [])
-        schema = self._manifest.schema
-        if len(columns) != len(schema):
-            raise CacheError(f"the shard has {len(columns)} columns, the set's schema {len(schema)}", path)
-        for expected, found in zip(schema, columns):
-            differing = [key for key, value in expected.items() if found.get(key) != value]
-            if differing:
-                raise CacheError(f"the shard's column '{found.get('name')}' differs from the set's schema in "
-                                 f"{', '.join(differing)}", path)
+        if len(columns) != len(self._manifest.schema) or any(
+                found_column.get(key) != value
+                for expected, found_column in zip(self._manifest.schema, columns) for key, value in expected.items()):
+            found.append("its columns differ from the set's schema")
         if cache.classes != self._manifest.classes:
-            raise CacheError("the shard's label classes differ from the set's", path)
+            found.append("its label classes differ from the set's")
+        return found
 
     # -- data -------------------------------------------------------------------------------
 
