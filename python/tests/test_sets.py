@@ -236,3 +236,76 @@ def test_a_missing_or_foreign_manifest_is_refused(tmp_path):
     (tmp_path / "bad.dgset").write_text("{not json")
     with pytest.raises(datagen.CorruptError, match="not valid JSON"):
         datagen.open(tmp_path / "bad.dgset", backend="numpy")
+
+
+# -- both backends ---------------------------------------------------------------------------
+
+ENGINE = pytest.mark.skipif(not datagen.engine_available(),
+                            reason="the engine library was not built (no Swift toolchain at install time)")
+
+
+@ENGINE
+@pytest.mark.parametrize("run", RUNS, ids=lambda run: "-".join(f"{k}={v}" for k, v in run.items()))
+def test_both_backends_serve_a_set_with_the_digest_of_the_whole_file(built, run):
+    whole = datagen.open(built["whole"], backend="engine").digest(**run)
+    assert datagen.open(built["whole"], backend="numpy").digest(**run) == whole
+    for backend in ("engine", "numpy"):
+        cache = datagen.open(built["manifest"], backend=backend)
+        assert cache.rows == COUNT and cache.digest(**run) == whole, backend
+
+
+@ENGINE
+def test_both_backends_describe_a_set_alike(built):
+    engine, numpy_set = (datagen.open(built["manifest"], backend=b) for b in ("engine", "numpy"))
+    assert engine.fingerprint == numpy_set.fingerprint
+    assert engine.columns == numpy_set.columns and engine.roles == numpy_set.roles
+    assert engine.classes == numpy_set.classes and engine.ids == numpy_set.ids
+    states = []
+    for cache in (engine, numpy_set):
+        run = cache.batches(batch_size=4, seed=2, rank=1, world_size=2)
+        next(run)
+        states.append(run.state())
+    assert states[0] == states[1] and states[0]["fingerprint"] == numpy_set.fingerprint
+
+
+def _damaged_errors(manifest, read):
+    """The error each backend raises reading the damaged set with ``read``."""
+    errors = {}
+    for backend in ("engine", "numpy"):
+        with pytest.raises(datagen.CacheError) as caught:
+            read(datagen.open(manifest, backend=backend))
+        errors[backend] = caught.value
+    return errors
+
+
+@ENGINE
+def test_a_missing_replaced_or_corrupt_shard_raises_the_same_class_naming_it_in_both_backends(built, tmp_path):
+    manifest, shards = copy_set(built, tmp_path)
+    whole = datagen.open(shards[1], backend="numpy")
+    offsets = whole._reader.unit_plan(whole._reader.columns[0])[0]
+    whole.close()
+    cases = {
+        "missing": (lambda: os.remove(shards[2]), datagen.CacheFileNotFoundError, 2),
+        "replaced": (lambda: shutil.copyfile(shards[0], shards[2]), datagen.CacheError, 2),
+        "corrupt": (lambda: _flip(shards[1], int(offsets[0])), datagen.ChecksumError, 1),
+    }
+    for name, (damage, expected, index) in cases.items():
+        for path, original in zip(shards, built["shards"]):
+            shutil.copyfile(original, path)
+        damage()
+        errors = _damaged_errors(manifest, lambda cache: cache.to_numpy())
+        for backend, error in errors.items():
+            assert type(error) is expected, (name, backend, error)
+            assert str(shards[index]) in str(error), (name, backend, error)
+        if name != "corrupt":
+            # Found when the shard is opened: the same message, naming the set and the shard, whose
+            # path is the error's.
+            assert str(errors["engine"]) == str(errors["numpy"]), name
+            assert str(errors["numpy"]).startswith(f"{manifest}: shard {index} ({shards[index]}): "), name
+            assert errors["engine"].path == errors["numpy"].path == str(shards[index]), name
+
+
+def _flip(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
