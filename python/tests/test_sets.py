@@ -1,6 +1,6 @@
-"""Cache sets (NAME.dgset, /work docs/FORMAT.md "Cache sets") read by the numpy backend: the shards'
-rows as one cache, the same batches (digest) as one file built from the same inventory, shards
-opened lazily and checked, errors naming the shard."""
+"""Cache sets (NAME.dgset, docs/FORMAT.md "Cache sets", written by ``datagen cache set create``): the
+shards' rows as one cache, the same batches (digest) as one file built from the same inventory,
+shards opened lazily and checked, errors naming the shard, in both backends."""
 
 import hashlib
 import json
@@ -60,8 +60,17 @@ def built(cli, tmp_path_factory):
         path = folder / f"part-{k}.dgcache"
         cli("cache", "build", fixture.inventory, "-o", path, "--id-suffix", ".txt", "--quiet", "--shard", f"{k}/{SHARDS}")
         shards.append(path)
-    manifest = write_manifest(folder / "set.dgset", shards)
+    manifest = folder / "set.dgset"
+    cli("cache", "set", "create", manifest, *shards)
     return {"root": root, "fixture": fixture, "whole": whole, "shards": shards, "manifest": manifest}
+
+
+def test_the_cli_writes_the_manifest_the_format_describes(built, tmp_path):
+    written = json.loads(built["manifest"].read_text(encoding="utf-8"))
+    described = json.loads(write_manifest(tmp_path / "set.dgset", built["shards"]).read_text(encoding="utf-8"))
+    for shard in described["shards"]:
+        shard["path"] = os.path.relpath(tmp_path / shard["path"], built["manifest"].parent).replace(os.sep, "/")
+    assert written == described
 
 
 def copy_set(built, tmp_path):
