@@ -99,6 +99,25 @@ import Testing
         }
     }
 
+    @Test func aCheckpointOfACacheSetRestoresWithAnotherWorldSize() throws {
+        try CacheFixtures.withDirectory { directory in
+            let (wholePath, setPath) = try SetFixtures.build(in: directory)
+            let whole = try CachedDataSet(path: wholePath)
+            let set = try CachedDataSet(path: setPath)
+            let twoRanks = BatchOptions(batchSize: 2, epochs: 2, truncate: true, order: .full, seed: 3,
+                                        shard: try Shard(rank: 1, worldSize: 2), workers: 0)
+            let cursor = try set.batches(twoRanks)
+            _ = try cursor.next()
+            let saved = cursor.checkpoint
+            #expect(saved.samples == 4)
+            let oneRank = BatchOptions(batchSize: 4, epochs: 2, truncate: true, order: .full, seed: 3, workers: 0)
+            let resumed = try set.batches(oneRank, resumingFrom: saved).collect().map(\.rows)
+            let uninterrupted = try whole.batches(oneRank).collect().map(\.rows)
+            #expect(resumed == Array(uninterrupted.dropFirst()))
+            #expect(!resumed.isEmpty)
+        }
+    }
+
     @Test func aVersion1CheckpointStillDecodesAndANewerOneIsRefused() throws {
         let state = IteratorState(seed: 5, epoch: 1, batch: 2, batchSize: 2, order: .full, truncate: false, rank: 1,
                                   worldSize: 2, endEpoch: 2, fingerprint: "ab")
