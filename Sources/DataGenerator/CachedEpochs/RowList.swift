@@ -18,8 +18,10 @@ public struct RowList: RandomAccessCollection, Sendable, Hashable {
 
     private init(storage: Storage) { self.storage = storage }
 
+    /// The first position: 0.
     public var startIndex: Int { 0 }
 
+    /// The number of rows.
     public var endIndex: Int {
         switch storage {
         case let .all(count): count
