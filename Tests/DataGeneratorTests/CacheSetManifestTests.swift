@@ -165,6 +165,25 @@ import Glibc
         }
     }
 
+    @Test func shardsBelowTheManifestsFolderAreRecordedRelativeToItAndTheFolderMoves() throws {
+        try CacheFixtures.withDirectory { directory in
+            let (_, setPath) = try SetFixtures.build(in: directory)
+            #expect(mkdir(directory + "/set", 0o755) == 0 && mkdir(directory + "/set/parts", 0o755) == 0)
+            for index in 0..<4 {
+                try WritableFile.rename(directory + "/shard-\(index).dgcache", to: directory + "/set/parts/shard-\(index).dgcache")
+            }
+            // Given through a detour (`parts/../parts`), recorded as the plain relative path.
+            let created = try CacheSet.create(at: directory + "/set/all.dgset",
+                                              shards: (0..<4).map { directory + "/set/parts/../parts/shard-\($0).dgcache" })
+            #expect(created.manifest.shards.map(\.path) == (0..<4).map { "parts/shard-\($0).dgcache" })
+            #expect(created.fingerprint == (try CacheSet(path: setPath)).fingerprint)
+            // The whole folder moved: the set still opens and serves every row.
+            try WritableFile.rename(directory + "/set", to: directory + "/moved")
+            let moved = try CachedDataSet(path: directory + "/moved/all.dgset")
+            #expect(try moved.batches(BatchOptions(batchSize: 4, epochs: 1, truncate: false)).collect().map(\.rows.count) == [4, 4, 2])
+        }
+    }
+
     @Test func aSymlinkedShardIsFollowedAndCheckedLikeAnyShard() throws {
         try CacheFixtures.withDirectory { directory in
             let (wholePath, setPath) = try SetFixtures.build(in: directory)
