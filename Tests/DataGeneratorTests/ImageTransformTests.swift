@@ -218,6 +218,23 @@ struct ScriptedDraws: TransformDraws {
         }
     }
 
+    @Test(arguments: [(90, 47), (61, 80), (200, 151), (33, 35), (48, 250)])
+    func aWholeImageCropResizedToASquareIsPillowsResize(height: Int, width: Int) throws {
+        var noise = SplitMix64(seed: UInt64(height * width))
+        let pixels = (0..<(height * width * 3)).map { _ in UInt8(truncatingIfNeeded: noise.next()) }
+        let pipeline = try ImagePipeline([.randomResizedCrop(size: 28, scale: 1...1, ratio: (Double(width) / Double(height))...(Double(width) / Double(height)))])
+        var served = [UInt8](repeating: 0, count: 28 * 28 * 3)
+        var draws = TransformRandom(seed: 1, epoch: 0, key: 2)
+        pixels.withUnsafeBytes { source in
+            served.withUnsafeMutableBytes { target in
+                pipeline.render(ImageSource(height: height, width: width, channels: 3, pixels: source.baseAddress!), draws: &draws,
+                                into: target.baseAddress!)
+            }
+        }
+        let expected = ImageResampler.resize(pixels, height: height, width: width, channels: 3, toHeight: 28, width: 28)
+        #expect(served == expected)
+    }
+
     @Test func normalizeAndChwGiveTorchvisionsFloatsChannelsFirst() throws {
         try withCache { cached in
             let plain = try cached.transforming(column: "data", with: ImagePipeline(parsing: "center-crop(12)"))
