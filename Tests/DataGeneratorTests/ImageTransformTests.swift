@@ -128,6 +128,25 @@ struct ScriptedDraws: TransformDraws {
                 == CropBox(top: 0, left: 0, height: 10, width: 12))
     }
 
+    @Test func hugeScalesAndFarRatiosFallBackInsteadOfOverflowing() throws {
+        // The fuzzer's input: a scale of 1..2e128 made sides no Int holds.
+        let pipeline = try ImagePipeline(parsing: "center-crop(16),random-resized-crop(6,scale=1..1" + String(repeating: "9", count: 128) + ",ratio=1..1)")
+        var draws = TransformRandom(seed: 0, epoch: 0, key: 1)
+        var output = [UInt8](repeating: 0, count: 6 * 6 * 3)
+        let pixels = [UInt8](repeating: 7, count: 40 * 50 * 3)
+        pixels.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes { target in
+                pipeline.render(ImageSource(height: 40, width: 50, channels: 3, pixels: source.baseAddress!), draws: &draws, into: target.baseAddress!)
+            }
+        }
+        #expect(output == [UInt8](repeating: 7, count: 6 * 6 * 3))
+        for ratio in [1e-300...1e-300, 1e300...1e300] {
+            var random = TransformRandom(seed: 0, epoch: 0, key: 1)
+            let box = CropSampler.randomResizedCrop(height: 1, width: 1, scale: 1...1, ratio: ratio, draws: &random)
+            #expect(box == CropBox(top: 0, left: 0, height: 1, width: 1))
+        }
+    }
+
     @Test func seededBoxesStayInsideTheImageWithinTheScaleAndRatio() {
         var fallbacks = 0
         for key in 0..<2000 as Range<UInt64> {
