@@ -94,7 +94,8 @@ extension CacheFile {
     func augmentationKey(ofRow row: Int) throws(CacheError) -> UInt64 {
         guard row >= 0 && row < rowCount else { throw .rowOutOfRange(row: row, count: rowCount) }
         guard let idOffsets, let idText else { return AugmentationRandom.key(id: nil, row: row) }
-        try checkIDTables()
+        // Once both tables are verified, a row costs two loads and the hash: nothing is allocated.
+        if !idTablesVerified.contains(0) || !idTablesVerified.contains(1) { try checkIDTables() }
         let start = idOffsets.u64(row)
         let end = idOffsets.u64(row + 1)
         guard start <= end, end <= UInt64(idText.count) else {
