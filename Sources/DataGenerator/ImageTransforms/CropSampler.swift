@@ -44,10 +44,12 @@ public struct TransformRandom: TransformDraws, Sendable {
         random = AugmentationRandom(seed: seed, epoch: epoch, key: key)
     }
 
+    /// A uniform value in `lower ..< upper` from the stream's next 53 bits.
     public mutating func uniform(_ lower: Double, _ upper: Double) -> Double {
         lower + (upper - lower) * (Double(random.next() >> 11) * 0x1p-53)
     }
 
+    /// A uniform integer in `0 ..< bound` (Lemire's multiply, rejecting the biased draws).
     public mutating func integer(below bound: Int) -> Int {
         precondition(bound > 0)
         let range = UInt64(bound)
