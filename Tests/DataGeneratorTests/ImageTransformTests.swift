@@ -360,6 +360,26 @@ struct ScriptedDraws: TransformDraws {
         }
     }
 
+    @Test func aCacheSetOfShardsServesTheSingleFilesTransformedBatches() throws {
+        let dataSet = try Self.imageDataSet()
+        let directory = Fixtures.temporaryDirectory()
+        defer { Fixtures.remove(directory) }
+        let whole = directory + "/whole.dgcache"
+        _ = try CacheBuilder(dataSet: dataSet, output: whole).build()
+        var paths = [String]()
+        for (index, rows) in [0..<10, 10..<25, 25..<37].enumerated() {
+            paths.append(directory + "/shard-\(index).dgcache")
+            _ = try CacheBuilder(dataSet: try dataSet.subset(rows: rows), output: paths[index]).build()
+        }
+        try CacheSet.create(at: directory + "/images.dgset", shards: paths)
+        let spec = "random-resized-crop(12),flip,normalize(imagenet)"
+        let single = try CachedDataSet(path: whole).transforming(input: 0, spec: spec)
+        let set = try CachedDataSet(path: directory + "/images.dgset").transforming(input: 0, spec: spec)
+        let options = BatchOptions(batchSize: 8, epochs: 2, truncate: false, order: .full, seed: 3, workers: 2)
+        #expect(try digest(set, options, lent: true) == (try digest(single, options, lent: false)))
+        #expect(try digest(set, options, lent: false) == (try digest(single, options, lent: true)))
+    }
+
     @Test func onlyVariableShapeUint8ImagesTakeATransform() throws {
         try withCache { cached in
             let pipeline = try ImagePipeline(parsing: "center-crop(4)")

@@ -30,8 +30,9 @@ public struct ImageSource {
 /// ``TransformScratchPool`` and given back).
 final class TransformScratch: @unchecked Sendable {
     private(set) var bytes: [UnsafeMutableRawBufferPointer] = Array(repeating: UnsafeMutableRawBufferPointer(start: nil, count: 0), count: Slot.allCases.count)
-    /// The cache unit whose decoded bytes ``Slot/unit`` holds (-1: none).
+    /// The cache unit whose decoded bytes ``Slot/unit`` holds (-1: none), and its column store.
     var unitIndex = -1
+    var unitOwner: ObjectIdentifier?
 
     enum Slot: Int, CaseIterable {
         case horizontalBounds, horizontalWeights, verticalBounds, verticalWeights, rows, unit, sums
