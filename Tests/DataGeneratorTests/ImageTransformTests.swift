@@ -273,6 +273,14 @@ struct ScriptedDraws: TransformDraws {
                     } } }
                 }
             }
+            // Channels last: the same values in HWC order.
+            let interleaved = try cached.transforming(input: 0, spec: "center-crop(12),normalize(imagenet)").batches(options).collect()
+            for (hwc, floats) in zip(bytes, interleaved.map { $0.inputs[0] }) {
+                #expect(floats.shape == hwc.shape)
+                #expect(floats.scalars(as: Float.self) == hwc.scalars(as: UInt8.self).enumerated().map { index, pixel in
+                    (Float(pixel) / 255 - mean[index % 3]) / std[index % 3]
+                })
+            }
             // A centre crop of a stored 20 × 24 image is exact: no resampling.
             #expect(Array(bytes[0].row(0).bytes.prefix(3)) == Array(Self.pixels(index: 0)[(4 * 24 + 6) * 3..<((4 * 24 + 6) * 3 + 3)]))
         }

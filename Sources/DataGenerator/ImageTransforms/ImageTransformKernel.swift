@@ -198,6 +198,26 @@ enum ImageTransformKernel {
                 for element in 0..<rowBytes { target[element] = clip(sums[element]) }
                 continue
             }
+            if channels == 3, let lookup {
+                // The common image case without a branch or a division per element.
+                let (red, green, blue) = (lookup, lookup + 256, lookup + 512)
+                if channelsFirst {
+                    let (r, g, b) = (floats + row * outWidth, floats + plane + row * outWidth, floats + 2 * plane + row * outWidth)
+                    for column in 0..<outWidth {
+                        r[column] = red[Int(clip(sums[3 * column]))]
+                        g[column] = green[Int(clip(sums[3 * column + 1]))]
+                        b[column] = blue[Int(clip(sums[3 * column + 2]))]
+                    }
+                } else {
+                    let target = floats + row * rowBytes
+                    for column in 0..<outWidth {
+                        target[3 * column] = red[Int(clip(sums[3 * column]))]
+                        target[3 * column + 1] = green[Int(clip(sums[3 * column + 1]))]
+                        target[3 * column + 2] = blue[Int(clip(sums[3 * column + 2]))]
+                    }
+                }
+                continue
+            }
             var column = 0
             var channel = 0
             for element in 0..<rowBytes {
