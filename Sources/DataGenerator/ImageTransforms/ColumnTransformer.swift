@@ -1,7 +1,6 @@
-/// An ``ImagePipeline`` bound to one variable-shape image column of a cache (or of a cache set,
-/// whose rows it finds in their shards): reads each row's stored pixels (straight from the
-/// mapping, or decoded once per unit into a worker's scratch) and renders them into a batch's
-/// buffer, row `i` at byte `i × outputRowBytes`.
+/// An ``ImagePipeline`` bound to one variable-shape image column of a cache: reads each row's
+/// stored pixels (straight from the mapping, or decoded once per unit into a worker's scratch)
+/// and renders them into a batch's buffer, row `i` at byte `i × outputRowBytes`.
 final class ColumnTransformer: Sendable {
     /// The pipeline.
     let pipeline: ImagePipeline
@@ -13,10 +12,8 @@ final class ColumnTransformer: Sendable {
     let outputSpec: ArraySpec
     /// The bytes of one served row.
     let outputRowBytes: Int
-    private let cache: CacheFile
-    private let store: ColumnStore
-    /// A cache set's rows are found in its shards (the column at `storeIndex` in each); `nil` for a file.
-    private let set: CacheSet?
+    private let source: CacheSource
+    /// The column's position among each cache file's stores (every shard of a set has the same).
     private let storeIndex: Int
     private let output: TransformOutput
     private let pool = TransformScratchPool()
@@ -24,7 +21,7 @@ final class ColumnTransformer: Sendable {
     /// - Throws: ``CacheError/wrongColumnKind(column:reason:)`` unless the column holds `uint8`
     ///   images of a fixed channel count (`[*, *, C]`); the pipeline's ``TransformSpecError``
     ///   when it cannot serve `C` channels.
-    init(pipeline: ImagePipeline, column: CacheColumn, cache: CacheFile, source: CacheSource? = nil) throws {
+    init(pipeline: ImagePipeline, column: CacheColumn, cache: CacheFile, source: CacheSource) throws {
         guard let rowShape = column.spec.rowShape, rowShape.count == 3, rowShape[2] > 0, column.spec.dtype == .uint8 else {
             throw CacheError.wrongColumnKind(column: column.name, reason: "transforms take variable-shape uint8 images (height × width × channels); it holds \(column.spec)")
         }
@@ -34,10 +31,8 @@ final class ColumnTransformer: Sendable {
         channels = rowShape[2]
         outputSpec = ArraySpec(pipeline.outputDType, pipeline.outputShape(channels: channels))
         outputRowBytes = outputSpec.elementsPerStep * outputSpec.dtype.byteWidth
-        self.cache = cache
+        self.source = source
         storeIndex = try cache.storeIndex(column.name)
-        store = cache.stores[storeIndex]
-        if case let .set(set)? = source { self.set = set } else { set = nil }
         output = TransformOutput(pipeline: pipeline, channels: channels)
     }
 
@@ -50,20 +45,23 @@ final class ColumnTransformer: Sendable {
         guard needed > 0, let base = buffer.baseAddress else { return }
         try pool.withScratch { (scratch) throws(CacheError) in
             for (position, row) in rows.enumerated() {
-                let source: ImageSource
-                let key: UInt64
-                if let set {
-                    // The row's shard and its row there; the key of an id-less row is its global row.
-                    let (shard, local) = try set.locate(row: row)
-                    let file = try set.shard(shard)
-                    source = try image(row: local, store: file.stores[storeIndex], unitKey: shard << 40, scratch: scratch)
-                    key = file.hasIDs ? try file.augmentationKey(ofRow: local) : AugmentationRandom.key(id: nil, row: row)
-                } else {
-                    guard row >= 0 && row < cache.rowCount else { throw .rowOutOfRange(row: row, count: cache.rowCount) }
-                    source = try image(row: row, store: store, unitKey: 0, scratch: scratch)
-                    key = try cache.augmentationKey(ofRow: row)
+                guard row >= 0 && row < self.source.rowCount else { throw .rowOutOfRange(row: row, count: self.source.rowCount) }
+                // A set's global row is read from its shard's local row; the key is the id's (or
+                // the global row's, without ids), as for one cache file of the same rows.
+                let file: CacheFile
+                let local: Int
+                switch self.source {
+                case let .file(only):
+                    (file, local) = (only, row)
+                case let .set(set):
+                    let place = try set.locate(row: row)
+                    (file, local) = (try set.shard(place.shard), place.row)
                 }
-                var draws = TransformRandom(seed: seed, epoch: epoch, key: key)
+                guard storeIndex < file.stores.count, file.stores[storeIndex].name == column else {
+                    throw CacheError.noSuchColumn(name: column, available: file.columns.map(\.name))
+                }
+                let source = try image(store: file.stores[storeIndex], row: local, scratch: scratch)
+                var draws = TransformRandom(seed: seed, epoch: epoch, key: try file.augmentationKey(ofRow: local, globalRow: row))
                 let geometry = pipeline.geometry(height: source.height, width: source.width, draws: &draws)
                 ImageTransformKernel.render(source, geometry: geometry, output: output, scratch: scratch,
                                             into: base + position * outputRowBytes)
@@ -72,9 +70,8 @@ final class ColumnTransformer: Sendable {
     }
 
     /// Row `row`'s image without a copy when its unit is stored raw, else from its unit decoded
-    /// into `scratch` (kept for the unit's other rows; `unitKey` tells a shard's units from
-    /// another's).
-    private func image(row: Int, store: ColumnStore, unitKey: Int, scratch: TransformScratch) throws(CacheError) -> ImageSource {
+    /// into `scratch` (kept for the unit's other rows).
+    private func image(store: ColumnStore, row: Int, scratch: TransformScratch) throws(CacheError) -> ImageSource {
         guard let rowShapes = store.rowShapes else { throw store.corrupt("the column has no row shapes", row: row) }
         try store.checkTables()
         let height = Int(clamping: rowShapes.u64(row * 3))
@@ -97,10 +94,12 @@ final class ColumnTransformer: Sendable {
             return ImageSource(height: height, width: width, channels: channels, pixels: unit.stored.baseAddress! + (start - unitStart))
         }
         let decoded = scratch.buffer(.unit, count: unit.rawLength)
-        if scratch.unitIndex != unitKey | index {
+        let owner = ObjectIdentifier(store)
+        if scratch.unitIndex != index || scratch.unitOwner != owner {
             scratch.unitIndex = -1
             try store.decode(unit, into: UnsafeMutableRawBufferPointer(start: decoded, count: unit.rawLength))
-            scratch.unitIndex = unitKey | index
+            scratch.unitIndex = index
+            scratch.unitOwner = owner
         }
         return ImageSource(height: height, width: width, channels: channels, pixels: UnsafeRawPointer(decoded + (start - unitStart)))
     }
@@ -108,11 +107,13 @@ final class ColumnTransformer: Sendable {
 
 extension CacheFile {
     /// ``AugmentationRandom/key(id:row:)`` of `row`, hashed from the id's stored bytes without
-    /// making a string.
-    func augmentationKey(ofRow row: Int) throws(CacheError) -> UInt64 {
+    /// making a string; without ids, the key of `globalRow` (the row's number in a cache set, or
+    /// `row` itself).
+    func augmentationKey(ofRow row: Int, globalRow: Int? = nil) throws(CacheError) -> UInt64 {
         guard row >= 0 && row < rowCount else { throw .rowOutOfRange(row: row, count: rowCount) }
-        guard let idOffsets, let idText else { return AugmentationRandom.key(id: nil, row: row) }
-        try checkIDTables()
+        guard let idOffsets, let idText else { return AugmentationRandom.key(id: nil, row: globalRow ?? row) }
+        // Once both tables are verified, a row costs two loads and the hash: nothing is allocated.
+        if !idTablesVerified.contains(0) || !idTablesVerified.contains(1) { try checkIDTables() }
         let start = idOffsets.u64(row)
         let end = idOffsets.u64(row + 1)
         guard start <= end, end <= UInt64(idText.count) else {

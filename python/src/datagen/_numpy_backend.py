@@ -9,8 +9,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._batches import BatchIterator, check_threads, digest_batches, make_plan, subset_rows
+from ._errors import OptionError
 from ._format import CacheFileReader, ColumnInfo
 from ._protocol import Batch, Batches, RowSelection, ShuffleMode
+from .transforms import TransformSpec
 
 __all__ = ["NumpyCache", "NumpyServing"]
 
@@ -97,7 +99,8 @@ class NumpyServing:
     def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,
                 rank: int = 0, world_size: int = 1, drop_last: bool = False, rows: Optional[RowSelection] = None,
                 epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
-                reuse: int = 0, ring: bool = True) -> Batches:
+                reuse: int = 0, ring: bool = True, transform: TransformSpec = None,
+                transform_column: Optional[str] = None) -> Batches:
         """Batches of ``epochs`` epochs (``None``: endless) starting at ``epoch``, identical to the
         Swift library's for the same arguments.
 
@@ -107,8 +110,11 @@ class NumpyServing:
         shuffle. Each batch is a dict of C-contiguous arrays named after the columns.
 
         ``workers``, ``prefetch``, ``reuse`` and ``ring`` are the engine's (checked here, no effect):
-        this backend gathers each batch on the calling thread, into new arrays.
+        this backend gathers each batch on the calling thread, into new arrays. It serves the
+        stored images (padded, with ``"<name>_shapes"``) and refuses ``transform=``: image
+        transforms run in the engine backend (``backend="engine"``).
         """
+        _refuse_transform(transform, transform_column, self.path)
         check_threads(workers, prefetch, reuse)
         subset = subset_rows(rows, self.rows, self.path)
         plan = make_plan(self.rows if subset is None else len(subset), batch_size, shuffle, seed, rank, world_size,
@@ -123,8 +129,10 @@ class NumpyServing:
 
     def digest(self, batch_size: int = 128, epochs: Optional[int] = 1, shuffle: ShuffleMode = "full", seed: int = 0,
                epoch: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
-               rows: Optional[RowSelection] = None) -> str:
+               rows: Optional[RowSelection] = None, *, transform: TransformSpec = None,
+               transform_column: Optional[str] = None) -> str:
         """The SHA-256 of every batch of the run, equal to ``datagen cache bench --json``'s digest."""
+        _refuse_transform(transform, transform_column, self.path)
         return digest_batches(self.batches(batch_size, shuffle, seed, epoch, rank, world_size, drop_last, rows,
                                            epochs), self._digest_columns())
 
@@ -246,3 +254,10 @@ class NumpyCache(NumpyServing):
 
     def _digest_columns(self) -> List[Tuple[str, bool]]:
         return [(c.name, c.variable_length) for c in self._reader.columns]
+
+
+def _refuse_transform(transform: TransformSpec, transform_column: Optional[str], path: str) -> None:
+    """Raises :class:`OptionError` when a transform is asked of this backend."""
+    if transform is not None or transform_column is not None:
+        raise OptionError("transform= is served by the engine backend only (datagen.open(path, backend='engine')); "
+                          "the numpy backend serves the stored images", path)
