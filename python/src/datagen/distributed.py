@@ -237,8 +237,13 @@ def _run_tasks(ray: Any, runner: Callable[..., Dict[str, Any]], payloads: Sequen
 
 
 def _cause(error: BaseException) -> Optional[BaseException]:
+    """What the driver's error chains to: the task error's own cause (carried across by
+    :func:`_named`, as pickling drops ``__cause__``), or Ray's error."""
     cause = getattr(error, "cause", None)
-    return cause.__cause__ if isinstance(cause, CacheError) else (cause if isinstance(cause, BaseException) else error)
+    if isinstance(cause, CacheError):
+        carried = cause.__dict__.get("_task_cause")
+        return carried if isinstance(carried, BaseException) else cause.__cause__
+    return cause if isinstance(cause, BaseException) else error
 
 
 def _driver_error(error: BaseException, task: _ShardTask) -> CacheError:
@@ -259,9 +264,17 @@ def _where(task: _ShardTask) -> str:
     return f"shard {task.shard}/{task.shards} ({task.path}; {rows})"
 
 
-def _named(error: CacheError, task: _ShardTask) -> CacheError:
-    """``error`` with the shard named first in its message, ``shard`` and ``shards`` set, and its
-    row ranges counted in the inventory's rows."""
+def _named(error: CacheError, task: _ShardTask, cause: Optional[BaseException] = None) -> CacheError:
+    """``error`` with the shard named first in its message, ``shard`` and ``shards`` set, its row
+    ranges counted in the inventory's rows, and ``cause`` (when it pickles) kept to chain it to
+    again in the driver."""
+    if cause is not None:
+        import pickle
+        try:
+            pickle.loads(pickle.dumps(cause))
+            error.__dict__["_task_cause"] = cause
+        except Exception:
+            pass
     prefix = _where(task) + ": "
     message = str(error)
     if not message.startswith(prefix):
@@ -323,9 +336,9 @@ def _run_python_shard(payload: bytes, task: _ShardTask) -> Dict[str, Any]:
     except WorkerDiedError as error:
         raise _named(ShardInterruptedError(str(error), task.shard, task.shards, task.path), task) from error
     except CacheError as error:
-        raise _named(error, task) from error.__cause__
+        raise _named(error, task, error.__cause__) from error.__cause__
     except Exception as error:
-        raise _named(CacheError(f"{type(error).__name__}: {error}", task.path), task) from error
+        raise _named(CacheError(f"{type(error).__name__}: {error}", task.path), task, error) from error
     return {"path": task.path, "rows": task.rows}
 
 
