@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import tempfile
 import time
 from typing import Any, Dict
@@ -53,6 +54,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each mode; the best counts")
     arguments = parser.parse_args()
     import pandas
+    if not any(os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+        # Token auth with a token of this run's own, set before Ray loads: Ray would otherwise
+        # write one to ~/.ray/auth_token, which every Ray of this user would then pick up.
+        os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16))
     import ray
 
     inventory = pandas.read_csv(os.path.join(arguments.directory, "inventory.csv"), index_col=0)

@@ -16,9 +16,11 @@ runs: ``import datagen`` never imports it. docs/SCALE.md tells the design and a 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -147,7 +149,7 @@ def build(inventory: Any, output_dir: Union[str, "os.PathLike[str]"], data: Any,
     except OSError as error:
         raise CacheError(f"cannot make the output folder {directory}: {error}", directory) from error
     manifest = os.path.join(directory, name + ".dgset")
-    ray = _import_ray()
+    _check_ray()
 
     payloads: Sequence[Any]
     if isinstance(data, str):
@@ -160,7 +162,7 @@ def build(inventory: Any, output_dir: Union[str, "os.PathLike[str]"], data: Any,
         runner = _run_python_shard
 
     if tasks:
-        owned = _connect(ray, ray_address, num_cpus, runtime_env)
+        ray, owned = _connect(ray_address, num_cpus, runtime_env)
         try:
             _run_tasks(ray, runner, payloads, tasks, resources, max_retries)
         finally:
@@ -175,19 +177,26 @@ def build(inventory: Any, output_dir: Union[str, "os.PathLike[str]"], data: Any,
 
 # --- Ray ------------------------------------------------------------------------------------------
 
-def _import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise CacheError("datagen.distributed needs Ray: pip install 'datagen[distributed]'") from None
-    return ray
+def _check_ray() -> None:
+    import importlib.util
+    if importlib.util.find_spec("ray") is None:
+        raise CacheError("datagen.distributed needs Ray: pip install 'datagen[distributed]'")
 
 
-def _connect(ray: Any, address: Optional[str], num_cpus: Optional[int], runtime_env: Optional[Dict[str, Any]]) -> bool:
-    """Joins the cluster at ``address``, or starts a local one; False when this process had
-    already joined one (which stays up)."""
+def _connect(address: Optional[str], num_cpus: Optional[int],
+             runtime_env: Optional[Dict[str, Any]]) -> Tuple[Any, bool]:
+    """Ray, joined to the cluster at ``address`` or to a new local one, and whether this call
+    joined it (False when this process already had: that cluster stays up)."""
+    if address is None and "ray" not in sys.modules and not any(
+            os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+        # A local cluster gets token auth (as Ray 2.60 gives new clusters) with a token of this
+        # process's own, in its environment: Ray would otherwise write one to ~/.ray/auth_token,
+        # which every Ray of this user (other clusters on the machine) would then pick up.
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(16)
+    import ray
     if ray.is_initialized():
-        return False
+        return ray, False
     from ._build import default_workers
     options: Dict[str, Any] = {"runtime_env": runtime_env} if runtime_env else {}
     try:
@@ -198,7 +207,7 @@ def _connect(ray: Any, address: Optional[str], num_cpus: Optional[int], runtime_
     except Exception as error:
         where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
         raise CacheError(f"cannot start or join {where}: {type(error).__name__}: {error}") from error
-    return True
+    return ray, True
 
 
 def _run_tasks(ray: Any, runner: Callable[..., Dict[str, Any]], payloads: Sequence[Any], tasks: List[_ShardTask],
