@@ -222,6 +222,19 @@ class FailingEncoder(TextEncoder):
         return super().transform(record)
 
 
+class DyingEncoder(TextEncoder):
+    """Kills its own process at the record ``fatal``, every time."""
+
+    def __init__(self, directory: Path, fatal: str):
+        super().__init__(directory)
+        self.fatal = fatal
+
+    def transform(self, record):  # type: ignore[no-untyped-def]
+        if record["id"] == self.fatal and ray.is_initialized():
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().transform(record)
+
+
 def _placed(shard: int) -> Dict[str, float]:
     return {"dg_node_a" if shard % 2 == 0 else "dg_node_b": 1}
 
@@ -282,6 +295,18 @@ def test_a_failing_record_raises_a_record_error_naming_the_shard_and_the_invento
     assert error.row == 25 and error.id == "r25" and getattr(error, "shard", None) == 1
     assert str(error).startswith("shard 1/2 (") and "row 25 (id 'r25')" in str(error)
     assert isinstance(error.__cause__, ValueError)
+
+
+def test_a_task_whose_retries_run_out_raises_a_shard_failed_error_naming_the_shard(tmp_path, cluster):
+    inventory = _inventory(tmp_path / "data", count=40)
+    with pytest.raises(datagen.distributed.ShardFailedError) as caught:
+        datagen.distributed.build(inventory, tmp_path / "dies", DyingEncoder(tmp_path / "data", "r30"), "label",
+                                  shards=2, ray_address=cluster.address, max_retries=1)
+    error = caught.value
+    assert isinstance(error, datagen.CacheError) and error.shard == 1 and error.shards == 2
+    assert str(error).startswith("shard 1/2 (") and "inventory rows 20..39" in str(error)
+    assert error.path is not None and error.path.endswith("dies-00001-of-00002.dgcache")
+    assert not (tmp_path / "dies" / "dies.dgset").exists()
 
 
 def test_the_cli_decoders_build_a_set_with_classes_fitted_once(tmp_path, cluster, cli):

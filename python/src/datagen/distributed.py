@@ -122,7 +122,9 @@ def build(inventory: Any, output_dir: Union[str, "os.PathLike[str]"], data: Any,
     ``ray_address``: the cluster to run on (``"HOST:PORT"``, ``"ray://…"``, or ``"auto"``: the one
     ``$RAY_ADDRESS`` or the latest ``ray start`` names); without it, the Ray this process already
     joined, else a new local cluster started here with ``num_cpus`` CPUs (default: the CPUs this
-    process may use) and shut down at the end. ``cpus_per_task``:
+    process may use) and shut down at the end (with token auth, its token kept in this process's
+    environment rather than written to ``~/.ray``, when Ray was not loaded yet and no
+    ``RAY_AUTH_*`` variable is set). ``cpus_per_task``:
     the CPUs each task asks Ray for (and its encoding processes when more than 1).
     ``resources``: custom Ray resources each task asks for, a mapping or a function of the shard
     number (to place shards on chosen nodes). ``max_retries``: how often Ray reruns a task whose
