@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._errors import CacheError, OptionError, RecordError, WorkerDiedError
+from ._protocol import Cache
 
 __all__ = ["build", "shard_path", "ShardFailedError", "ShardInterruptedError", "BUILT_IN_DECODERS"]
 
@@ -105,7 +106,7 @@ def build(inventory: Any, output_dir: Union[str, "os.PathLike[str]"], data: Any,
           resources: Resources = None, max_retries: int = 3, id_column: Optional[str] = "id",
           target_column: str = "target", on_error: str = "fail", codec: str = "lz4", force: bool = False,
           data_dir: Optional[str] = None, cli: Optional[str] = None, cli_options: Sequence[str] = (),
-          runtime_env: Optional[Dict[str, Any]] = None, backend: Optional[str] = None) -> Any:
+          runtime_env: Optional[Dict[str, Any]] = None, backend: Optional[str] = None) -> Cache:
     """Builds the cache set ``output_dir/<basename of output_dir>.dgset`` from ``inventory``, one
     Ray task a shard, and returns it opened (:func:`datagen.open` of the manifest).
 
@@ -124,8 +125,8 @@ def build(inventory: Any, output_dir: Union[str, "os.PathLike[str]"], data: Any,
     joined, else a new local cluster started here with ``num_cpus`` CPUs (default: the CPUs this
     process may use) and shut down at the end (with token auth, its token kept in this process's
     environment rather than written to ``~/.ray``, when Ray was not loaded yet and no
-    ``RAY_AUTH_*`` variable is set). ``cpus_per_task``:
-    the CPUs each task asks Ray for (and its encoding processes when more than 1).
+    ``RAY_AUTH_*`` variable is set). ``cpus_per_task``: the CPUs each task asks Ray for (and its
+    encoding processes when more than 1). ``backend``: the set's reader, as :func:`datagen.open`.
     ``resources``: custom Ray resources each task asks for, a mapping or a function of the shard
     number (to place shards on chosen nodes). ``max_retries``: how often Ray reruns a task whose
     worker or node died, or whose build was cut off; the rerun resumes the shard's journal.
@@ -144,6 +145,8 @@ def build(inventory: Any, output_dir: Union[str, "os.PathLike[str]"], data: Any,
         raise OptionError(f"max_retries must be an int of at least 0, not {max_retries!r}")
     if num_cpus is not None and (not isinstance(num_cpus, int) or num_cpus < 1):
         raise OptionError(f"num_cpus must be a positive int or None, not {num_cpus!r}")
+    if isinstance(cli_options, str) or not all(isinstance(one, str) for one in cli_options):
+        raise OptionError(f"cli_options must be a list of strings (one a CLI argument), not {cli_options!r}")
     directory = os.fspath(output_dir)
     name = _set_name(directory)
     try:
@@ -326,8 +329,8 @@ def _python_plan(inventory: Any, directory: str, data: Any, target: Any, shards:
         except Exception as error:
             raise CacheError(f"the encoders cannot be sent to the Ray tasks (cloudpickle): "
                              f"{type(error).__name__}: {error}") from error
-        tasks.append(_ShardTask(index, shards, shard_path(directory, index, shards), job.first_row, job.records,
-                                cpus, force))
+        tasks.append(_ShardTask(index, shards, os.path.abspath(shard_path(directory, index, shards)), job.first_row,
+                                job.records, cpus, force))
     try:
         os.unlink(probe_file + ".partial.specs")
     except OSError:
