@@ -259,8 +259,9 @@ def test_a_set_built_on_two_nodes_resumes_a_killed_task_and_serves_the_single_fi
     single = datagen.build(inventory, tmp_path / "single.dgcache", TextEncoder(tmp_path / "data"), "label",
                            workers=1, progress=False)
     assert built.rows == single.rows == ROWS
+    by_numpy = datagen.open(manifest, backend="numpy")  # the pure numpy reader of the same set
     for options in ({"batch_size": 16, "epochs": 2}, {"batch_size": 7, "shuffle": "none"}):
-        assert built.digest(**options) == single.digest(**options)
+        assert built.digest(**options) == single.digest(**options) == by_numpy.digest(**options)
 
     entries = [line.split() for line in log.read_text().splitlines()]
     nodes = {node for _, _, node in entries if node != "driver"}
