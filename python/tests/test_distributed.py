@@ -310,12 +310,21 @@ def test_a_task_whose_retries_run_out_raises_a_shard_failed_error_naming_the_sha
     assert not (tmp_path / "dies" / "dies.dgset").exists()
 
 
-def test_the_cli_decoders_build_a_set_with_classes_fitted_once(tmp_path, cluster, cli):
+def test_the_cli_decoders_build_a_set_with_classes_fitted_once_and_a_killed_cli_retried(tmp_path, cluster, cli):
     # Sorted labels 0..9: shard 0 of 3 holds labels 0..3 only.
     inventory = _inventory(tmp_path / "data", count=50, label=lambda row, count: str(row * 10 // count))
     out = tmp_path / "cli"
+    # The CLI of shard 1 is killed by SIGKILL the first time: Ray retries the task.
+    marker = tmp_path / "cli-killed"
+    wrapper = tmp_path / "datagen-once-killed"
+    wrapper.write_text(f"""#!/bin/sh
+case "$*" in *"--shard 1/3"*) if mkdir {marker} 2>/dev/null; then kill -9 $$; fi;; esac
+exec {cli.binary} "$@"
+""")
+    wrapper.chmod(0o755)
     built = datagen.distributed.build(inventory, out, "text", "label", shards=3, ray_address=cluster.address,
-                                      resources=_placed, cli=cli.binary, cli_options=["--id-suffix", ".txt"])
+                                      resources=_placed, cli=str(wrapper), cli_options=["--id-suffix", ".txt"])
+    assert marker.exists(), "the CLI was never killed"
     cli("cache", "build", inventory, "-o", tmp_path / "single.dgcache", "--id-suffix", ".txt", "--quiet")
     single = datagen.open(tmp_path / "single.dgcache")
     assert built.rows == single.rows == 50
