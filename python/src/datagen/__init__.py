@@ -12,7 +12,7 @@ was built at install time) and ``"numpy"`` (a pure numpy + lz4 reader of docs/FO
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from ._build_worker import ColumnSpec
 from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, CorruptError, EngineUnavailableError,
@@ -27,6 +27,7 @@ from ._sizes import MemoryBudget, parse_memory_budget
 __all__ = [
     "open",
     "build",
+    "create_set",
     "ColumnSpec",
     "engine_available",
     "parse_memory_budget",
@@ -126,3 +127,13 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
     from ._build import build as run
     return run(inventory, output, data, target, id_column=id_column, target_column=target_column, workers=workers,
                on_error=on_error, codec=codec, progress=progress, force=force, shard=shard)
+
+
+def create_set(manifest: Union[str, os.PathLike[str]], shards: Sequence[Union[str, os.PathLike[str]]]) -> str:
+    """Writes the cache set ``manifest`` (``NAME.dgset``) over the cache files ``shards``, in that
+    order, as ``datagen cache set create`` does (the engine's ``dg_set_create``: every shard
+    verified, schemas and classes checked to agree, the manifest written atomically), and returns
+    its path; open it with :func:`open`. Errors are :class:`CacheError` naming the shard at fault.
+    ``datagen.distributed.build`` writes its set with it."""
+    from ._set_create import create_set as run
+    return run(manifest, shards)
