@@ -75,6 +75,8 @@ enum Fault {
         case .noSuchColumn, .rowOutOfRange, .wrongColumnKind, .invalidOption, .invalidOutput: argument
         case .bufferTooSmall: buffer
         case .stale, .locked, .recordFailed: other
+        case .invalidSet: corrupt
+        case let .shard(_, _, _, error): of(error)
         }
     }
 }
@@ -100,6 +102,9 @@ func guarded(_ body: () throws -> Int32) -> Int32 {
         LastError.set(error.description, kind: Fault.argument)
         return Status.argument
     } catch let error as DataSetError {
+        LastError.set(error.description, kind: Fault.argument)
+        return Status.argument
+    } catch let error as TransformSpecError {
         LastError.set(error.description, kind: Fault.argument)
         return Status.argument
     } catch let error as CacheError {

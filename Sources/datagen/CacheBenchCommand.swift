@@ -32,7 +32,7 @@ struct CacheBenchCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The cache file (with --uncached: only named, the data come from the inventory; compare the digests of the two runs to check they serve the same batches).")
+    @Argument(help: "The cache file or cache set manifest (.dgset) (with --uncached: only named, the data come from the inventory; compare the digests of the two runs to check they serve the same batches).")
     var file: String
 
     @Option(name: .customLong("batch-size"), help: "Rows per batch.")
@@ -68,6 +68,12 @@ struct CacheBenchCommand: ParsableCommand {
     @Option(name: .customLong("serve-scale"), help: "With --serve-as: multiply each stored value by this first (e.g. 0.00392156862745098 for pixels / 255).")
     var serveScale: Double = 1
 
+    @Option(help: "Serve the image column through this transform, run in the workers every epoch: e.g. 'random-resized-crop(224),flip,normalize(imagenet),chw' (docs/EPOCHS.md, \"Image transforms\").")
+    var transform: String?
+
+    @Option(name: .customLong("transform-column"), help: "With --transform: the image column to transform (default: the cache's one variable-shape column).")
+    var transformColumn: String?
+
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
@@ -78,6 +84,11 @@ struct CacheBenchCommand: ParsableCommand {
             throw ValidationError("--serve-as \(serveAs) is not a dtype (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if serveAs != nil, uncachedInventory != nil { throw ValidationError("--serve-as applies to a cache, not to --uncached") }
+        if let transform {
+            guard uncachedInventory == nil else { throw ValidationError("--transform applies to a cache, not to --uncached") }
+            do { _ = try ImagePipeline(parsing: transform) } catch { throw ValidationError("--transform: \(error)") }
+        }
+        if transformColumn != nil, transform == nil { throw ValidationError("--transform-column needs --transform") }
     }
 
     func run() throws {
@@ -97,8 +108,14 @@ struct CacheBenchCommand: ParsableCommand {
         } else {
             var cached = try CachedDataSet(path: file)
             if let memoryBudget { cached.memoryBudget = memoryBudget.bytes }
+            if let transform {
+                let column = try transformColumn ?? cached.defaultTransformColumn()
+                cached = try cached.transforming(column: column, with: ImagePipeline(parsing: transform))
+            }
             if let serveAs, let dtype = DType(rawValue: serveAs) {
-                for column in cached.dataColumns { cached = try cached.serving(column: column.name, as: dtype, scale: serveScale) }
+                for column in cached.dataColumns where cached.transforms[column.name] == nil {
+                    cached = try cached.serving(column: column.name, as: dtype, scale: serveScale)
+                }
             }
             budget = cached.memoryBudget
             let served = cached
@@ -142,6 +159,7 @@ struct CacheBenchCommand: ParsableCommand {
                 ("shuffle", .string(shuffle.rawValue)),
                 ("seed", .int(Int(seed))),
                 ("workers", .int(options.workers)),
+                ("transform", transform.map { .string($0) } ?? .null),
                 ("memory_budget_bytes", budget.map { .int($0) } ?? .null),
                 ("open_seconds", .double(openSeconds)),
                 ("epoch_seconds", .array(times.map { .double($0) })),
@@ -153,6 +171,7 @@ struct CacheBenchCommand: ParsableCommand {
             ]).print()
         } else {
             print("\(mode): \(samples) samples, batch \(batchSize), \(shuffle.rawValue) shuffle, \(options.workers) workers; open \(Report.seconds(openSeconds))")
+            if let transform { print("  transform \(transform)") }
             for (epoch, seconds) in times.enumerated() {
                 print("  epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(samples) / seconds)) samples/s")
             }

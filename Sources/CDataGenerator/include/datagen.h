@@ -76,7 +76,9 @@ int64_t dg_last_error(char *buffer, int64_t capacity);
 int32_t dg_last_error_kind(void);
 
 /*
- * Opens the cache file at `path` (UTF-8) and stores a new handle in `*cache`. `memory_budget` bounds
+ * Opens the cache file at `path` (UTF-8) and stores a new handle in `*cache`; a cache set manifest
+ * (a path ending in ".dgset") opens as one cache of all its shards' rows, its shards opened and
+ * checked as their rows are first read (errors name the shard). `memory_budget` bounds
  * the bytes of decompressed columns the engine keeps in memory (0: the library's default, half the
  * machine's memory; when the fixed-shape columns do not fit, rows are decompressed from the mapped
  * file each time). Checks the header, trailer, metadata and table locations (no row is read).
@@ -91,7 +93,9 @@ void dg_close(dg_cache *cache);
  * when `capacity` exceeds its length; `*length` receives the length in bytes (without the NUL).
  * Call with capacity 0 to learn the length. Keys: "rows", "fingerprint", "classes" (array or
  * null), "has_ids", "columns": [{"name", "role", "dtype", "shape" (the row's shape, a variable
- * first axis as null), "variable_length"}] in schema order (data columns, then the target).
+ * first axis as null), "variable_length"}] in schema order (data columns, then the target). A cache
+ * set adds "set": {"manifest", "shards": [{"path", "rows", "first_row", "fingerprint", "bytes"}]};
+ * its "fingerprint" is the set's and "rows" the total.
  */
 int32_t dg_info_json(dg_cache *cache, char *buffer, int64_t capacity, int64_t *length);
 
@@ -100,6 +104,20 @@ int32_t dg_row_id(dg_cache *cache, int64_t row, char *buffer, int64_t capacity, 
 
 /* Checks every checksum, unit, table order and padding byte (`datagen cache verify`). */
 int32_t dg_verify(dg_cache *cache);
+
+/*
+ * Cache sets. Writes the manifest `manifest_path` (UTF-8, ending in ".dgset") of a cache set of
+ * `shard_count` shards, the cache files `shard_paths` in row order (global row 0 is the first
+ * shard's row 0; shards with no rows are fine). Every shard is verified first (as dg_verify) and
+ * must have the first shard's columns and label classes, and must lie in the manifest's folder or
+ * below it (the manifest records paths relative to it). The manifest is written atomically (a
+ * temporary file, fsync, rename, fsync of the folder). Returns DG_OK, or DG_ERROR_CACHE with
+ * dg_last_error naming the shard at fault (its kind that of the shard's fault: DG_FAULT_NOT_FOUND
+ * for a missing shard, ...), DG_ERROR_ARGUMENT (DG_FAULT_ARGUMENT) for shards whose schema or
+ * classes differ, a shard outside the folder or listed twice, or no shards. dg_open opens the
+ * manifest as one cache of the shards' rows (docs/FORMAT.md, "Cache sets").
+ */
+int32_t dg_set_create(const char *manifest_path, const char *const *shard_paths, int64_t shard_count);
 
 /*
  * Creates an iterator over `epochs` epochs (-1: endless) starting at `epoch`, stored in `*iterator`.
@@ -155,7 +173,8 @@ int32_t dg_iterator_peek_shape(dg_iterator *iterator, int32_t column, int64_t *d
  * buffers, ahead of dg_iterator_next_slot, with no copy. `buffers[s * C + c]` (capacity
  * `capacities[s * C + c]` bytes, at least batch_size rows of column c) is column c of slot s, for C
  * columns in schema order. Needs at least workers + 2 slots (3 without workers) and fixed-shape
- * columns only (use dg_iterator_peek/fill for variable-length columns). Consecutive batches land in
+ * columns only, a transformed image column counting as fixed (use dg_iterator_peek/fill for
+ * variable-length columns). Consecutive batches land in
  * consecutive slots (after the last slot, the first); dg_iterator_next_slot says which. After this call, dg_iterator_peek and dg_iterator_fill are refused. Calling it
  * again (after dg_iterator_seek, say) replaces every slot. The buffers must stay valid until the
  * iterator is freed or the slot is replaced.
@@ -179,6 +198,24 @@ int32_t dg_iterator_next_slot(dg_iterator *iterator, int32_t *slot, int64_t *row
 int32_t dg_iterator_replace_slot(dg_iterator *iterator, int32_t slot, void *const *buffers,
                                  const int64_t *capacities);
 
+/*
+ * Image transforms (docs/EPOCHS.md, "Image transforms"). Serves data column `column` (schema order;
+ * a variable-shape uint8 image column, [height, width, channels]) through the transform `spec`
+ * (UTF-8, e.g. "random-resized-crop(224),flip,normalize(imagenet),chw"), run by the iterator's
+ * workers every epoch, keyed by (seed, epoch, row id): the column then has one shape for every row
+ * (uint8, or float32 when the spec normalises; no padding, no row shapes), so ring mode accepts it.
+ * Call before the first dg_iterator_peek/fill/attach; DG_ERROR_ARGUMENT (kind DG_FAULT_ARGUMENT)
+ * for a spec that does not parse (the message names the character position and what was
+ * expected), a column that is not an image column, or a call after the first batch.
+ */
+int32_t dg_iterator_set_transform(dg_iterator *iterator, int32_t column, const char *spec);
+/*
+ * The columns as the iterator serves them, after any transform, as one JSON array copied like
+ * dg_info_json: [{"name", "role", "dtype", "shape" (a row's shape, a variable first axis as null),
+ * "variable_length", "row_shape" (variable-shape columns only), "transform" (the spec or null)}]
+ * in schema order, so that a caller can allocate its buffers.
+ */
+int32_t dg_iterator_columns_json(dg_iterator *iterator, char *buffer, int64_t capacity, int64_t *length);
 /* Moves the iterator to batch `index` of `epoch` (the run continues from there). */
 int32_t dg_iterator_seek(dg_iterator *iterator, int64_t epoch, int64_t index);
 
