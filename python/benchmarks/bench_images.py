@@ -46,6 +46,7 @@ import html
 import json
 import math
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -263,8 +264,51 @@ def child_dali(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def child_ffcv(args: argparse.Namespace) -> Dict[str, Any]:
-    import ffcv  # noqa: F401  (the row is measured only where it imports)
-    raise RuntimeError("ffcv imported, but its row is not written (it needs its own .beton writer)")
+    """FFCV 1.0.2: a .beton of JPEGs at most 512 px on the longer side (its ImageNet example's
+    `RGBImageField(write_mode="jpg", max_resolution=512)`), then its Loader with the ImageNet
+    example's pipeline on the CPU (no ToDevice)."""
+    import numpy as np
+    import ffcv
+    import torch
+    from ffcv.fields import IntField, RGBImageField
+    from ffcv.fields.decoders import IntDecoder, RandomResizedCropRGBImageDecoder
+    from ffcv.loader import Loader, OrderOption
+    from ffcv.transforms import NormalizeImage, RandomHorizontalFlip, ToTensor, ToTorchImage
+    from ffcv.writer import DatasetWriter
+    from PIL import Image, ImageOps
+
+    files, labels = list_folder(args.images)
+
+    class Folder(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return len(files)
+
+        def __getitem__(self, index: int):
+            with Image.open(files[index]) as image:
+                return ImageOps.exif_transpose(image).convert("RGB"), labels[index]
+
+    beton = os.path.join(args.work, "ffcv-jpeg512.beton")
+    started = time.perf_counter()
+    writer = DatasetWriter(beton, {"image": RGBImageField(write_mode="jpg", max_resolution=512, jpeg_quality=90),
+                                   "label": IntField()}, num_workers=args.workers)
+    writer.from_indexed_dataset(Folder())
+    build_seconds = time.perf_counter() - started
+    mean = np.array(MEAN) * 255
+    std = np.array(STD) * 255
+    loader = Loader(beton, batch_size=args.batch_size, num_workers=args.workers, order=OrderOption.RANDOM,
+                    seed=args.seed, drop_last=False,
+                    pipelines={"image": [RandomResizedCropRGBImageDecoder((224, 224)), RandomHorizontalFlip(),
+                                         ToTensor(), ToTorchImage(), NormalizeImage(mean, std, np.float32)],
+                               "label": [IntDecoder(), ToTensor()]})
+    times, delivered = [], []
+    for _ in range(args.epochs):
+        started, count = time.perf_counter(), 0
+        for images, _labels in loader:
+            count += int(images.shape[0])
+        times.append(time.perf_counter() - started)
+        delivered.append(count)
+    return epochs_report(times, delivered, version=f"FFCV {ffcv.__version__}", build_seconds=build_seconds,
+                         disk=disk_bytes(beton), shape=list(images.shape), dtype=str(images.dtype))
 
 
 def child_engine(args: argparse.Namespace) -> Dict[str, Any]:
@@ -414,7 +458,7 @@ class Bench:
                 "--workers", str(self.args.workers), "--output", cache, "--force", "--json"]
         if store != "pixels":
             argv += ["--image-store", store]
-        self.commands.append(" ".join(argv))
+        self.commands.append(shlex.join(argv))
         result = run_measured(argv)
         if result["code"] != 0:
             reason = error_line(result["stderr"])
@@ -439,7 +483,7 @@ class Bench:
         argv = [self.args.datagen, "cache", "bench", cache] + (["--transform", transform] if transform else []) + [
                 "--workers", str(self.args.workers), "--epochs", str(self.args.epochs),
                 "--batch-size", str(self.args.batch_size), "--seed", str(self.args.seed), "--json"]
-        self.commands.append(" ".join(argv))
+        self.commands.append(shlex.join(argv))
         result = run_measured(argv)
         info = last_json(result["stdout"])
         if result["code"] != 0 or info is None:
@@ -471,7 +515,7 @@ class Bench:
                 "--epochs", str(self.args.epochs), "--batch-size", str(self.args.batch_size),
                 "--workers", str(self.args.workers), "--seed", str(self.args.seed)] + (extra or [])
         self.commands.append(("PYTHONPATH=" + env["PYTHONPATH"] + " " if env and "PYTHONPATH" in env else "")
-                             + " ".join(argv[1:]).replace(os.path.abspath(__file__), "python/benchmarks/bench_images.py"))
+                             + shlex.join(argv[1:]).replace(os.path.abspath(__file__), "python/benchmarks/bench_images.py"))
         result = run_measured(argv, env=env)
         info = last_json(result["stdout"])
         if result["code"] != 0 or info is None or "error" in info:
@@ -536,7 +580,9 @@ class Bench:
                 row["status"] = args.ffcv_reason
                 self.record(row)
             else:
-                self.child_row(row, "ffcv")
+                row["tool"] = "FFCV (.beton of JPEGs ≤ 512 px, quality 90), 2 workers"
+                self.child_row(row, "ffcv", env={"PYTHONPATH": args.ffcv_path} if args.ffcv_path else None,
+                               extra=["--work", args.work])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,6 +708,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                           "dali,ffcv")
     parser.add_argument("--pillow-simd", default="", help="a pip --target folder holding pillow-simd")
     parser.add_argument("--pillow-simd-reason", default="", help="why Pillow-SIMD is missing (for the table)")
+    parser.add_argument("--ffcv-path", default="", help="PYTHONPATH for the FFCV row (pip --target folders)")
     parser.add_argument("--ffcv-reason", default="", help="why FFCV is missing (for the table)")
     parser.add_argument("--keep-caches", action="store_true")
     parser.add_argument("--json", help="write every row here")
