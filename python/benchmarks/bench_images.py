@@ -506,7 +506,8 @@ class Bench:
             row["status"] = "no pixels@256 cache"
             self.record(row)
             return
-        self.child_row(row, "engine", extra=["--cache", cache])
+        self.child_row(row, "engine", extra=["--cache", cache],
+                       env={"PYTHONPATH": self.args.datagen_python} if self.args.datagen_python else None)
 
     # competitor rows -----------------------------------------------------------------------
     def child_row(self, row: Dict[str, Any], kind: str, env: Optional[Dict[str, str]] = None,
@@ -532,7 +533,8 @@ class Bench:
         files, _ = list_folder(args.images)
         count = len(files)
         wanted = set(args.rows.split(","))
-        pixels256 = None
+        existing = os.path.join(args.work, "pixels256.dgcache")
+        pixels256 = existing if os.path.exists(existing) else None  # from an earlier run, when not rebuilt
         if "pixels256" in wanted:
             self.datagen_row("pixels256", "datagen pixels@256 (lz4), 2 workers", args.images, 256, "pixels", count)
             pixels256 = self.rows[-1].get("cache")
@@ -708,6 +710,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                           "dali,ffcv")
     parser.add_argument("--pillow-simd", default="", help="a pip --target folder holding pillow-simd")
     parser.add_argument("--pillow-simd-reason", default="", help="why Pillow-SIMD is missing (for the table)")
+    parser.add_argument("--datagen-python", default="", help="PYTHONPATH for the engine-backend row (else the installed datagen)")
     parser.add_argument("--ffcv-path", default="", help="PYTHONPATH for the FFCV row (pip --target folders)")
     parser.add_argument("--ffcv-reason", default="", help="why FFCV is missing (for the table)")
     parser.add_argument("--keep-caches", action="store_true")
