@@ -281,6 +281,17 @@ struct ScriptedDraws: TransformDraws {
                     (Float(pixel) / 255 - mean[index % 3]) / std[index % 3]
                 })
             }
+            // uint8 channels first: the same bytes transposed.
+            let planar = try cached.transforming(input: 0, spec: "center-crop(12),chw").batches(options).collect()
+            for (hwc, chw) in zip(bytes, planar.map { $0.inputs[0] }) {
+                #expect(chw.shape == [hwc.shape[0], 3, 12, 12] && chw.dtype == .uint8)
+                let pixels = hwc.scalars(as: UInt8.self), values = chw.scalars(as: UInt8.self)
+                for row in 0..<hwc.shape[0] {
+                    for y in 0..<12 { for x in 0..<12 { for c in 0..<3 {
+                        #expect(values[row * 432 + c * 144 + y * 12 + x] == pixels[row * 432 + (y * 12 + x) * 3 + c])
+                    } } }
+                }
+            }
             // A centre crop of a stored 20 × 24 image is exact: no resampling.
             #expect(Array(bytes[0].row(0).bytes.prefix(3)) == Array(Self.pixels(index: 0)[(4 * 24 + 6) * 3..<((4 * 24 + 6) * 3 + 3)]))
         }

@@ -198,7 +198,7 @@ enum ImageTransformKernel {
                 for element in 0..<rowBytes { target[element] = clip(sums[element]) }
                 continue
             }
-            if channels == 3, let lookup {
+            if channels == 3, converts, let lookup {
                 // The common image case without a branch or a division per element.
                 let (red, green, blue) = (lookup, lookup + 256, lookup + 512)
                 if channelsFirst {
