@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for DataGenerator's parsers of untrusted bytes: the cache reader, the CSV
-// inventory parser, the npy/text resource decoders, the image decoders (JPEG, PNG, EXIF) and the image transform spec parser. Built and run by `tools/fuzz`:
+// inventory parser, the npy/text resource decoders, the image decoders (JPEG, PNG, EXIF), the image
+// transform spec parser and the cache set manifest. Built and run by `tools/fuzz`:
 //   swift build -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 import PackageDescription
 
@@ -23,6 +24,11 @@ let package = Package(
         // Feeds the input to the CSV inventory parser, the npy decoder and the text decoder.
         .executableTarget(
             name: "FuzzInventoryDecoders",
+            dependencies: ["FuzzSupport", .product(name: "DataGenerator", package: "DataGenerator")]
+        ),
+        // Parses the input as a cache set manifest (.dgset) and opens it as a CacheSet.
+        .executableTarget(
+            name: "FuzzSetManifest",
             dependencies: ["FuzzSupport", .product(name: "DataGenerator", package: "DataGenerator")]
         ),
         // Feeds the input to ImageDecoder (JPEG and PNG through the C shim) and the EXIF reader.

@@ -99,3 +99,40 @@ for index, spec in enumerate(specs):
         f.write(headers[index % 4] + spec.encode())
 PY
 
+# Cache set manifests (.dgset): a set made by `datagen cache set create` over shards of the text
+# records (one of them empty), and variants written here (unknown keys, a variable-shape column,
+# many shards, a newer version, escaping paths).
+manifests=Corpus/FuzzSetManifest
+rm -rf "$manifests"
+mkdir -p "$manifests"
+for k in 0 1 2 3 4; do
+  "$datagen" cache build "$work/text/inventory.csv" -o "$work/text/part-$k.dgcache" --quiet --jobs 1 --data text --shard "$k/5"
+done
+"$datagen" cache set create "$work/text/text.dgset" "$work/text"/part-*.dgcache --json >/dev/null
+cp "$work/text/text.dgset" "$manifests/created"
+python3 - "$manifests" <<'PY'
+import hashlib, json, os, sys
+out = sys.argv[1]
+def fingerprint(shards):
+    return hashlib.sha256(b"datagen-set-v1\n" + b"".join(f"{s['fingerprint']}\n".encode() for s in shards)).hexdigest()
+def manifest(shards, schema=None, classes=None, **extra):
+    m = {"format": "datagen-set", "version": 1, "rows": sum(s["rows"] for s in shards),
+         "schema": schema or [{"name": "data", "role": "data", "encoder": "e@1", "dtype": "float32", "shape": [2, 3], "variableLength": False},
+                              {"name": "target", "role": "target", "encoder": "label@1", "dtype": "int64", "shape": [], "variableLength": False}],
+         "classes": classes, "shards": shards, "fingerprint": fingerprint(shards)}
+    m.update(extra)
+    return m
+def shard(i, rows):
+    return {"path": f"shards/part-{i}.dgcache", "rows": rows, "fingerprint": hashlib.sha256(str(i).encode()).hexdigest(), "bytes": 1000 + i}
+def seed(name, value):
+    with open(os.path.join(out, name), "w") as f: f.write(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+seed("three-shards-one-empty", manifest([shard(0, 5), shard(1, 0), shard(2, 7)], classes=["a", "b"]))
+seed("unknown-keys", manifest([shard(0, 1)], later={"x": [1, 2]}))
+seed("variable-shape", manifest([shard(0, 2)], schema=[{"name": "image", "role": "data", "encoder": "image@1", "dtype": "uint8",
+                                                        "shape": [], "variableLength": True, "rowShape": [-1, -1, 3]}]))
+seed("many-shards", manifest([shard(i, i % 3) for i in range(200)], classes=[str(i) for i in range(10)]))
+seed("newer-version", dict(manifest([shard(0, 1)]), version=2))
+seed("escaping-path", dict(manifest([shard(0, 1)]), shards=[dict(shard(0, 1), path="../x.dgcache")]))
+seed("rows-mismatch", dict(manifest([shard(0, 4)]), rows=5))
+PY
+ls -l "$manifests" | awk '{s += $5} END {print "set manifest corpus bytes:", s}'

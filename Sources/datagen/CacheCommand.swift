@@ -299,9 +299,37 @@ struct CacheShowCommand: ParsableCommand {
     @Flag(help: "Print one JSON array on standard output.")
     var json = false
 
+    @Option(help: "Print the image column as served through this transform (epoch 0 of --seed), e.g. 'resize-shorter(256),center-crop(224)'.")
+    var transform: String?
+
+    @Option(name: .customLong("transform-column"), help: "With --transform: the image column to transform (default: the cache's one variable-shape column).")
+    var transformColumn: String?
+
+    @Option(help: "With --transform: the seed its random steps are keyed by.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        if let transform {
+            do { _ = try ImagePipeline(parsing: transform) } catch { throw ValidationError("--transform: \(error)") }
+        }
+        if transformColumn != nil, transform == nil { throw ValidationError("--transform-column needs --transform") }
+    }
+
     func run() throws {
         let cache = try CacheSource(path: file)  // a set's rows are global rows
         let columns = try cache.representative().columns
+        var served: CachedDataSet?
+        var transformed: String?
+        if let transform {
+            let whole: CachedDataSet
+            switch cache {
+            case let .file(file): whole = CachedDataSet(cache: file)
+            case let .set(set): whole = try CachedDataSet(set: set)
+            }
+            let column = try transformColumn ?? whole.defaultTransformColumn()
+            served = try whole.transforming(column: column, with: ImagePipeline(parsing: transform))
+            transformed = column
+        }
         let selected: [Int]
         do {
             selected = try rows?.rows(count: cache.rowCount) ?? Array(0..<min(5, cache.rowCount))
@@ -310,7 +338,10 @@ struct CacheShowCommand: ParsableCommand {
         }
         var entries = [JSON]()
         for row in selected {
-            let arrays = try cache.row(row)
+            var arrays = try cache.row(row)
+            if let served, let transformed, let index = columns.firstIndex(where: { $0.name == transformed }) {
+                arrays[index] = try served.transformedRows(column: transformed, rows: [row], seed: seed, epoch: 0).row(0)
+            }
             let id = try cache.id(ofRow: row)
             let label = zip(columns, arrays).lazy.compactMap { column, array in
                 column.role == .target ? ClassName.of(array, classes: cache.classes) : nil
@@ -323,7 +354,7 @@ struct CacheShowCommand: ParsableCommand {
                         (column.name, .array(array.doubles().map { array.dtype.isFloatingPoint ? JSON.double($0) : JSON.int(Int($0)) }))
                     })),
                 ] + (label.map { [("label", JSON.string($0))] } ?? [])
-                  + Self.shapes(of: zip(columns, arrays).filter { $0.0.spec.isVariableShape })))
+                  + Self.shapes(of: zip(columns, arrays).filter { $0.0.spec.isVariableShape || $0.0.name == transformed })))
             } else {
                 print("row \(row)\(id.map { " (id '\($0)')" } ?? ""):")
                 for (column, array) in zip(columns, arrays) {

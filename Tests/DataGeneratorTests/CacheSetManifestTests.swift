@@ -84,6 +84,18 @@ import Glibc
         #expect(found.contains(reason), "\(found)")
     }
 
+    @Test func aFileTooLargeForAManifestIsRefusedWithoutReadingIt() throws {
+        try CacheFixtures.withDirectory { directory in
+            let path = directory + "/huge.dgset"
+            try FileIO.write(Array("{".utf8), to: path)
+            #expect(truncate(path, 3 << 30) == 0)  // sparse: 3 GiB that were never written
+            let error = CacheFixtures.cacheError { _ = try CacheSet(path: path) }
+            #expect(error == .invalidSet(path: path, reason: "it holds \(3 << 30) bytes, more than a manifest's \(SetManifest.maxBytes)"))
+            #expect(CacheFixtures.cacheError { _ = try CacheSet(path: directory + "/absent.dgset") }
+                    == .io(path: directory + "/absent.dgset", operation: "read", errno: ENOENT))
+        }
+    }
+
     @Test func aNewerVersionIsRefusedNamingIt() {
         let error = Self.refusal(Self.manifest { $0["version"] = "7"; $0["shards"] = "\"whatever a later version holds\"" })
         #expect(error == .unsupportedVersion(path: "x.dgset", found: 7, supported: 1))
@@ -150,6 +162,25 @@ import Glibc
             // verify() names the bad shard too.
             let verified = CacheFixtures.cacheError { _ = try CacheSet(path: setPath).verify() }
             guard case .shard(_, 2, _, _)? = verified else { Issue.record("\(String(describing: verified))"); return }
+        }
+    }
+
+    @Test func shardsBelowTheManifestsFolderAreRecordedRelativeToItAndTheFolderMoves() throws {
+        try CacheFixtures.withDirectory { directory in
+            let (_, setPath) = try SetFixtures.build(in: directory)
+            #expect(mkdir(directory + "/set", 0o755) == 0 && mkdir(directory + "/set/parts", 0o755) == 0)
+            for index in 0..<4 {
+                try WritableFile.rename(directory + "/shard-\(index).dgcache", to: directory + "/set/parts/shard-\(index).dgcache")
+            }
+            // Given through a detour (`parts/../parts`), recorded as the plain relative path.
+            let created = try CacheSet.create(at: directory + "/set/all.dgset",
+                                              shards: (0..<4).map { directory + "/set/parts/../parts/shard-\($0).dgcache" })
+            #expect(created.manifest.shards.map(\.path) == (0..<4).map { "parts/shard-\($0).dgcache" })
+            #expect(created.fingerprint == (try CacheSet(path: setPath)).fingerprint)
+            // The whole folder moved: the set still opens and serves every row.
+            try WritableFile.rename(directory + "/set", to: directory + "/moved")
+            let moved = try CachedDataSet(path: directory + "/moved/all.dgset")
+            #expect(try moved.batches(BatchOptions(batchSize: 4, epochs: 1, truncate: false)).collect().map(\.rows.count) == [4, 4, 2])
         }
     }
 

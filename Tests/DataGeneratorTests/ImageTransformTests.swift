@@ -128,6 +128,25 @@ struct ScriptedDraws: TransformDraws {
                 == CropBox(top: 0, left: 0, height: 10, width: 12))
     }
 
+    @Test func hugeScalesAndFarRatiosFallBackInsteadOfOverflowing() throws {
+        // The fuzzer's input: a scale of 1..2e128 made sides no Int holds.
+        let pipeline = try ImagePipeline(parsing: "center-crop(16),random-resized-crop(6,scale=1..1" + String(repeating: "9", count: 128) + ",ratio=1..1)")
+        var draws = TransformRandom(seed: 0, epoch: 0, key: 1)
+        var output = [UInt8](repeating: 0, count: 6 * 6 * 3)
+        let pixels = [UInt8](repeating: 7, count: 40 * 50 * 3)
+        pixels.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes { target in
+                pipeline.render(ImageSource(height: 40, width: 50, channels: 3, pixels: source.baseAddress!), draws: &draws, into: target.baseAddress!)
+            }
+        }
+        #expect(output == [UInt8](repeating: 7, count: 6 * 6 * 3))
+        for ratio in [1e-300...1e-300, 1e300...1e300] {
+            var random = TransformRandom(seed: 0, epoch: 0, key: 1)
+            let box = CropSampler.randomResizedCrop(height: 1, width: 1, scale: 1...1, ratio: ratio, draws: &random)
+            #expect(box == CropBox(top: 0, left: 0, height: 1, width: 1))
+        }
+    }
+
     @Test func seededBoxesStayInsideTheImageWithinTheScaleAndRatio() {
         var fallbacks = 0
         for key in 0..<2000 as Range<UInt64> {
@@ -218,6 +237,23 @@ struct ScriptedDraws: TransformDraws {
         }
     }
 
+    @Test(arguments: [(90, 47), (61, 80), (200, 151), (33, 35), (48, 250)])
+    func aWholeImageCropResizedToASquareIsPillowsResize(height: Int, width: Int) throws {
+        var noise = SplitMix64(seed: UInt64(height * width))
+        let pixels = (0..<(height * width * 3)).map { _ in UInt8(truncatingIfNeeded: noise.next()) }
+        let pipeline = try ImagePipeline([.randomResizedCrop(size: 28, scale: 1...1, ratio: (Double(width) / Double(height))...(Double(width) / Double(height)))])
+        var served = [UInt8](repeating: 0, count: 28 * 28 * 3)
+        var draws = TransformRandom(seed: 1, epoch: 0, key: 2)
+        pixels.withUnsafeBytes { source in
+            served.withUnsafeMutableBytes { target in
+                pipeline.render(ImageSource(height: height, width: width, channels: 3, pixels: source.baseAddress!), draws: &draws,
+                                into: target.baseAddress!)
+            }
+        }
+        let expected = ImageResampler.resize(pixels, height: height, width: width, channels: 3, toHeight: 28, width: 28)
+        #expect(served == expected)
+    }
+
     @Test func normalizeAndChwGiveTorchvisionsFloatsChannelsFirst() throws {
         try withCache { cached in
             let plain = try cached.transforming(column: "data", with: ImagePipeline(parsing: "center-crop(12)"))
@@ -236,6 +272,14 @@ struct ScriptedDraws: TransformDraws {
                         #expect(values[row * 432 + c * 144 + y * 12 + x] == (Float(pixel) / 255 - mean[c]) / std[c])
                     } } }
                 }
+            }
+            // Channels last: the same values in HWC order.
+            let interleaved = try cached.transforming(input: 0, spec: "center-crop(12),normalize(imagenet)").batches(options).collect()
+            for (hwc, floats) in zip(bytes, interleaved.map { $0.inputs[0] }) {
+                #expect(floats.shape == hwc.shape)
+                #expect(floats.scalars(as: Float.self) == hwc.scalars(as: UInt8.self).enumerated().map { index, pixel in
+                    (Float(pixel) / 255 - mean[index % 3]) / std[index % 3]
+                })
             }
             // A centre crop of a stored 20 × 24 image is exact: no resampling.
             #expect(Array(bytes[0].row(0).bytes.prefix(3)) == Array(Self.pixels(index: 0)[(4 * 24 + 6) * 3..<((4 * 24 + 6) * 3 + 3)]))
@@ -322,6 +366,26 @@ struct ScriptedDraws: TransformDraws {
                 #expect(seen + (try served.batches(options, resumingFrom: cursor.checkpoint).collect()) == whole, "stopped after \(stop)")
             }
         }
+    }
+
+    @Test func aCacheSetOfShardsServesTheSingleFilesTransformedBatches() throws {
+        let dataSet = try Self.imageDataSet()
+        let directory = Fixtures.temporaryDirectory()
+        defer { Fixtures.remove(directory) }
+        let whole = directory + "/whole.dgcache"
+        _ = try CacheBuilder(dataSet: dataSet, output: whole).build()
+        var paths = [String]()
+        for (index, rows) in [0..<10, 10..<25, 25..<37].enumerated() {
+            paths.append(directory + "/shard-\(index).dgcache")
+            _ = try CacheBuilder(dataSet: try dataSet.subset(rows: rows), output: paths[index]).build()
+        }
+        try CacheSet.create(at: directory + "/images.dgset", shards: paths)
+        let spec = "random-resized-crop(12),flip,normalize(imagenet)"
+        let single = try CachedDataSet(path: whole).transforming(input: 0, spec: spec)
+        let set = try CachedDataSet(path: directory + "/images.dgset").transforming(input: 0, spec: spec)
+        let options = BatchOptions(batchSize: 8, epochs: 2, truncate: false, order: .full, seed: 3, workers: 2)
+        #expect(try digest(set, options, lent: true) == (try digest(single, options, lent: false)))
+        #expect(try digest(set, options, lent: false) == (try digest(single, options, lent: true)))
     }
 
     @Test func onlyVariableShapeUint8ImagesTakeATransform() throws {

@@ -32,4 +32,19 @@ import Testing
         let missing = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(6)", "--transform-column", "nope"])
         #expect(missing.status == 1 && missing.standardError.contains("nope"), "\(missing.standardError)")
     }
+
+    @Test func showPrintsTheImageColumnAsServedThroughATransform() throws {
+        let png = try Data(contentsOf: Self.knownPNG)
+        let fixture = try CacheCommandTests.Fixture(count: 3, suffix: ".png") { _ in png }
+        defer { fixture.remove() }
+        #expect(try CLI.run(["cache", "build", fixture.inventory, "-o", fixture.cache, "--id-suffix", ".png", "--data", "image", "--quiet"]).status == 0)
+        let shown = try CLI.run(["cache", "show", fixture.cache, "--rows", "0:2", "--json", "--transform", "center-crop(3),chw"])
+        #expect(shown.status == 0, "\(shown.standardError)")
+        let rows = try #require(try CacheCommandTests.json(shown.standardOutput) as? [[String: Any]])
+        #expect(rows.count == 2)
+        #expect((rows[0]["shapes"] as? [String: Any])?["data"] as? [Int] == [3, 3, 3])
+        #expect(((rows[0]["values"] as? [String: Any])?["data"] as? [Int])?.count == 27)
+        let bad = try CLI.run(["cache", "show", fixture.cache, "--transform", "center-crop(3),,chw"])
+        #expect(bad.status == 2 && bad.standardError.contains("character 15"), "\(bad.standardError)")
+    }
 }

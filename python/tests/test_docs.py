@@ -21,7 +21,7 @@ The conventions the documents follow:
 
 Commands find ``datagen`` on ``PATH`` (the directory of the binary the other tests use:
 ``DATAGEN_CLI``, or the repository's ``.build/debug/datagen``) and ``python`` (the test venv).
-Python blocks that import torch or keras are skipped, before running, when those are missing.
+Python blocks that import torch, keras or ray are skipped, before running, when those are missing.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ class DocumentRun:
             missing = _missing_modules(block.text)
             if missing:
                 return Outcome(0, "", 0, skipped=f"needs {', '.join(missing)}, not installed in this venv "
-                                                 "(python/run_tests.sh installs torch, keras and scikit-learn)")
+                                                 "(python/run_tests.sh installs torch, keras, scikit-learn and Ray)")
             if self.datagen is None:
                 return Outcome(0, "", 0, skipped="the data it opens is made by the shell blocks, which need "
                                                  "DATAGEN_CLI")

@@ -16,7 +16,7 @@ public struct CachedDataSet: Sendable {
     /// What the rows are read from: ``cache``, or a cache set of which ``rows`` are global rows.
     public let source: CacheSource
     /// The cache rows this data set serves, in its order (all rows, a split, or a subset).
-    public let rows: [Int]
+    public let rows: RowList
     /// The data columns, one per model input, in schema order.
     public let dataColumns: [CacheColumn]
     /// The target column, if the cache has one.
@@ -54,7 +54,7 @@ public struct CachedDataSet: Sendable {
 
     /// All rows of `cache`.
     public init(cache: CacheFile) {
-        self.init(cache: cache, rows: Array(0..<cache.rowCount))
+        self.init(cache: cache, rows: .all(cache.rowCount))
     }
 
     /// Opens the cache at `path` and serves all its rows.
@@ -72,10 +72,10 @@ public struct CachedDataSet: Sendable {
     /// - Throws: the errors of ``CacheSet/shard(_:)`` for the first shard.
     public init(set: CacheSet) throws(CacheError) {
         let source = CacheSource.set(set)
-        self.init(cache: try set.shard(0), source: source, rows: Array(0..<set.rowCount))
+        self.init(cache: try set.shard(0), source: source, rows: .all(set.rowCount))
     }
 
-    init(cache: CacheFile, source: CacheSource? = nil, rows: [Int], resident: (any ColumnGathering)? = nil) {
+    init(cache: CacheFile, source: CacheSource? = nil, rows: RowList, resident: (any ColumnGathering)? = nil) {
         let source = source ?? .file(cache)
         self.cache = cache
         self.source = source
@@ -113,7 +113,7 @@ public struct CachedDataSet: Sendable {
             guard position >= 0 && position < size else { throw .rowOutOfRange(row: position, count: size) }
             selected.append(rows[position])
         }
-        var subset = CachedDataSet(cache: cache, source: source, rows: selected, resident: resident)
+        var subset = CachedDataSet(cache: cache, source: source, rows: RowList(selected), resident: resident)
         subset.augmentations = augmentations
         subset.conversions = conversions
         subset.kernels = kernels
@@ -146,13 +146,13 @@ public struct CachedDataSet: Sendable {
     /// with zeros to the longest row).
     public func data() throws -> [NDArray] {
         guard !dataColumns.isEmpty else { throw DataSetError.noDataEncoder }
-        return try dataColumns.map { try gather($0, rows: rows).array }
+        return try dataColumns.map { try gather($0, rows: Array(rows)).array }
     }
 
     /// Every row's target.
     public func targets() throws -> NDArray {
         guard let targetColumn else { throw DataSetError.noTargetEncoder }
-        return try gather(targetColumn, rows: rows).array
+        return try gather(targetColumn, rows: Array(rows)).array
     }
 
     // MARK: Batches (owning form)

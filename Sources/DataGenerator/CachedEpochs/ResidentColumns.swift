@@ -53,6 +53,9 @@ final class ResidentColumns: Sendable {
     /// A quarter of the budget, between 1 MiB and 64 MiB.
     static func releaseInterval(budget: Int) -> Int { min(64 << 20, max(1 << 20, budget / 4)) }
 
+    /// Column `name` when it is served from memory (decoded or mapped).
+    func heldColumn(_ name: String) -> (any HeldColumn)? { held[name] }
+
     /// Hands the mapped pages of every streamed column back to the kernel.
     func releaseStreamed() {
         for column in streamed.values { column.release() }

@@ -22,7 +22,7 @@ extension CachedDataSet {
             throw CacheError.noSuchColumn(name: name, available: dataColumns.map(\.name))
         }
         var copy = self
-        copy.transformers[name] = try ColumnTransformer(pipeline: pipeline, column: column, cache: cache)
+        copy.transformers[name] = try ColumnTransformer(pipeline: pipeline, column: column, cache: cache, source: source)
         return copy
     }
 

@@ -12,15 +12,16 @@ final class ColumnTransformer: Sendable {
     let outputSpec: ArraySpec
     /// The bytes of one served row.
     let outputRowBytes: Int
-    private let cache: CacheFile
-    private let store: ColumnStore
+    private let source: CacheSource
+    /// The column's position among each cache file's stores (every shard of a set has the same).
+    private let storeIndex: Int
     private let output: TransformOutput
     private let pool = TransformScratchPool()
 
     /// - Throws: ``CacheError/wrongColumnKind(column:reason:)`` unless the column holds `uint8`
     ///   images of a fixed channel count (`[*, *, C]`); the pipeline's ``TransformSpecError``
     ///   when it cannot serve `C` channels.
-    init(pipeline: ImagePipeline, column: CacheColumn, cache: CacheFile) throws {
+    init(pipeline: ImagePipeline, column: CacheColumn, cache: CacheFile, source: CacheSource) throws {
         guard let rowShape = column.spec.rowShape, rowShape.count == 3, rowShape[2] > 0, column.spec.dtype == .uint8 else {
             throw CacheError.wrongColumnKind(column: column.name, reason: "transforms take variable-shape uint8 images (height × width × channels); it holds \(column.spec)")
         }
@@ -30,8 +31,8 @@ final class ColumnTransformer: Sendable {
         channels = rowShape[2]
         outputSpec = ArraySpec(pipeline.outputDType, pipeline.outputShape(channels: channels))
         outputRowBytes = outputSpec.elementsPerStep * outputSpec.dtype.byteWidth
-        self.cache = cache
-        store = cache.stores[try cache.storeIndex(column.name)]
+        self.source = source
+        storeIndex = try cache.storeIndex(column.name)
         output = TransformOutput(pipeline: pipeline, channels: channels)
     }
 
@@ -44,9 +45,23 @@ final class ColumnTransformer: Sendable {
         guard needed > 0, let base = buffer.baseAddress else { return }
         try pool.withScratch { (scratch) throws(CacheError) in
             for (position, row) in rows.enumerated() {
-                guard row >= 0 && row < cache.rowCount else { throw .rowOutOfRange(row: row, count: cache.rowCount) }
-                let source = try image(row: row, scratch: scratch)
-                var draws = TransformRandom(seed: seed, epoch: epoch, key: try cache.augmentationKey(ofRow: row))
+                guard row >= 0 && row < self.source.rowCount else { throw .rowOutOfRange(row: row, count: self.source.rowCount) }
+                // A set's global row is read from its shard's local row; the key is the id's (or
+                // the global row's, without ids), as for one cache file of the same rows.
+                let file: CacheFile
+                let local: Int
+                switch self.source {
+                case let .file(only):
+                    (file, local) = (only, row)
+                case let .set(set):
+                    let place = try set.locate(row: row)
+                    (file, local) = (try set.shard(place.shard), place.row)
+                }
+                guard storeIndex < file.stores.count, file.stores[storeIndex].name == column else {
+                    throw CacheError.noSuchColumn(name: column, available: file.columns.map(\.name))
+                }
+                let source = try image(store: file.stores[storeIndex], row: local, scratch: scratch)
+                var draws = TransformRandom(seed: seed, epoch: epoch, key: try file.augmentationKey(ofRow: local, globalRow: row))
                 let geometry = pipeline.geometry(height: source.height, width: source.width, draws: &draws)
                 ImageTransformKernel.render(source, geometry: geometry, output: output, scratch: scratch,
                                             into: base + position * outputRowBytes)
@@ -56,7 +71,7 @@ final class ColumnTransformer: Sendable {
 
     /// Row `row`'s image without a copy when its unit is stored raw, else from its unit decoded
     /// into `scratch` (kept for the unit's other rows).
-    private func image(row: Int, scratch: TransformScratch) throws(CacheError) -> ImageSource {
+    private func image(store: ColumnStore, row: Int, scratch: TransformScratch) throws(CacheError) -> ImageSource {
         guard let rowShapes = store.rowShapes else { throw store.corrupt("the column has no row shapes", row: row) }
         try store.checkTables()
         let height = Int(clamping: rowShapes.u64(row * 3))
@@ -79,10 +94,12 @@ final class ColumnTransformer: Sendable {
             return ImageSource(height: height, width: width, channels: channels, pixels: unit.stored.baseAddress! + (start - unitStart))
         }
         let decoded = scratch.buffer(.unit, count: unit.rawLength)
-        if scratch.unitIndex != index {
+        let owner = ObjectIdentifier(store)
+        if scratch.unitIndex != index || scratch.unitOwner != owner {
             scratch.unitIndex = -1
             try store.decode(unit, into: UnsafeMutableRawBufferPointer(start: decoded, count: unit.rawLength))
             scratch.unitIndex = index
+            scratch.unitOwner = owner
         }
         return ImageSource(height: height, width: width, channels: channels, pixels: UnsafeRawPointer(decoded + (start - unitStart)))
     }
@@ -90,11 +107,13 @@ final class ColumnTransformer: Sendable {
 
 extension CacheFile {
     /// ``AugmentationRandom/key(id:row:)`` of `row`, hashed from the id's stored bytes without
-    /// making a string.
-    func augmentationKey(ofRow row: Int) throws(CacheError) -> UInt64 {
+    /// making a string; without ids, the key of `globalRow` (the row's number in a cache set, or
+    /// `row` itself).
+    func augmentationKey(ofRow row: Int, globalRow: Int? = nil) throws(CacheError) -> UInt64 {
         guard row >= 0 && row < rowCount else { throw .rowOutOfRange(row: row, count: rowCount) }
-        guard let idOffsets, let idText else { return AugmentationRandom.key(id: nil, row: row) }
-        try checkIDTables()
+        guard let idOffsets, let idText else { return AugmentationRandom.key(id: nil, row: globalRow ?? row) }
+        // Once both tables are verified, a row costs two loads and the hash: nothing is allocated.
+        if !idTablesVerified.contains(0) || !idTablesVerified.contains(1) { try checkIDTables() }
         let start = idOffsets.u64(row)
         let end = idOffsets.u64(row + 1)
         guard start <= end, end <= UInt64(idText.count) else {

@@ -44,10 +44,12 @@ public struct TransformRandom: TransformDraws, Sendable {
         random = AugmentationRandom(seed: seed, epoch: epoch, key: key)
     }
 
+    /// A uniform value in `lower ..< upper` from the stream's next 53 bits.
     public mutating func uniform(_ lower: Double, _ upper: Double) -> Double {
         lower + (upper - lower) * (Double(random.next() >> 11) * 0x1p-53)
     }
 
+    /// A uniform integer in `0 ..< bound` (Lemire's multiply, rejecting the biased draws).
     public mutating func integer(below bound: Int) -> Int {
         precondition(bound > 0)
         let range = UInt64(bound)
@@ -74,9 +76,12 @@ public enum CropSampler {
         for _ in 0..<10 {
             let targetArea = area * draws.uniform(scale.lowerBound, scale.upperBound)
             let aspect = exp(draws.uniform(logLower, logUpper))
-            let w = pythonRound((targetArea * aspect).squareRoot())
-            let h = pythonRound((targetArea / aspect).squareRoot())
-            if w > 0 && w <= width && h > 0 && h <= height {
+            // Rounded in floating point first: a huge scale or ratio gives sides no Int holds (they
+            // do not fit, as in torchvision).
+            let wide = (targetArea * aspect).squareRoot().rounded(.toNearestOrEven)
+            let high = (targetArea / aspect).squareRoot().rounded(.toNearestOrEven)
+            if wide > 0 && wide <= Double(width) && high > 0 && high <= Double(height) {
+                let (w, h) = (Int(wide), Int(high))
                 let top = draws.integer(below: height - h + 1)
                 let left = draws.integer(below: width - w + 1)
                 return CropBox(top: top, left: left, height: h, width: w)
@@ -85,10 +90,11 @@ public enum CropSampler {
         let inRatio = Double(width) / Double(height)
         var w = width
         var h = height
+        // At least one pixel (torchvision would make an empty box of a 1-pixel side and a ratio far off).
         if inRatio < ratio.lowerBound {
-            h = pythonRound(Double(w) / ratio.lowerBound)
+            h = max(1, pythonRound(Double(w) / ratio.lowerBound))
         } else if inRatio > ratio.upperBound {
-            w = pythonRound(Double(h) * ratio.upperBound)
+            w = max(1, pythonRound(Double(h) * ratio.upperBound))
         }
         return CropBox(top: (height - h) / 2, left: (width - w) / 2, height: h, width: w)
     }

@@ -30,11 +30,12 @@ public struct ImageSource {
 /// ``TransformScratchPool`` and given back).
 final class TransformScratch: @unchecked Sendable {
     private(set) var bytes: [UnsafeMutableRawBufferPointer] = Array(repeating: UnsafeMutableRawBufferPointer(start: nil, count: 0), count: Slot.allCases.count)
-    /// The cache unit whose decoded bytes ``Slot/unit`` holds (-1: none).
+    /// The cache unit whose decoded bytes ``Slot/unit`` holds (-1: none), and its column store.
     var unitIndex = -1
+    var unitOwner: ObjectIdentifier?
 
     enum Slot: Int, CaseIterable {
-        case horizontalBounds, horizontalWeights, verticalBounds, verticalWeights, rows, unit
+        case horizontalBounds, horizontalWeights, verticalBounds, verticalWeights, rows, unit, sums
     }
 
     /// The buffer `slot`, at least `count` bytes.
@@ -124,36 +125,53 @@ enum ImageTransformKernel {
         let rows = scratch.buffer(.rows, count: max(1, (rowEnd - firstRow) * rowBytes)).assumingMemoryBound(to: UInt8.self)
         let pixels = source.pixels.assumingMemoryBound(to: UInt8.self)
         let half = 1 << (precisionBits - 1)
-        // Horizontal pass: stored rows firstRow..<rowEnd, resampled to outWidth columns.
+        // Horizontal pass: stored rows firstRow..<rowEnd, resampled to outWidth columns. Sums fit
+        // in 32 bits (255 × a weight total of about 2^22), as in Pillow.
         for y in firstRow..<rowEnd {
             let sourceRow = pixels + y * source.width * channels
             let target = rows + (y - firstRow) * rowBytes
+            if channels == 3 {
+                for column in 0..<outWidth {
+                    let count = hBounds[2 * column + 1]
+                    let weights = hWeights + column * horizontalTaps
+                    var start = sourceRow + hBounds[2 * column] * 3
+                    var (r, g, b) = (Int32(half), Int32(half), Int32(half))
+                    for tap in 0..<count {
+                        let weight = weights[tap]
+                        r &+= Int32(start[0]) &* weight
+                        g &+= Int32(start[1]) &* weight
+                        b &+= Int32(start[2]) &* weight
+                        start += 3
+                    }
+                    target[column * 3] = clip(r)
+                    target[column * 3 + 1] = clip(g)
+                    target[column * 3 + 2] = clip(b)
+                }
+                continue
+            }
             for column in 0..<outWidth {
                 let first = hBounds[2 * column]
                 let count = hBounds[2 * column + 1]
                 let weights = hWeights + column * horizontalTaps
                 let start = sourceRow + first * channels
                 for channel in 0..<channels {
-                    var sum = half
-                    var tap = 0
-                    while tap < count {
-                        sum += Int(start[tap * channels + channel]) &* Int(weights[tap])
-                        tap += 1
-                    }
+                    var sum = Int32(half)
+                    for tap in 0..<count { sum &+= Int32(start[tap * channels + channel]) &* weights[tap] }
                     target[column * channels + channel] = clip(sum)
                 }
             }
         }
+        let sums = scratch.buffer(.sums, count: rowBytes * 4).assumingMemoryBound(to: Int32.self)
         // Vertical pass, written out.
         output.table.withUnsafeBufferPointer { table in
-            verticalPass(rows: rows, rowBytes: rowBytes, firstRow: firstRow, outWidth: outWidth, outHeight: outHeight,
+            verticalPass(rows: rows, sums: sums, rowBytes: rowBytes, firstRow: firstRow, outWidth: outWidth, outHeight: outHeight,
                          channels: channels, bounds: vBounds, weights: vWeights, taps: verticalTaps,
                          channelsFirst: output.channelsFirst, table: table, into: destination)
         }
     }
 
     /// The vertical pass of ``render(_:geometry:output:scratch:into:)``.
-    private static func verticalPass(rows: UnsafeMutablePointer<UInt8>, rowBytes: Int, firstRow: Int, outWidth: Int,
+    private static func verticalPass(rows: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>, rowBytes: Int, firstRow: Int, outWidth: Int,
                                      outHeight: Int, channels: Int, bounds vBounds: UnsafeMutablePointer<Int>,
                                      weights vWeights: UnsafeMutablePointer<Int32>, taps verticalTaps: Int,
                                      channelsFirst: Bool, table: UnsafeBufferPointer<Float>,
@@ -168,16 +186,42 @@ enum ImageTransformKernel {
             let first = vBounds[2 * row] - firstRow
             let count = vBounds[2 * row + 1]
             let weights = vWeights + row * verticalTaps
+            // Tap by tap over the whole row: a loop the compiler vectorises.
+            for element in 0..<rowBytes { sums[element] = Int32(half) }
+            for tap in 0..<count {
+                let weight = weights[tap]
+                let source = rows + (first + tap) * rowBytes
+                for element in 0..<rowBytes { sums[element] &+= Int32(source[element]) &* weight }
+            }
+            if !channelsFirst && !converts {
+                let target = bytes + row * rowBytes
+                for element in 0..<rowBytes { target[element] = clip(sums[element]) }
+                continue
+            }
+            if channels == 3, let lookup {
+                // The common image case without a branch or a division per element.
+                let (red, green, blue) = (lookup, lookup + 256, lookup + 512)
+                if channelsFirst {
+                    let (r, g, b) = (floats + row * outWidth, floats + plane + row * outWidth, floats + 2 * plane + row * outWidth)
+                    for column in 0..<outWidth {
+                        r[column] = red[Int(clip(sums[3 * column]))]
+                        g[column] = green[Int(clip(sums[3 * column + 1]))]
+                        b[column] = blue[Int(clip(sums[3 * column + 2]))]
+                    }
+                } else {
+                    let target = floats + row * rowBytes
+                    for column in 0..<outWidth {
+                        target[3 * column] = red[Int(clip(sums[3 * column]))]
+                        target[3 * column + 1] = green[Int(clip(sums[3 * column + 1]))]
+                        target[3 * column + 2] = blue[Int(clip(sums[3 * column + 2]))]
+                    }
+                }
+                continue
+            }
             var column = 0
             var channel = 0
             for element in 0..<rowBytes {
-                var sum = half
-                var tap = 0
-                while tap < count {
-                    sum += Int(rows[(first + tap) * rowBytes + element]) &* Int(weights[tap])
-                    tap += 1
-                }
-                let value = clip(sum)
+                let value = clip(sums[element])
                 let index = channelsFirst ? channel * plane + row * outWidth + column : row * rowBytes + element
                 if converts {
                     floats[index] = lookup![channel << 8 | Int(value)]
@@ -240,10 +284,10 @@ enum ImageTransformKernel {
         }
     }
 
-    private static func clip(_ value: Int) -> UInt8 {
-        if value >= (1 << precisionBits) << 8 { return 255 }
-        if value <= 0 { return 0 }
-        return UInt8(truncatingIfNeeded: value >> precisionBits)
+    @inline(__always)
+    private static func clip(_ value: Int32) -> UInt8 {
+        let shifted = value >> Int32(precisionBits)
+        return shifted < 0 ? 0 : (shifted > 255 ? 255 : UInt8(truncatingIfNeeded: shifted))
     }
 }
 

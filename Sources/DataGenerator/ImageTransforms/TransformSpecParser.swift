@@ -13,6 +13,7 @@ public enum TransformSpecError: Error, Sendable, Hashable, CustomStringConvertib
     /// The names the parser knows.
     public static let knownTransforms = ["random-resized-crop", "resize-shorter", "center-crop", "flip", "normalize", "chw"]
 
+    /// The message: the spec, the character position, what was found and what was expected.
     public var description: String {
         switch self {
         case let .unexpected(spec, position, found, expected):

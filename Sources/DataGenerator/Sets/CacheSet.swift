@@ -1,4 +1,5 @@
 import Synchronization
+import SystemPackage
 
 /// An open cache set: the shards a manifest (`NAME.dgset`) lists, read as one cache whose rows
 /// are the shards' rows one shard after another (global row numbers).
@@ -31,7 +32,18 @@ public final class CacheSet: Sendable {
     /// - Complexity: O(manifest size).
     public convenience init(path: String) throws(CacheError) {
         let bytes: [UInt8]
-        do { bytes = try FileIO.readAll(path) } catch { throw .io(path: path, operation: "read", errno: error.rawValue) }
+        do {
+            // Refused before reading: a huge file (a cache named .dgset, say) is not a manifest.
+            let size = try FileIO.status(path).size
+            guard size <= SetManifest.maxBytes else {
+                throw CacheError.invalidSet(path: path, reason: "it holds \(size) bytes, more than a manifest's \(SetManifest.maxBytes)")
+            }
+            bytes = try FileIO.readAll(path)
+        } catch let error as Errno {
+            throw .io(path: path, operation: "read", errno: error.rawValue)
+        } catch {
+            throw error as! CacheError
+        }
         self.init(path: path, manifest: try SetManifest.parse(bytes, path: path))
     }
 

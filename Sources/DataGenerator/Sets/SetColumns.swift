@@ -52,7 +52,10 @@ final class SetColumns: ColumnGathering {
     let held: Set<String>
     /// The bytes of one stored row of each fixed-shape column.
     private let rowBytes: [String: Int]
-    private let shards: LazyReferences<ResidentColumns>
+    /// The fixed-shape columns' names, in schema order, and each one's place in that order.
+    private let names: [String]
+    private let places: [String: Int]
+    private let shards: LazyReferences<ShardColumns>
     private let releaseInterval: Int
     private let pending = Atomic<Int>(0)
 
@@ -64,6 +67,8 @@ final class SetColumns: ColumnGathering {
             rowBytes[column.name] = column.shape.reduce(1, *) * column.dtype.byteWidth
         }
         self.rowBytes = rowBytes
+        names = set.schema.filter { !$0.variableLength }.map(\.name)
+        places = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
         var held = Set<String>()
         var used = 0
         let fixed = set.schema.filter { !$0.variableLength }.map { (name: $0.name, bytes: set.rowCount * rowBytes[$0.name]!) }
@@ -86,10 +91,11 @@ final class SetColumns: ColumnGathering {
     func decoded(_ name: String) -> ResidentColumn? { nil }
 
     /// The columns of shard `index`, made on first use (opening the shard).
-    private func columns(ofShard index: Int) throws(CacheError) -> ResidentColumns {
+    private func columns(ofShard index: Int) throws(CacheError) -> ShardColumns {
         if let columns = shards.load(index) { return columns }
         let file = try cacheSet.shard(index)
-        return shards.store(index, ResidentColumns(cache: file, budget: budget, holding: held, releaseInterval: .max))
+        let columns = ResidentColumns(cache: file, budget: budget, holding: held, releaseInterval: .max)
+        return shards.store(index, ShardColumns(columns: columns, held: names.map { columns.heldColumn($0) }))
     }
 
     func gather(column name: String, rows: UnsafeBufferPointer<Int>, into buffer: UnsafeMutableRawBufferPointer,
@@ -103,11 +109,19 @@ final class SetColumns: ColumnGathering {
         let delivered = kernel?.targetRowBytes ?? stored
         let needed = rows.count * delivered
         guard buffer.count >= needed else { throw .bufferTooSmall(column: name, needed: needed, available: buffer.count) }
+        guard needed > 0 else { return }
+        let place = places[name]!
         try cacheSet.forEachRun(rows) { (shard, local, position) throws(CacheError) in
+            let columns = try columns(ofShard: shard)
             let start = position * delivered
-            try columns(ofShard: shard).gather(column: name, rows: local,
-                                               into: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + local.count * delivered)]),
-                                               kernel: kernel)
+            if let held = columns.held[place] {
+                // The run's rows lie in the shard (forEachRun) and the buffer holds them (checked above).
+                try held.gather(local, into: buffer.baseAddress! + start, kernel: kernel)
+            } else {
+                try columns.columns.gather(column: name, rows: local,
+                                           into: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + local.count * delivered)]),
+                                           kernel: kernel)
+            }
         }
         if !held.contains(name) { served(bytes: rows.count * stored) }
     }
@@ -119,7 +133,19 @@ final class SetColumns: ColumnGathering {
         guard total >= releaseInterval, total - bytes < releaseInterval else { return }
         pending.store(0, ordering: .relaxed)
         for index in 0..<cacheSet.shardCount {
-            shards.load(index)?.releaseStreamed()
+            shards.load(index)?.columns.releaseStreamed()
         }
+    }
+}
+
+/// One shard's columns in a ``SetColumns``: its ``ResidentColumns`` and, per fixed-shape column in
+/// schema order, the column it holds in memory (`nil` when streamed), looked up once.
+final class ShardColumns: Sendable {
+    let columns: ResidentColumns
+    let held: [(any HeldColumn)?]
+
+    init(columns: ResidentColumns, held: [(any HeldColumn)?]) {
+        self.columns = columns
+        self.held = held
     }
 }

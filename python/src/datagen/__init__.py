@@ -12,13 +12,14 @@ was built at install time) and ``"numpy"`` (a pure numpy + lz4 reader of docs/FO
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 from ._build_worker import ColumnSpec
 from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, CorruptError, EngineUnavailableError,
                       NotACacheError, OptionError, RecordError, TruncatedError, UnsupportedVersionError,
                       WorkerDiedError)
 from ._numpy_backend import NumpyCache
+from ._numpy_set import NumpyCacheSet, is_set_manifest
 from ._order import EpochOrder, Feistel, Shard, epoch_permutation
 from ._protocol import Batch, Batches, Cache, RowSelection, ShuffleMode
 from ._sizes import MemoryBudget, parse_memory_budget
@@ -26,6 +27,7 @@ from ._sizes import MemoryBudget, parse_memory_budget
 __all__ = [
     "open",
     "build",
+    "create_set",
     "ColumnSpec",
     "engine_available",
     "parse_memory_budget",
@@ -47,6 +49,7 @@ __all__ = [
     "RecordError",
     "WorkerDiedError",
     "NumpyCache",
+    "NumpyCacheSet",
     "EpochOrder",
     "Feistel",
     "Shard",
@@ -69,7 +72,9 @@ def engine_available() -> bool:
 
 def open(path: Union[str, os.PathLike[str]], backend: Optional[str] = None,  # noqa: A001 (the issue's name)
          memory_budget: MemoryBudget = None) -> Cache:
-    """Opens the cache file at ``path``: a :class:`Cache`, whichever the backend.
+    """Opens the cache file at ``path``, or the cache set whose manifest it is (``NAME.dgset``:
+    its shards' rows as one cache, each shard opened on first use): a :class:`Cache`, whichever
+    the backend.
 
     ``backend`` is ``"engine"`` (the Swift engine), ``"numpy"`` (pure numpy + lz4), or ``None``:
     the engine when it was built, else numpy. Raises :class:`CacheError` for a missing
@@ -84,7 +89,7 @@ def open(path: Union[str, os.PathLike[str]], backend: Optional[str] = None,  # n
     if backend is None:
         backend = "engine" if engine_available() else "numpy"
     if backend == "numpy":
-        return NumpyCache(path)
+        return NumpyCacheSet(path) if is_set_manifest(path) else NumpyCache(path)
     if backend == "engine":
         try:
             from . import _engine
@@ -122,3 +127,13 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
     from ._build import build as run
     return run(inventory, output, data, target, id_column=id_column, target_column=target_column, workers=workers,
                on_error=on_error, codec=codec, progress=progress, force=force, shard=shard)
+
+
+def create_set(manifest: Union[str, os.PathLike[str]], shards: Sequence[Union[str, os.PathLike[str]]]) -> str:
+    """Writes the cache set ``manifest`` (``NAME.dgset``) over the cache files ``shards``, in that
+    order, as ``datagen cache set create`` does (the engine's ``dg_set_create``: every shard
+    verified, schemas and classes checked to agree, the manifest written atomically), and returns
+    its path; open it with :func:`open`. Errors are :class:`CacheError` naming the shard at fault.
+    ``datagen.distributed.build`` writes its set with it."""
+    from ._set_create import create_set as run
+    return run(manifest, shards)

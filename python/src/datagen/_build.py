@@ -4,6 +4,7 @@ groups and committed in order through the engine's writer (the C API's ``dg_writ
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import functools
 import hashlib
 import inspect
@@ -14,6 +15,7 @@ import os
 import signal
 import sys
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -294,21 +296,24 @@ class _StringTarget:
 
 # --- the build ----------------------------------------------------------------------------------
 
-def _rows_digest(frame: Any, id_column: Optional[str], parts: Sequence[str]) -> str:
-    def field(text: str) -> bytes:
-        return text.encode("utf-8", "surrogatepass") + b"\0"
+def _field(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass") + b"\0"
 
+
+def _rows_hasher(frame: Any, id_column: Optional[str], parts: Sequence[str]) -> Any:
+    """The SHA-256 state of the rows' digest over the inventory and ``parts``; a shard's digest
+    adds its ``shard K/N`` field to a copy."""
     hasher = hashlib.sha256()
-    hasher.update(field("datagen-python-build-v1"))
+    hasher.update(_field("datagen-python-build-v1"))
     hasher.update(len(frame.columns).to_bytes(8, "little"))
     hasher.update(len(frame).to_bytes(8, "little"))
-    hasher.update(field(id_column or ""))
+    hasher.update(_field(id_column or ""))
     for name in frame.columns:
-        hasher.update(field(str(name)))
+        hasher.update(_field(str(name)))
         hasher.update("\0".join(map(str, frame[name].tolist())).encode("utf-8", "surrogatepass") + b"\0\0")
     for part in parts:
-        hasher.update(field(part))
-    return hasher.hexdigest()
+        hasher.update(_field(part))
+    return hasher
 
 
 def _fresh(output: str, digest: str, codec: str) -> bool:
@@ -376,20 +381,81 @@ def _check_encoder(encoder: Any, position: int) -> None:
                           "transform_batch(records) and is not callable")
 
 
-def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, target: Any = None, *,
-          id_column: Optional[str] = "id", target_column: str = "target", workers: Optional[int] = None,
-          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False,
-          shard: Optional[Tuple[int, int]] = None) -> Cache:
-    """Builds the cache ``output`` from ``inventory`` through Python encoders and returns it opened
-    (``datagen.open(output)``). ``shard=(K, N)`` encodes only the rows [K·R/N, (K+1)·R/N) of the R
-    records, with the encoders and classes fitted over the whole inventory. See docs/PYTHON.md,
-    "Building caches from Python"."""
-    shard_rows = _shard(shard)
+@dataclass
+class Prepared:
+    """A build's inputs, checked and read once: the inventory as a frame, the encoders and their
+    identities, the ids, the target (a string target already computed over the whole column) and
+    what keys the rows' digest. :func:`fit` then fits the encoders and finds the columns' specs;
+    :func:`shard_job` cuts out one shard's work."""
+
+    frame: Any
+    csv_path: Optional[str]
+    encoders: List[Any]
+    names: List[str]
+    specs: List[Optional[ColumnSpec]]
+    declared: List[bool]
+    ids: Optional[List[str]]
+    id_column: Optional[str]
+    string_target: Optional[_StringTarget]
+    object_target: Any
+    target_identity: str
+    identities: List[str]
+    target_column: str
+    on_error: str
+    codec: str
+    _hasher: Any = None
+
+    @property
+    def records(self) -> int:
+        """The inventory's record count."""
+        return len(self.frame)
+
+    def digest(self, shard: Optional[Tuple[int, int]]) -> str:
+        """The rows' digest of the whole build (``shard`` None) or of shard ``(K, N)``: what the
+        cache's fingerprint keeps as ``rows`` and a resumed journal must match."""
+        if self._hasher is None:
+            self._hasher = _rows_hasher(self.frame, self.id_column,
+                                        [*self.names, *self.identities, repr(self.specs), self.target_identity,
+                                         self.target_column])
+        hasher = self._hasher.copy()
+        if shard is not None:
+            hasher.update(_field(f"shard {shard[0]}/{shard[1]}"))
+        return str(hasher.hexdigest())
+
+
+@dataclass
+class ShardJob:
+    """One cache's work, self-contained (it crosses to another process or node, pickled by
+    cloudpickle): the encoders fitted and their specs known, the shard's rows of the inventory, its
+    ids and string-target values, the schema, the rows' digest and the classes."""
+
+    state: EncoderState
+    frame: Any
+    ids: Optional[List[str]]
+    string_target: Optional[_StringTarget]
+    schema: Dict[str, Any]
+    digest: str
+    classes: Optional[List[str]]
+    codec: str
+    first_row: int
+
+    @property
+    def records(self) -> int:
+        """The shard's record count."""
+        return int(self.schema["records"])
+
+
+def prepare(inventory: Any, data: Any, target: Any = None, *, id_column: Optional[str] = "id",
+            target_column: str = "target", on_error: str = "fail", codec: str = "lz4",
+            workers: Optional[int] = None, output: Optional[str] = None) -> Prepared:
+    """Checks the arguments of a build (and that the cache ``output`` can be written, when given)
+    and reads its inventory (see :func:`build`); raises :class:`OptionError` or
+    :class:`CacheError` before any record is encoded."""
     if on_error not in ("fail", "skip"):
         raise OptionError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     if codec not in _CODECS:
         raise OptionError(f"codec must be one of {', '.join(_CODECS)}, not {codec!r}")
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
+    if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise OptionError(f"workers must be a positive int or None, not {workers!r}")
     if isinstance(target, str) and target not in _TARGETS:
         raise OptionError(f"unknown target {target!r}: use label, onehot (categorical), int, float, "
@@ -398,11 +464,8 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
         raise OptionError(f"target must be a string, an object with transform(frame) or None, not {type(target).__name__}")
     writer_library()  # EngineUnavailableError first, before any work
     pandas = _pandas()
-    output_path = os.fspath(output)
-    parent = os.path.dirname(os.path.abspath(output_path))
-    if not os.path.isdir(parent) or os.path.isdir(output_path):
-        raise CacheError(f"cannot write the cache {output_path}: "
-                         + ("it is a directory" if os.path.isdir(output_path) else f"no directory {parent}"), output_path)
+    if output is not None:
+        _check_output(output)
     frame, csv_path = _inventory(inventory, pandas, id_column)
     records = len(frame)
     if records == 0:
@@ -439,59 +502,115 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
         target_identity = encoder_identity(target)
     else:
         target_identity = "none"
+    return Prepared(frame=frame, csv_path=csv_path, encoders=encoders, names=names, specs=specs,
+                    declared=[one is not None for one in declared], ids=ids,
+                    id_column=id_column if has_ids else None, string_target=string_target,
+                    object_target=object_target, target_identity=target_identity,
+                    identities=[encoder_identity(encoder) for encoder in encoders], target_column=target_column,
+                    on_error=on_error, codec=codec)
 
-    identities = [encoder_identity(encoder) for encoder in encoders]
-    digest = _rows_digest(frame, id_column if has_ids else None,
-                          [*names, *identities, repr(specs), target_identity, target_column]
-                          + ([] if shard is None else [f"shard {shard[0]}/{shard[1]}"]))
-    if not force and _fresh(output_path, digest, codec):
-        from . import open as open_cache
-        return open_cache(output_path)
 
-    for encoder in encoders:
+def fit(prepared: Prepared, spec_file_of: str, digest: str) -> EncoderState:
+    """Fits the encoders (and an object target) over the whole inventory and finds every column's
+    spec (the probe; its side file is ``spec_file_of + ".partial.specs"``, keyed by ``digest``):
+    the state every shard of the inventory encodes with."""
+    frame = prepared.frame
+    for encoder in prepared.encoders:
         if hasattr(encoder, "fit"):
             try:
                 encoder.fit(frame)
             except Exception as error:
                 raise CacheError(f"encoder {encoder_name(encoder)}.fit failed: {type(error).__name__}: {error}") from error
-    if object_target is not None and hasattr(object_target, "fit"):
+    target = prepared.object_target
+    if target is not None and hasattr(target, "fit"):
         try:
-            object_target.fit(frame)
+            target.fit(frame)
         except Exception as error:
-            raise CacheError(f"target encoder {encoder_name(object_target)}.fit failed: "
+            raise CacheError(f"target encoder {encoder_name(target)}.fit failed: "
                              f"{type(error).__name__}: {error}") from error
+    state = EncoderState(encoders=prepared.encoders, names=prepared.names, specs=list(prepared.specs),
+                         declared=prepared.declared, target=target, target_spec=None, id_column=prepared.id_column,
+                         skip=prepared.on_error == "skip")
+    state.target_spec = _probe(state, frame, spec_file_of, digest, prepared.records)
+    return state
 
-    state = EncoderState(encoders=encoders, names=names, specs=specs, declared=[one is not None for one in declared],
-                         target=object_target, target_spec=None, id_column=id_column if has_ids else None,
-                         skip=on_error == "skip")
-    target_spec = _probe(state, frame, output_path, digest, records)
-    state.target_spec = target_spec
-    if shard_rows is not None:  # fitted and probed over the whole inventory: now keep the shard's rows
-        rows = shard_rows(records)
+
+def shard_job(prepared: Prepared, state: EncoderState, shard: Optional[Tuple[int, int]], digest: str) -> ShardJob:
+    """The work of the whole build (``shard`` None) or of shard ``(K, N)``: its rows
+    [K·R/N, (K+1)·R/N) of the R records, with ``state`` fitted over the whole inventory."""
+    rows = range(prepared.records) if shard is None else _shard_rows(shard[0], shard[1], prepared.records)
+    frame = prepared.frame
+    ids = prepared.ids
+    string_target = prepared.string_target
+    if shard is not None:
         frame = frame.iloc[rows.start:rows.stop]
-        records = len(rows)
         ids = None if ids is None else ids[rows.start:rows.stop]
         if string_target is not None:
+            string_target = copy.copy(string_target)
             string_target.values = string_target.values[rows.start:rows.stop]
-    if string_target is not None:
-        target_spec = string_target.spec
+    records = len(rows)
+    target_spec = string_target.spec if string_target is not None else state.target_spec
     column_specs: List[ColumnSpec] = [spec for spec in state.specs if spec is not None]
     all_specs = column_specs + ([target_spec] if target_spec is not None else [])
     rows_per_group = _rows_per_group(all_specs, records)
     columns: List[Dict[str, Any]] = []
-    for name, spec, identity in zip(names, column_specs, identities):
+    for name, spec, identity in zip(prepared.names, column_specs, prepared.identities):
         columns.append({"name": name, "dtype": spec.dtype.name, "shape": list(spec.shape),
                         "variable_length": spec.variable_length, "encoder": identity})
     if target_spec is not None:
         columns.append({"name": "target", "role": "target", "dtype": target_spec.dtype.name,
-                        "shape": list(target_spec.shape), "encoder": target_identity})
-    schema = {"columns": columns, "records": records, "rows_per_group": rows_per_group, "codec": codec,
-              "on_error": on_error}
+                        "shape": list(target_spec.shape), "encoder": prepared.target_identity})
+    schema = {"columns": columns, "records": records, "rows_per_group": rows_per_group, "codec": prepared.codec,
+              "on_error": prepared.on_error}
+    classes = string_target.classes if string_target is not None else _object_classes(state.target)
+    return ShardJob(state=state, frame=frame, ids=ids, string_target=string_target, schema=schema, digest=digest,
+                    classes=classes, codec=prepared.codec, first_row=rows.start)
 
+
+def run_job(job: ShardJob, output: str, workers: int, show: bool = False) -> None:
+    """Encodes ``job`` into the cache ``output``: in a pool of ``workers`` processes, or in this
+    process when ``workers`` is 0 (a Ray task, where Ray gives the parallelism). Resumes the
+    journal of an interrupted build of the same job."""
+    _check_output(output)
+    if workers == 0:
+        _drive_inline(job, output, show)
+    else:
+        _drive(job.state, job.frame, output, job.schema, job.digest, int(job.schema["rows_per_group"]), workers,
+               job.string_target, job.ids, job.classes, show)
+
+
+def is_fresh(output: str, digest: str, codec: str) -> bool:
+    """Whether ``output`` is a valid cache built from the same rows and encoders under ``codec``."""
+    return _fresh(output, digest, codec)
+
+
+def _check_output(output_path: str) -> None:
+    parent = os.path.dirname(os.path.abspath(output_path))
+    if not os.path.isdir(parent) or os.path.isdir(output_path):
+        raise CacheError(f"cannot write the cache {output_path}: "
+                         + ("it is a directory" if os.path.isdir(output_path) else f"no directory {parent}"), output_path)
+
+
+def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, target: Any = None, *,
+          id_column: Optional[str] = "id", target_column: str = "target", workers: Optional[int] = None,
+          on_error: str = "fail", codec: str = "lz4", progress: bool = True, force: bool = False,
+          shard: Optional[Tuple[int, int]] = None) -> Cache:
+    """Builds the cache ``output`` from ``inventory`` through Python encoders and returns it opened
+    (``datagen.open(output)``). ``shard=(K, N)`` encodes only the rows [K·R/N, (K+1)·R/N) of the R
+    records, with the encoders and classes fitted over the whole inventory. See docs/PYTHON.md,
+    "Building caches from Python"."""
+    checked_shard = _check_shard(shard)
+    output_path = os.fspath(output)
+    prepared = prepare(inventory, data, target, id_column=id_column, target_column=target_column,
+                       on_error=on_error, codec=codec, workers=workers, output=output_path)
+    digest = prepared.digest(checked_shard)
+    if not force and _fresh(output_path, digest, codec):
+        from . import open as open_cache
+        return open_cache(output_path)
+    state = fit(prepared, output_path, digest)
+    job = shard_job(prepared, state, checked_shard, digest)
     count = workers if workers is not None else default_workers()
-    classes = string_target.classes if string_target is not None else _object_classes(object_target)
-    _drive(state, frame, output_path, schema, digest, rows_per_group, count, string_target, ids, classes,
-           progress and _show_progress())
+    run_job(job, output_path, count, progress and _show_progress())
     try:
         os.unlink(_spec_file(output_path))
     except OSError:
@@ -500,8 +619,8 @@ def build(inventory: Any, output: Union[str, os.PathLike[str]], data: Any, targe
     return open_cache(output_path)
 
 
-def _shard(shard: Any) -> Optional[Any]:
-    """The function from the record count to the rows of ``shard=(K, N)`` (None for the whole)."""
+def _check_shard(shard: Any) -> Optional[Tuple[int, int]]:
+    """``shard=(K, N)`` checked (None for the whole inventory)."""
     if shard is None:
         return None
     if (not isinstance(shard, tuple) or len(shard) != 2
@@ -510,7 +629,12 @@ def _shard(shard: Any) -> Optional[Any]:
     index, count = shard
     if count < 1 or not 0 <= index < count:
         raise OptionError(f"shard=({index}, {count}): N must be at least 1 and K in 0..{count - 1} (shards count from 0)")
-    return lambda records: range(index * records // count, (index + 1) * records // count)
+    return (index, count)
+
+
+def _shard_rows(index: int, count: int, records: int) -> range:
+    """Shard ``index`` of ``count``: the rows [K·R/N, (K+1)·R/N) of ``records`` (as the CLI's --shard)."""
+    return range(index * records // count, (index + 1) * records // count)
 
 
 def _object_classes(target: Any) -> Optional[List[str]]:
@@ -576,6 +700,53 @@ def _raise_failure(result: GroupResult, output: str, rows: Optional[range] = Non
     raise error from cause
 
 
+def _put(writer: GroupWriter, group: int, rows: range, result: GroupResult, string_target: Optional[_StringTarget],
+         output: str) -> None:
+    """Hands row group ``group`` (``rows``, encoded as ``result``) to the writer, with the string
+    target's values of its kept rows; raises the group's failure."""
+    if result.failure is not None:
+        _raise_failure(result, output, rows)
+    columns = list(result.columns)
+    lengths = list(result.lengths)
+    if string_target is not None:
+        skipped_rows = {entry["row"] for entry in result.skipped}
+        kept = [row for row in rows if row not in skipped_rows]
+        values = string_target.values[rows.start:rows.stop] if len(kept) == len(rows) \
+            else string_target.values[kept]
+        columns.append(values)
+        lengths.append(None)
+    writer.put(group, columns, lengths, result.skipped)
+
+
+def _drive_inline(job: ShardJob, output: str, show: bool) -> None:
+    """Encodes the groups of ``job`` one after another in this process and commits them in order
+    (a Ray task's build: the parallelism is Ray's, one task per shard)."""
+    records = job.records
+    rows_per_group = int(job.schema["rows_per_group"])
+    groups = (records + rows_per_group - 1) // rows_per_group
+    writer: Optional[GroupWriter] = GroupWriter(output, job.schema, job.digest)
+    bar: Optional[_Progress] = None
+    try:
+        assert writer is not None
+        done = writer.groups_done
+        bar = _Progress(show, records, min(records, done * rows_per_group))
+        for group in range(done, groups):
+            start = group * rows_per_group
+            rows = range(start, min(records, start + rows_per_group))
+            result = run_group(job.state, group, start, job.frame.iloc[rows.start:rows.stop])
+            _put(writer, group, rows, result, job.string_target, output)
+            bar.update(len(rows))
+        bar.close()
+        bar = None
+        writer.finish(job.ids, job.classes)
+        writer = None
+    finally:
+        if bar is not None:
+            bar.close()
+        if writer is not None:
+            writer.abort()
+
+
 def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any], digest: str, rows_per_group: int,
            workers: int, string_target: Optional[_StringTarget], ids: Optional[List[str]],
            classes: Optional[List[str]], show: bool) -> None:
@@ -636,18 +807,7 @@ def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any],
             except Exception as error:
                 raise CacheError(f"row group {group} (rows {rows.start}..{rows.stop - 1}) failed in its worker: "
                                  f"{type(error).__name__}: {error}", output) from error
-            if result.failure is not None:
-                _raise_failure(result, output, rows)
-            columns = list(result.columns)
-            lengths = list(result.lengths)
-            if string_target is not None:
-                skipped_rows = {entry["row"] for entry in result.skipped}
-                kept = [row for row in rows if row not in skipped_rows]
-                values = string_target.values[rows.start:rows.stop] if len(kept) == len(rows) \
-                    else string_target.values[kept]
-                columns.append(values)
-                lengths.append(None)
-            writer.put(group, columns, lengths, result.skipped)
+            _put(writer, group, rows, result, string_target, output)
             bar.update(len(rows))
         bar.close()
         bar = None

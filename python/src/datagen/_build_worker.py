@@ -114,8 +114,9 @@ def record_spec_text(array: NDArray[Any]) -> str:
 @dataclass
 class EncoderState:
     """What every worker holds: the data encoders with their names and specs, the target encoder
-    (an object with ``transform(frame)``; string targets stay in the parent), the id column and
-    the error policy."""
+    (an object with ``transform(frame)``; string targets stay in the parent), the id column, the
+    error policy and ``row_offset``: what errors add to a row number so that they name the
+    inventory's row when the frame is a shard of it (0 otherwise)."""
 
     encoders: List[Any]
     names: List[str]
@@ -125,6 +126,7 @@ class EncoderState:
     target_spec: Optional[ColumnSpec]
     id_column: Optional[str]
     skip: bool
+    row_offset: int = 0
 
 
 @dataclass
@@ -192,6 +194,7 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
     """Encodes the records of ``frame`` (inventory rows ``start, start + 1, …``) through every
     encoder: records that fail are skipped (policy ``skip``) or stop the group (``fail``)."""
     result = GroupResult(group)
+    shown = start + state.row_offset  # the first row as messages name it (the inventory's, for a shard)
     records = [record for _, record in frame.iterrows()]
     count = len(records)
     ids = [_record_id(record, state.id_column) for record in records]
@@ -202,7 +205,7 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
         if state.skip:
             reasons.setdefault(position, message)
             return None
-        return _fail(message, start + position, ids[position], encoder, error)
+        return _fail(message, shown + position, ids[position], encoder, error)
 
     for encoder in state.encoders:
         name = encoder_name(encoder)
@@ -211,7 +214,7 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
             try:
                 column = list(encoder.transform_batch(iter(records)))
             except Exception as error:
-                message = f"{name}.transform_batch failed on rows {start}..{start + count - 1}: {type(error).__name__}: {error}"
+                message = f"{name}.transform_batch failed on rows {shown}..{shown + count - 1}: {type(error).__name__}: {error}"
                 if not state.skip:
                     result.failure = _fail(message, None, None, name, error)
                     return result
@@ -219,7 +222,7 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
                     reasons.setdefault(position, message)
             if not reasons and len(column) != count:
                 result.failure = _fail(f"{name}.transform_batch gave {len(column)} records for the {count} of rows "
-                                       f"{start}..{start + count - 1}", None, None, name, None)
+                                       f"{shown}..{shown + count - 1}", None, None, name, None)
                 return result
         else:
             transform = encoder.transform if hasattr(encoder, "transform") else encoder
@@ -229,7 +232,7 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
                 try:
                     column[position] = transform(record)
                 except Exception as error:
-                    where = f"row {start + position}" + (f" (id {ids[position]!r})" if ids[position] is not None else "")
+                    where = f"row {shown + position}" + (f" (id {ids[position]!r})" if ids[position] is not None else "")
                     message = f"encoder {name} failed on {where}: {type(error).__name__}: {error}"
                     failure = failed(position, name, error, message)
                     if failure is not None:
@@ -245,7 +248,7 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
             try:
                 finalized = encoder.finalize_batch(batch)
             except Exception as error:
-                message = f"{name}.finalize_batch failed on rows {start}..{start + count - 1}: {type(error).__name__}: {error}"
+                message = f"{name}.finalize_batch failed on rows {shown}..{shown + count - 1}: {type(error).__name__}: {error}"
                 result.failure = _fail(message, None, None, name, error)
                 return result
             if finalized is not batch:
@@ -263,12 +266,12 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
         try:
             target_rows = as_record_array(state.target.transform(frame))
         except Exception as error:
-            message = f"target encoder {name} failed on rows {start}..{start + count - 1}: {type(error).__name__}: {error}"
+            message = f"target encoder {name} failed on rows {shown}..{shown + count - 1}: {type(error).__name__}: {error}"
             result.failure = _fail(message, None, None, name, error)
             return result
         if target_rows.ndim == 0 or target_rows.shape[0] != count:
             result.failure = _fail(f"target encoder {name} gave {record_spec_text(target_rows)} for the {count} rows "
-                                   f"{start}..{start + count - 1}", None, None, name, None)
+                                   f"{shown}..{shown + count - 1}", None, None, name, None)
             return result
 
     # Conform every kept record to its column's spec; a record that disagrees fails or is skipped.
@@ -286,10 +289,10 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
                                     f"{', '.join(_DTYPES)}")
             except Exception as error:
                 name = encoder_name(encoder)
-                where = f"row {start + position}" + (f" (id {ids[position]!r})" if ids[position] is not None else "")
+                where = f"row {shown + position}" + (f" (id {ids[position]!r})" if ids[position] is not None else "")
                 message = f"encoder {name} gave no storable array for {where}: {type(error).__name__}: {error}"
                 if not state.skip:
-                    result.failure = _fail(message, start + position, ids[position], name, error)
+                    result.failure = _fail(message, shown + position, ids[position], name, error)
                     return result
                 reasons[position] = message
                 break
@@ -299,11 +302,11 @@ def run_group(state: EncoderState, group: int, start: int, frame: Any) -> GroupR
             conformed = conform(array, spec, state.declared[index])
             if conformed is None:
                 name = encoder_name(encoder)
-                where = f"row {start + position}" + (f" (id {ids[position]!r})" if ids[position] is not None else "")
+                where = f"row {shown + position}" + (f" (id {ids[position]!r})" if ids[position] is not None else "")
                 message = (f"encoder {name} gave {record_spec_text(array)} ({type(value).__name__}) for {where}, "
                            f"where column '{state.names[index]}' holds {spec}")
                 if not state.skip:
-                    result.failure = _fail(message, start + position, ids[position], name, None)
+                    result.failure = _fail(message, shown + position, ids[position], name, None)
                     return result
                 reasons[position] = message
                 break

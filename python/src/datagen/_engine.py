@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
@@ -22,6 +23,7 @@ from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, Corrupt
 from ._order import BatchPlan, EpochOrder
 from ._protocol import Batch, Batches, Checkpoint, RowSelection, ShuffleMode
 from ._sizes import MemoryBudget, parse_memory_budget
+from .transforms import TransformSpec, spec_of
 
 __all__ = ["EngineCache", "available", "library_path"]
 
@@ -84,6 +86,8 @@ def _load() -> Optional[ctypes.CDLL]:
         "dg_iterator_seek": (i32, [p, i64, i64]),
         "dg_iterator_position": (i32, [p, i64p, i64p]),
         "dg_iterator_free": (None, [p]),
+        "dg_iterator_set_transform": (i32, [p, i32, ctypes.c_char_p]),
+        "dg_iterator_columns_json": (i32, [p, ctypes.c_char_p, i64, i64p]),
     }
     for name, (result, arguments) in signatures.items():
         try:
@@ -95,6 +99,14 @@ def _load() -> Optional[ctypes.CDLL]:
         function.argtypes = arguments
     _lib = lib
     return lib
+
+
+def _default_budget() -> int:
+    """The engine's default memory budget: half the machine's memory."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (ValueError, OSError, AttributeError):
+        return 1 << 32
 
 
 def available() -> bool:
@@ -128,7 +140,18 @@ def _check(lib: ctypes.CDLL, status: int, path: Optional[str] = None) -> int:
     message = _message(lib)
     kind = int(lib.dg_last_error_kind())
     error_class = _FAULTS.get(kind, CacheError if status == _ERR_CACHE else OptionError)
-    raise error_class.from_message(message, path)
+    raise error_class.from_message(message, _shard_at_fault(message, path))
+
+
+def _shard_at_fault(message: str, path: Optional[str]) -> Optional[str]:
+    """The file an error of the cache at ``path`` names: a shard's path when ``path`` is a cache
+    set and the message is the set's ``<set>: shard <i> (<shard path>): …`` (as the numpy
+    backend's ``path``), else ``path``."""
+    if path is not None and path.endswith(".dgset"):
+        found = re.match(re.escape(path) + r": shard \d+ \((.*?)\): ", message)
+        if found:
+            return found.group(1)
+    return path
 
 
 def _text(lib: ctypes.CDLL, call: Callable[[Any, int, Any], int], path: str) -> str:
@@ -153,6 +176,7 @@ class EngineCache:
         handle = ctypes.c_void_p()
         _check(self._lib, self._lib.dg_open(self.path.encode("utf-8"), budget or 0, ctypes.byref(handle)), self.path)
         self._handle = handle
+        self._budget = budget
         info: Dict[str, Any] = json.loads(_text(self._lib, lambda b, c, n: self._lib.dg_info_json(handle, b, c, n),
                                                 self.path))
         self._info = info
@@ -239,7 +263,8 @@ class EngineCache:
     def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,
                 rank: int = 0, world_size: int = 1, drop_last: bool = False, rows: Optional[RowSelection] = None,
                 epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
-                reuse: int = 0, ring: bool = True) -> Batches:
+                reuse: int = 0, ring: bool = True, transform: TransformSpec = None,
+                transform_column: Optional[str] = None) -> Batches:
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
         (0: on the calling thread) up to ``prefetch`` batches ahead (0: ``2 * (workers + 1)``,
         twice the gathering threads, for the ring; twice the workers for new arrays).
@@ -256,8 +281,18 @@ class EngineCache:
         one copy per batch; ``reuse=0`` and ``ring=False`` return new arrays every time.
 
         ``remainder="pad"`` (ranks wrap around to the epoch's first rows) is served by the numpy
-        backend only: the engine drops the remainder, and refuses ``"pad"`` with an OptionError."""
+        backend only: the engine drops the remainder, and refuses ``"pad"`` with an OptionError.
+
+        ``transform`` (a spec such as ``"random-resized-crop(224),flip,normalize(imagenet),chw"``,
+        or :mod:`datagen.transforms` objects) serves the image column ``transform_column``
+        (default: the cache's one variable-shape column) through that transform, run by the
+        engine's workers every epoch and keyed by (seed, epoch, row id): the column then comes
+        with one shape, ``[rows, 3, 224, 224]`` float32 say, without ``"<name>_shapes"``, and
+        through the ring. A bad spec raises :class:`OptionError` naming the character position."""
         self._open_handle()
+        spec = spec_of(transform)
+        if transform_column is not None and spec is None:
+            raise OptionError("transform_column needs a transform", self.path)
         check_threads(workers, prefetch, reuse)
         subset = subset_rows(rows, self.rows, self.path)
         # Checks the arguments exactly as the numpy backend does (same messages).
@@ -274,7 +309,8 @@ class EngineCache:
             raise OptionError(f"epochs {epochs!r} must be a non-negative integer or None (endless)")
         return EngineBatchIterator(self, subset, int(batch_size), mode, int(seed), int(epoch),
                                    None if epochs is None else int(epochs), int(rank), int(world_size),
-                                   bool(drop_last), int(workers), int(prefetch), plan, int(reuse), bool(ring))
+                                   bool(drop_last), int(workers), int(prefetch), plan, int(reuse), bool(ring),
+                                   spec, transform_column)
 
     def to_numpy(self) -> Batch:
         """Every column whole, as :meth:`datagen.NumpyCache.to_numpy`."""
@@ -294,11 +330,15 @@ class EngineCache:
 
     def digest(self, batch_size: int = 128, epochs: Optional[int] = 1, shuffle: ShuffleMode = "full", seed: int = 0,
                epoch: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
-               rows: Optional[RowSelection] = None) -> str:
-        """The SHA-256 of every batch of the run (``datagen cache bench --json``'s digest)."""
-        names = [(name, variable) for name, _, _, variable, _ in self._columns]
-        return digest_batches(self.batches(batch_size, shuffle, seed, epoch, rank, world_size, drop_last, rows,
-                                           epochs), names)
+               rows: Optional[RowSelection] = None, *, transform: TransformSpec = None,
+               transform_column: Optional[str] = None) -> str:
+        """The SHA-256 of every batch of the run (``datagen cache bench --json``'s digest); a
+        transformed column is hashed as served."""
+        run = self.batches(batch_size, shuffle, seed, epoch, rank, world_size, drop_last, rows, epochs,
+                           transform=transform, transform_column=transform_column)
+        assert isinstance(run, EngineBatchIterator)
+        names = [(name, variable) for name, _, _, variable, _ in run._columns]
+        return digest_batches(run, names)
 
 
 class EngineBatchIterator:
@@ -306,7 +346,8 @@ class EngineBatchIterator:
 
     def __init__(self, cache: EngineCache, subset: Optional[NDArray[np.int64]], batch_size: int, shuffle: int,
                  seed: int, epoch: int, epochs: Optional[int], rank: int, world_size: int, drop_last: bool,
-                 workers: int, prefetch: int, plan: BatchPlan, reuse: int = 0, ring: bool = True):
+                 workers: int, prefetch: int, plan: BatchPlan, reuse: int = 0, ring: bool = True,
+                 transform: Optional[str] = None, transform_column: Optional[str] = None):
         self._cache = cache
         self.plan = plan  # keeps the library and columns alive
         self._lib = cache._lib
@@ -327,6 +368,9 @@ class EngineBatchIterator:
         self._workers, self._prefetch = workers, prefetch
         self.batches_per_epoch: int = self._lib.dg_iterator_batches_per_epoch(handle)
         columns = cache._columns
+        self._row_shapes = dict(cache._row_shapes)
+        if transform is not None:
+            columns = self._set_transform(handle, transform, transform_column)
         n = len(columns)
         self._columns = columns
         self._variable = any(variable for _, _, _, variable, _ in columns)
@@ -343,6 +387,27 @@ class EngineBatchIterator:
         if ring and reuse <= 0 and not self._variable and self.batches_per_epoch > 0:
             self._attach(workers, prefetch)
 
+    def _set_transform(self, handle: ctypes.c_void_p, spec: str, column: Optional[str]) -> List[Any]:
+        """Serves an image column through ``spec`` (dg_iterator_set_transform); the columns as
+        served afterwards."""
+        cache = self._cache
+        names = [name for name, _, _, _, _ in cache._columns]
+        if column is None:
+            images = [name for name, _, _, _, role in cache._columns if name in cache._row_shapes and role == "data"]
+            if len(images) != 1:
+                raise OptionError(f"transform= needs transform_column= naming the image column to transform; "
+                                  f"the variable-shape columns are {images or 'none'} (columns: {', '.join(names)})",
+                                  cache.path)
+            column = images[0]
+        if column not in names:
+            raise OptionError(f"the cache {cache.path} has no column {column!r} (columns: {', '.join(names)})",
+                              cache.path)
+        lib = self._lib
+        _check(lib, lib.dg_iterator_set_transform(handle, names.index(column), spec.encode("utf-8")), cache.path)
+        served = json.loads(_text(lib, lambda b, c, n: int(lib.dg_iterator_columns_json(handle, b, c, n)), cache.path))
+        self._row_shapes.pop(column, None)
+        return [(c["name"], np.dtype(c["dtype"]), tuple(c["shape"]), c["variable_length"], c["role"]) for c in served]
+
     # -- ring mode: the engine writes straight into arrays this iterator owns ------------------
 
     def _attach(self, workers: int, prefetch: int) -> None:
@@ -350,6 +415,13 @@ class EngineBatchIterator:
         full = self.plan.batch_size
         self._full_rows = full
         count = max(prefetch if prefetch > 0 else 2 * (workers + 1), workers, 1) + 2
+        # Fewer slots when they would not fit the memory budget (an image batch of 128 x 3 x 224 x
+        # 224 float32 is 77 MB), but never fewer than the ring needs (the workers plus the two held).
+        slot_bytes = full * sum(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+                                for _, dtype, shape, _, _ in self._columns)
+        budget = self._cache._budget or _default_budget()
+        if slot_bytes > 0:
+            count = max(min(count, budget // slot_bytes), workers + 2, 3)
         previous = self._slots or []
         # Sets nobody else refers to are reused (a seek per batch, as DataLoader workers do,
         # then allocates nothing); sets still in use stay their holders'.
@@ -420,11 +492,11 @@ class EngineBatchIterator:
         if status == _END:
             raise StopIteration
         rows = self._rows.value
-        if self._ring is not None and not self._cache._row_shapes:
+        if self._ring is not None and not self._row_shapes:
             return self._fill_reused(rows, self._ring)  # (variable-shape batches get new arrays each time)
         batch: Batch = {}
         for index, (name, dtype, shape, variable, _) in enumerate(self._columns):
-            row_shape = self._cache._row_shapes.get(name)
+            row_shape = self._row_shapes.get(name)
             if row_shape is not None:
                 dims = (ctypes.c_int64 * (len(row_shape) + 1))()
                 _check(lib, lib.dg_iterator_peek_shape(handle, index, dims, len(dims)), self._cache.path)

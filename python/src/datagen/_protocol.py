@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._order import EpochOrder
+from .transforms import TransformSpec
 
 __all__ = ["Batch", "Batches", "Cache", "RowSelection", "ShuffleMode", "Checkpoint"]
 
@@ -129,13 +130,16 @@ class Cache(Protocol):
     def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,
                 rank: int = 0, world_size: int = 1, drop_last: bool = False, rows: Optional[RowSelection] = None,
                 epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
-                reuse: int = 0, ring: bool = True) -> Batches:
+                reuse: int = 0, ring: bool = True, transform: TransformSpec = None,
+                transform_column: Optional[str] = None) -> Batches:
         """Batches of ``epochs`` epochs (``None``: endless) from ``epoch`` on, the same for both
-        backends and the Swift library given the same arguments."""
+        backends and the Swift library given the same arguments. ``transform`` (engine backend
+        only; the numpy backend refuses it) serves an image column through an image transform."""
         ...
 
     def digest(self, batch_size: int = 128, epochs: Optional[int] = 1, shuffle: ShuffleMode = "full", seed: int = 0,
                epoch: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
-               rows: Optional[RowSelection] = None) -> str:
+               rows: Optional[RowSelection] = None, *, transform: TransformSpec = None,
+               transform_column: Optional[str] = None) -> str:
         """The SHA-256 of every batch of the run (``datagen cache bench --json``'s digest)."""
         ...

@@ -17,6 +17,7 @@ import keras
 from . import open as open_cache
 from ._protocol import Batches, Cache, RowSelection, ShuffleMode
 from ._sizes import MemoryBudget, parse_memory_budget
+from .transforms import TransformSpec, spec_of
 
 __all__ = ["CacheDataset"]
 
@@ -32,21 +33,23 @@ class CacheDataset(keras.utils.PyDataset):
     warm-up fetch: training epoch *k* of a ``fit`` always serves epoch ``first_epoch + k`` of the
     cache's order, however many batches the warm-up fetched. Works with
     ``workers`` and ``use_multiprocessing`` (each thread and each forked process reads through
-    its own handle). ``rows`` serves a subset (e.g. a validation split); other arguments are those
-    of ``Cache.batches``; remaining keyword arguments go to ``PyDataset`` (``workers``,
+    its own handle). ``rows`` serves a subset (e.g. a validation split); ``transform`` runs an image
+    transform in the engine's workers (``Cache.batches``' ``transform=``, engine backend); other
+    arguments are those of ``Cache.batches``; remaining keyword arguments go to ``PyDataset`` (``workers``,
     ``use_multiprocessing``, ``max_queue_size``).
     """
 
     def __init__(self, path: Union[str, os.PathLike[str]], batch_size: int, x: Union[str, Sequence[str]] = "data",
                  y: Optional[str] = "target", shuffle: ShuffleMode = "full", seed: int = 0,
                  rows: Optional[RowSelection] = None, drop_last: bool = False, first_epoch: int = 0,
-                 backend: Optional[str] = None, memory_budget: MemoryBudget = None, **pydataset_kwargs: Any):
+                 backend: Optional[str] = None, memory_budget: MemoryBudget = None, transform: TransformSpec = None,
+                 **pydataset_kwargs: Any):
         super().__init__(**pydataset_kwargs)
         self.path = os.fspath(path)
         self.backend = backend
         self.memory_budget = parse_memory_budget(memory_budget)  # bytes; a bad value fails here
         self.arguments: Dict[str, Any] = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, rows=rows,
-                                              drop_last=drop_last)
+                                              drop_last=drop_last, transform=spec_of(transform))
         self.first_epoch = int(first_epoch)
         self.epoch = self.first_epoch
         self._began = False

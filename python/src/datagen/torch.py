@@ -19,6 +19,7 @@ import torch.utils.data
 from . import open as open_cache
 from ._protocol import Batch, Cache, RowSelection, ShuffleMode
 from ._sizes import MemoryBudget, parse_memory_budget
+from .transforms import TransformSpec, spec_of
 
 __all__ = ["CacheIterable"]
 
@@ -32,19 +33,21 @@ class CacheIterable(torch.utils.data.IterableDataset):
     epoch's batches without overlap or loss (worker *w* serves batches *w*, *w* + N, …; the
     DataLoader interleaves them back in order), and ``rank``/``world_size`` shard the epoch between
     processes of a distributed job on top. ``set_epoch(e)`` selects the epoch, as on
-    ``DistributedSampler``. Other arguments are those of ``Cache.batches``.
+    ``DistributedSampler``. ``transform`` runs an image transform in the engine's workers
+    (``Cache.batches``' ``transform=``, engine backend). Other arguments are those of ``Cache.batches``.
     """
 
     def __init__(self, path: Union[str, os.PathLike[str]], batch_size: int, shuffle: ShuffleMode = "full",
                  seed: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
                  rows: Optional[RowSelection] = None, x: Optional[str] = "data", y: Optional[str] = "target",
-                 backend: Optional[str] = None, memory_budget: MemoryBudget = None):
+                 backend: Optional[str] = None, memory_budget: MemoryBudget = None, transform: TransformSpec = None):
         super().__init__()
         self.path = os.fspath(path)
         self.backend = backend
         self.memory_budget = parse_memory_budget(memory_budget)  # bytes; a bad value fails here
         self.arguments: Dict[str, Any] = dict(batch_size=batch_size, shuffle=shuffle, seed=seed, rank=rank,
-                                              world_size=world_size, drop_last=drop_last, rows=rows)
+                                              world_size=world_size, drop_last=drop_last, rows=rows,
+                                              transform=spec_of(transform))
         self.epoch = 0
         self._cache: Optional[Cache] = None
         self._pid: Optional[int] = None
