@@ -25,9 +25,14 @@ EXAMPLES = REPO / "python" / "examples"
 def image_folder(tmp_path_factory):
     pytest.importorskip("PIL")
     pytest.importorskip("sklearn", reason="the generated set crops the photographs scikit-learn bundles")
+    if not datagen.engine_available():
+        pytest.skip("the examples' transforms run in the engine")
+    if "transform" not in inspect.signature(datagen._engine.EngineCache.batches).parameters:
+        pytest.skip("Cache.batches(..., transform=) is not in this tree yet (the transforms branch)")
     folder = tmp_path_factory.mktemp("photos")
     result = subprocess.run([sys.executable, str(REPO / "tools" / "bench" / "make_image_set.py"), str(folder),
-                             "--images", "240", "--classes", "2", "--seed", "3", "--processes", "1"],
+                             "--images", "240", "--classes", "2", "--long-side", "96", "128", "--seed", "3",
+                             "--processes", "1"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     classes = sorted(path.name for path in folder.iterdir() if path.is_dir())
@@ -37,10 +42,6 @@ def image_folder(tmp_path_factory):
 
 
 def _run_example(script: str, folder: Path, tmp_path: Path, cli) -> str:
-    if not datagen.engine_available():
-        pytest.skip("the examples' transforms run in the engine")
-    if "transform" not in inspect.signature(datagen._engine.EngineCache.batches).parameters:
-        pytest.skip("Cache.batches(..., transform=) is not in this tree yet (the transforms branch)")
     environment = dict(os.environ, KERAS_BACKEND="torch", PYTHONUNBUFFERED="1", DATAGEN_CLI=cli.binary)
     result = subprocess.run([sys.executable, str(EXAMPLES / script), str(tmp_path / "photos.dgcache"),
                              "--images", str(folder), "--max-side", "72", "--size", "48", "--epochs", "3",

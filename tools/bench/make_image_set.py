@@ -9,7 +9,7 @@ image examples' tests.
 Needs numpy and Pillow; the photographs come from whichever of scikit-image, scikit-learn and
 matplotlib are installed (all three in the benchmark's venv; any one is enough). Each image is a
 random crop (a quarter to all of the photograph's area, aspect 3/5..5/3, randomly mirrored) of one
-photograph, rescaled so that its longer side is 400..600 pixels, saved as a baseline JPEG of quality
+photograph, rescaled so that its longer side is 400..600 pixels (--long-side), saved as a baseline JPEG of quality
 75..95 (4:2:0, a few 4:4:4), as ImageNet's are. A few are of the kinds that trip up loaders:
 grey (1%), CMYK (0.2%), progressive (3%), EXIF-rotated (1%: the pixels stored turned, with the
 EXIF orientation that turns them upright), PNG (1%, named .png), and one PNG named .JPEG.
@@ -109,7 +109,7 @@ def plan(count: int, seed: int, classes: int) -> list[dict]:
     return entries
 
 
-def _crop(photo: Image.Image, rng: random.Random) -> Image.Image:
+def _crop(photo: Image.Image, rng: random.Random, sides: tuple[int, int] = (400, 600)) -> Image.Image:
     width, height = photo.size
     area = width * height * rng.uniform(0.25, 1.0)
     aspect = math.exp(rng.uniform(math.log(3 / 5), math.log(5 / 3)))
@@ -117,7 +117,7 @@ def _crop(photo: Image.Image, rng: random.Random) -> Image.Image:
     h = min(height, max(32, int(round(math.sqrt(area / aspect)))))
     left, top = rng.randint(0, width - w), rng.randint(0, height - h)
     image = photo.crop((left, top, left + w, top + h))
-    long_side = rng.randint(400, 600)
+    long_side = rng.randint(*sides)
     scale = long_side / max(w, h)
     image = image.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BICUBIC)
     if rng.random() < 0.5:
@@ -135,11 +135,11 @@ def _photo(path: str) -> Image.Image:
     return _PHOTOS[path]
 
 
-def encode(entry: dict, photo_path: str, seed: int) -> bytes:
+def encode(entry: dict, photo_path: str, seed: int, sides: tuple[int, int] = (400, 600)) -> bytes:
     """The bytes of one image of the set."""
     rng = random.Random(f"image-{seed}-{entry['index']}")
     photo = _photo(photo_path)
-    image = _crop(photo, rng)
+    image = _crop(photo, rng, sides)
     quality = rng.randint(75, 95)
     subsampling = 0 if rng.random() < 0.05 else 2
     kind = entry["kind"]
@@ -163,10 +163,10 @@ def encode(entry: dict, photo_path: str, seed: int) -> bytes:
     return out.getvalue()
 
 
-def _write(job: tuple[dict, str, int, str]) -> int:
-    entry, photo_path, seed, directory = job
+def _write(job: tuple[dict, str, int, str, tuple[int, int]]) -> int:
+    entry, photo_path, seed, directory, sides = job
     path = os.path.join(directory, f"n{entry['class']:08d}", entry["name"])
-    data = encode(entry, photo_path, seed)
+    data = encode(entry, photo_path, seed, sides)
     with open(path, "wb") as file:
         file.write(data)
     return len(data)
@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classes", type=int, default=0, help="class folders (default: one per photograph)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--long-side", type=int, nargs=2, default=(400, 600), metavar=("MIN", "MAX"),
+                        help="range of the images' longer side in pixels (default 400 600)")
     args = parser.parse_args(argv)
     photographs = bundled_photographs()
     if not photographs:
@@ -189,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     for label in range(classes):
         os.makedirs(os.path.join(args.directory, f"n{label:08d}"), exist_ok=True)
     # Class k crops photograph k (mod the photographs found).
-    jobs = [(entry, photographs[entry["class"] % len(photographs)], args.seed, args.directory) for entry in entries]
+    sides = (args.long_side[0], args.long_side[1])
+    jobs = [(entry, photographs[entry["class"] % len(photographs)], args.seed, args.directory, sides)
+            for entry in entries]
     if args.processes > 1:
         with multiprocessing.Pool(args.processes) as pool:
             sizes = pool.map(_write, jobs, chunksize=64)
