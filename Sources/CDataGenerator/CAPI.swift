@@ -70,12 +70,12 @@ public func dg_info_json(_ cache: OpaquePointer?, _ buffer: UnsafeMutablePointer
 public func dg_row_id(_ cache: OpaquePointer?, _ row: Int64, _ buffer: UnsafeMutablePointer<CChar>?,
                       _ capacity: Int64, _ length: UnsafeMutablePointer<Int64>?) -> Int32 {
     guarded {
-        let file = try cacheHandle(cache).current().cache
-        guard row >= 0, row < Int64(file.rowCount) else {
-            throw ArgumentError(description: "row \(row) is outside the cache's rows 0..<\(file.rowCount)")
+        let source = try cacheHandle(cache).current().source
+        guard row >= 0, row < Int64(source.rowCount) else {
+            throw ArgumentError(description: "row \(row) is outside the cache's rows 0..<\(source.rowCount)")
         }
-        guard let id = try file.id(ofRow: Int(row)) else {
-            throw ArgumentError(description: "\(file.path) has no row ids")
+        guard let id = try source.id(ofRow: Int(row)) else {
+            throw ArgumentError(description: "\(source.path) has no row ids")
         }
         return copyOut(id, buffer, capacity, length)
     }
@@ -85,7 +85,7 @@ public func dg_row_id(_ cache: OpaquePointer?, _ row: Int64, _ buffer: UnsafeMut
 @_cdecl("dg_verify")
 public func dg_verify(_ cache: OpaquePointer?) -> Int32 {
     guarded {
-        _ = try cacheHandle(cache).current().cache.verify()
+        _ = try cacheHandle(cache).current().source.verify()
         return Status.ok
     }
 }
@@ -260,4 +260,23 @@ public func dg_iterator_position(_ iterator: OpaquePointer?, _ epoch: UnsafeMuta
 public func dg_iterator_free(_ iterator: OpaquePointer?) {
     guard let iterator else { return }
     Unmanaged<IteratorHandle>.fromOpaque(UnsafeRawPointer(iterator)).release()
+}
+
+/// `dg_set_create`: verifies shards and writes a cache set manifest over them (datagen.h).
+@_cdecl("dg_set_create")
+public func dg_set_create(_ manifestPath: UnsafePointer<CChar>?, _ shardPaths: UnsafePointer<UnsafePointer<CChar>?>?,
+                          _ shardCount: Int64) -> Int32 {
+    guarded {
+        guard let manifestPath else { throw ArgumentError(description: "dg_set_create needs a manifest path") }
+        guard shardCount > 0, let shardPaths else {
+            throw ArgumentError(description: "dg_set_create needs at least one shard (\(shardCount) given)")
+        }
+        var shards = [String]()
+        for index in 0..<Int(shardCount) {
+            guard let shard = shardPaths[index] else { throw ArgumentError(description: "shard path \(index) is NULL") }
+            shards.append(String(cString: shard))
+        }
+        try CacheSet.create(at: String(cString: manifestPath), shards: shards)
+        return Status.ok
+    }
 }

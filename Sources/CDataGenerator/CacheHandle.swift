@@ -38,20 +38,40 @@ final class CacheHandle {
 
     /// The schema and metadata as one JSON object (see `dg_info_json`).
     func infoJSON() throws -> String {
-        let cache = try current().cache
+        let source = try current().source
         var json = JSONText()
         json.beginObject()
-        json.key("rows"); json.int(cache.rowCount)
-        json.key("fingerprint"); json.string(cache.fingerprint.value)
+        json.key("rows"); json.int(source.rowCount)
+        json.key("fingerprint"); json.string(source.fingerprint)
         json.key("classes")
-        if let classes = cache.classes {
+        if let classes = source.classes {
             json.beginArray()
             for name in classes { json.string(name) }
             json.endArray()
         } else {
             json.null()
         }
-        json.key("has_ids"); json.bool(cache.hasIDs)
+        json.key("has_ids"); json.bool(try source.hasIDs())
+        if case let .set(set) = source {
+            // A cache set: its shards, in row order (paths as the manifest resolves them).
+            json.key("set")
+            json.beginObject()
+            json.key("manifest"); json.string(set.path)
+            json.key("shards")
+            json.beginArray()
+            for index in 0..<set.shardCount {
+                let rows = set.rows(ofShard: index)
+                json.beginObject()
+                json.key("path"); json.string(set.shardPath(index))
+                json.key("rows"); json.int(rows.count)
+                json.key("first_row"); json.int(rows.lowerBound)
+                json.key("fingerprint"); json.string(set.manifest.shards[index].fingerprint)
+                json.key("bytes"); json.int(set.manifest.shards[index].bytes)
+                json.endObject()
+            }
+            json.endArray()
+            json.endObject()
+        }
         json.key("columns")
         json.beginArray()
         for column in columns {

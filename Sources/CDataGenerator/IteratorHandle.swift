@@ -159,7 +159,7 @@ final class IteratorHandle {
     private func gather(epoch: Int, index: Int) throws -> Batch {
         let positions = plan.rows(epoch: epoch, index: index)
         let rows = positions.map { dataSet.rows[$0] }
-        let file = dataSet.cache
+        let file = dataSet.source
         var arrays = [NDArray]()
         var lengths = [[Int]?]()
         var shapes = [[[Int]]?]()

@@ -75,6 +75,8 @@ enum Fault {
         case .noSuchColumn, .rowOutOfRange, .wrongColumnKind, .invalidOption, .invalidOutput: argument
         case .bufferTooSmall: buffer
         case .stale, .locked, .recordFailed: other
+        case .invalidSet: corrupt
+        case let .shard(_, _, _, error): of(error)
         }
     }
 }

@@ -32,7 +32,7 @@ struct CacheBenchCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "The cache file (with --uncached: only named, the data come from the inventory; compare the digests of the two runs to check they serve the same batches).")
+    @Argument(help: "The cache file or cache set manifest (.dgset) (with --uncached: only named, the data come from the inventory; compare the digests of the two runs to check they serve the same batches).")
     var file: String
 
     @Option(name: .customLong("batch-size"), help: "Rows per batch.")

@@ -9,7 +9,8 @@ struct CacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "Build, inspect, verify and benchmark cache files.",
-        subcommands: [CacheBuildCommand.self, CacheInfoCommand.self, CacheVerifyCommand.self, CacheShowCommand.self, CacheBenchCommand.self]
+        subcommands: [CacheBuildCommand.self, CacheInfoCommand.self, CacheVerifyCommand.self, CacheShowCommand.self, CacheBenchCommand.self,
+                      CacheSetCommand.self]
     )
 }
 
@@ -99,15 +100,16 @@ struct CacheBuildCommand: ParsableCommand {
 
 /// `datagen cache info`: the schema and metadata of a cache.
 struct CacheInfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show a cache file's schema and metadata.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Show a cache file's (or a cache set's) schema and metadata.")
 
-    @Argument(help: "The cache file.")
+    @Argument(help: "The cache file, or a cache set's manifest (.dgset): its shards and totals.")
     var file: String
 
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
     func run() throws {
+        if CacheSet.isManifest(file) { return try runSet() }  // CacheSetInfo.swift
         let cache = try CacheFile(path: file)
         if json {
             JSON.object([
@@ -116,21 +118,7 @@ struct CacheInfoCommand: ParsableCommand {
                 ("rows", .int(cache.rowCount)),
                 ("file_bytes", .int(Int(cache.fileSize))),
                 ("columns", .array(cache.columns.map { column in
-                    .object([
-                        ("name", .string(column.name)),
-                        ("role", .string(column.role.rawValue)),
-                        ("dtype", .string(column.spec.dtype.rawValue)),
-                        ("shape", .array(column.spec.rowShape.map { $0.map { $0 < 0 ? JSON.null : JSON.int($0) } }
-                            ?? (column.spec.isVariableLength ? [JSON.null] : []) + column.spec.shape.map { JSON.int($0) })),
-                        ("variable_length", .bool(column.spec.isVariableLength)),
-                    ] + (column.spec.isVariableShape ? [("variable_shape", JSON.bool(true))] : [])
-                      + (column.encoding == .jpeg ? [("encoding", JSON.string("jpeg"))] : []) + [
-                        ("codec", .string(column.codec.rawValue)),
-                        ("units", .int(column.unitCount)),
-                        ("raw_bytes", .int(Int(column.rawBytes))),
-                        ("stored_bytes", .int(Int(column.storedBytes))),
-                        ("encoder", .string(column.encoderIdentity)),
-                    ])
+                    Self.json(column)
                 })),
                 ("classes", cache.classes.map { .array($0.map { JSON.string($0) }) } ?? .null),
                 ("fingerprint", .string(cache.fingerprint.value)),
@@ -151,18 +139,42 @@ struct CacheInfoCommand: ParsableCommand {
         ]
         if let classes = cache.classes { lines.append("classes         \(classes.joined(separator: ", "))") }
         lines.append("")
+        lines += Self.columnTable(cache.columns)
+        for record in cache.skipped { lines.append("skipped \(record)") }
+        print(lines.joined(separator: "\n"))
+    }
+
+    /// A column of `info --json`.
+    static func json(_ column: CacheColumn) -> JSON {
+                    .object([
+                        ("name", .string(column.name)),
+                        ("role", .string(column.role.rawValue)),
+                        ("dtype", .string(column.spec.dtype.rawValue)),
+                        ("shape", .array(column.spec.rowShape.map { $0.map { $0 < 0 ? JSON.null : JSON.int($0) } }
+                            ?? (column.spec.isVariableLength ? [JSON.null] : []) + column.spec.shape.map { JSON.int($0) })),
+                        ("variable_length", .bool(column.spec.isVariableLength)),
+                    ] + (column.spec.isVariableShape ? [("variable_shape", JSON.bool(true))] : [])
+                      + (column.encoding == .jpeg ? [("encoding", JSON.string("jpeg"))] : []) + [
+                        ("codec", .string(column.codec.rawValue)),
+                        ("units", .int(column.unitCount)),
+                        ("raw_bytes", .int(Int(column.rawBytes))),
+                        ("stored_bytes", .int(Int(column.storedBytes))),
+                        ("encoder", .string(column.encoderIdentity)),
+                    ])
+    }
+
+    /// The column table of `info`.
+    static func columnTable(_ columns: [CacheColumn]) -> [String] {
         let header = ["column", "role", "dtype", "shape", "codec", "units", "raw", "stored", "ratio"]
         var table = [header]
-        for column in cache.columns {
+        for column in columns {
             let shape = column.spec.rowShape.map { $0.map { $0 < 0 ? "*" : String($0) } }
                 ?? (column.spec.isVariableLength ? ["*"] : []) + column.spec.shape.map(String.init)
             table.append([column.name, column.role.rawValue, column.spec.dtype.rawValue, "[" + shape.joined(separator: ",") + "]",
                           column.encoding == .jpeg ? "jpeg" : column.codec.rawValue, String(column.unitCount), Report.bytes(column.rawBytes), Report.bytes(column.storedBytes),
                           Report.fixed(column.storedBytes == 0 ? 1 : Double(column.rawBytes) / Double(column.storedBytes), digits: 2)])
         }
-        lines += Report.table(table)
-        for record in cache.skipped { lines.append("skipped \(record)") }
-        print(lines.joined(separator: "\n"))
+        return Report.table(table)
     }
 }
 
@@ -170,9 +182,9 @@ struct CacheInfoCommand: ParsableCommand {
 struct CacheVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check every checksum of a cache file; exit 1 naming the first bad unit.")
+        abstract: "Check every checksum of a cache file (or of every shard of a cache set); exit 1 naming the first bad unit.")
 
-    @Argument(help: "The cache file.")
+    @Argument(help: "The cache file, or a cache set's manifest (.dgset).")
     var file: String
 
     @Flag(help: "Print one JSON object on standard output.")
@@ -181,7 +193,7 @@ struct CacheVerifyCommand: ParsableCommand {
     func run() throws {
         let result: CacheVerification
         do {
-            result = try CacheFile(path: file).verify()
+            result = try CacheSource(path: file).verify()  // a set: every shard, naming a bad one
         } catch {
             if json { JSON.object([("path", .string(file)), ("ok", .bool(false)), ("error", .string(error.description))]).print() }
             throw error
@@ -190,7 +202,8 @@ struct CacheVerifyCommand: ParsableCommand {
             JSON.object([("path", .string(file)), ("ok", .bool(true)), ("units_checked", .int(result.unitsChecked)),
                          ("stored_bytes", .int(Int(result.storedBytes))), ("raw_bytes", .int(Int(result.rawBytes)))]).print()
         } else {
-            print("\(file): sound (\(result.unitsChecked) units, \(Report.bytes(result.storedBytes)) stored, \(Report.bytes(result.rawBytes)) decoded)")
+            let shards = CacheSet.isManifest(file) ? (try? CacheSet(path: file)).map { "\($0.shardCount) shards, " } ?? "" : ""
+            print("\(file): sound (\(shards)\(result.unitsChecked) units, \(Report.bytes(result.storedBytes)) stored, \(Report.bytes(result.rawBytes)) decoded)")
         }
     }
 }
@@ -274,9 +287,9 @@ enum RowSelection {
 
 /// `datagen cache show`: rows of a cache.
 struct CacheShowCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Print rows of a cache file.")
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Print rows of a cache file or a cache set.")
 
-    @Argument(help: "The cache file.")
+    @Argument(help: "The cache file, or a cache set's manifest (.dgset), whose rows are numbered across its shards.")
     var file: String
 
     @Option(parsing: .unconditional,  // `--rows -3:` takes `-3:` even though it starts with a dash
@@ -288,7 +301,8 @@ struct CacheShowCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let cache = try CacheFile(path: file)
+        let cache = try CacheSource(path: file)  // a set's rows are global rows
+        let columns = try cache.representative().columns
         let selected: [Int]
         do {
             selected = try rows?.rows(count: cache.rowCount) ?? Array(0..<min(5, cache.rowCount))
@@ -299,21 +313,21 @@ struct CacheShowCommand: ParsableCommand {
         for row in selected {
             let arrays = try cache.row(row)
             let id = try cache.id(ofRow: row)
-            let label = zip(cache.columns, arrays).lazy.compactMap { column, array in
+            let label = zip(columns, arrays).lazy.compactMap { column, array in
                 column.role == .target ? ClassName.of(array, classes: cache.classes) : nil
             }.first
             if json {
                 entries.append(.object([
                     ("row", .int(row)),
                     ("id", id.map { .string($0) } ?? .null),
-                    ("values", .object(zip(cache.columns, arrays).map { column, array in
+                    ("values", .object(zip(columns, arrays).map { column, array in
                         (column.name, .array(array.doubles().map { array.dtype.isFloatingPoint ? JSON.double($0) : JSON.int(Int($0)) }))
                     })),
                 ] + (label.map { [("label", JSON.string($0))] } ?? [])
-                  + Self.shapes(of: zip(cache.columns, arrays).filter { $0.0.spec.isVariableShape })))
+                  + Self.shapes(of: zip(columns, arrays).filter { $0.0.spec.isVariableShape })))
             } else {
                 print("row \(row)\(id.map { " (id '\($0)')" } ?? ""):")
-                for (column, array) in zip(cache.columns, arrays) {
+                for (column, array) in zip(columns, arrays) {
                     let name = column.role == .target ? ClassName.of(array, classes: cache.classes) : nil
                     print("  \(column.name): \(array)\(name.map { " (\($0.debugDescription))" } ?? "")")
                 }

@@ -76,7 +76,9 @@ int64_t dg_last_error(char *buffer, int64_t capacity);
 int32_t dg_last_error_kind(void);
 
 /*
- * Opens the cache file at `path` (UTF-8) and stores a new handle in `*cache`. `memory_budget` bounds
+ * Opens the cache file at `path` (UTF-8) and stores a new handle in `*cache`; a cache set manifest
+ * (a path ending in ".dgset") opens as one cache of all its shards' rows, its shards opened and
+ * checked as their rows are first read (errors name the shard). `memory_budget` bounds
  * the bytes of decompressed columns the engine keeps in memory (0: the library's default, half the
  * machine's memory; when the fixed-shape columns do not fit, rows are decompressed from the mapped
  * file each time). Checks the header, trailer, metadata and table locations (no row is read).
@@ -91,7 +93,9 @@ void dg_close(dg_cache *cache);
  * when `capacity` exceeds its length; `*length` receives the length in bytes (without the NUL).
  * Call with capacity 0 to learn the length. Keys: "rows", "fingerprint", "classes" (array or
  * null), "has_ids", "columns": [{"name", "role", "dtype", "shape" (the row's shape, a variable
- * first axis as null), "variable_length"}] in schema order (data columns, then the target).
+ * first axis as null), "variable_length"}] in schema order (data columns, then the target). A cache
+ * set adds "set": {"manifest", "shards": [{"path", "rows", "first_row", "fingerprint", "bytes"}]};
+ * its "fingerprint" is the set's and "rows" the total.
  */
 int32_t dg_info_json(dg_cache *cache, char *buffer, int64_t capacity, int64_t *length);
 
@@ -100,6 +104,20 @@ int32_t dg_row_id(dg_cache *cache, int64_t row, char *buffer, int64_t capacity, 
 
 /* Checks every checksum, unit, table order and padding byte (`datagen cache verify`). */
 int32_t dg_verify(dg_cache *cache);
+
+/*
+ * Cache sets. Writes the manifest `manifest_path` (UTF-8, ending in ".dgset") of a cache set of
+ * `shard_count` shards, the cache files `shard_paths` in row order (global row 0 is the first
+ * shard's row 0; shards with no rows are fine). Every shard is verified first (as dg_verify) and
+ * must have the first shard's columns and label classes, and must lie in the manifest's folder or
+ * below it (the manifest records paths relative to it). The manifest is written atomically (a
+ * temporary file, fsync, rename, fsync of the folder). Returns DG_OK, or DG_ERROR_CACHE with
+ * dg_last_error naming the shard at fault (its kind that of the shard's fault: DG_FAULT_NOT_FOUND
+ * for a missing shard, ...), DG_ERROR_ARGUMENT (DG_FAULT_ARGUMENT) for shards whose schema or
+ * classes differ, a shard outside the folder or listed twice, or no shards. dg_open opens the
+ * manifest as one cache of the shards' rows (docs/FORMAT.md, "Cache sets").
+ */
+int32_t dg_set_create(const char *manifest_path, const char *const *shard_paths, int64_t shard_count);
 
 /*
  * Creates an iterator over `epochs` epochs (-1: endless) starting at `epoch`, stored in `*iterator`.

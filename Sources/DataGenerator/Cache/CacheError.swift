@@ -44,6 +44,12 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The build's output path cannot name a cache file: it is a directory, or its directory
     /// does not exist; `reason` says which.
     case invalidOutput(path: String, reason: String)
+    /// A cache set manifest (`.dgset`) that cannot be read: not JSON, a field of the wrong type or
+    /// out of bounds, shards whose rows do not add up, a shard path leaving the manifest's folder.
+    case invalidSet(path: String, reason: String)
+    /// Shard `index` of the cache set `set`, at `path`, failed: `error` says how (missing, replaced
+    /// since the manifest was written, corrupt).
+    indirect case shard(set: String, index: Int, path: String, error: CacheError)
 
     public var description: String {
         switch self {
@@ -77,6 +83,10 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
             reason
         case let .invalidOutput(path, reason):
             "cannot write the cache to \(path): \(reason)"
+        case let .invalidSet(path, reason):
+            "\(path) is not a valid cache set manifest: \(reason)"
+        case let .shard(set, index, path, error):
+            "\(set): shard \(index) (\(path)): \(error)"
         }
     }
 

@@ -79,8 +79,8 @@ public final class BatchRing {
         // rows they stand for when every entry of `rows` is (and they need no remapping when
         // `rows` is the identity). A column then needs only to be complete (one flag per batch)
         // and unconverted to be served by bare copies.
-        let rowsInRange = rows.allSatisfy { $0 >= 0 && $0 < dataSet.cache.rowCount }
-        let identity = rows.count == dataSet.cache.rowCount && rows.enumerated().allSatisfy { $0.offset == $0.element }
+        let rowsInRange = rows.allSatisfy { $0 >= 0 && $0 < dataSet.source.rowCount }
+        let identity = rows.count == dataSet.source.rowCount && rows.enumerated().allSatisfy { $0.offset == $0.element }
         let fast = rowsInRange ? zip(names, kernels).map { name, kernel in kernel == nil ? resident.decoded(name) : nil }
                                : names.map { _ in nil }
         prefetcher = OrderedPrefetcher<Int>(count: plan.batchesPerEpoch == 0 ? 0 : remaining,

@@ -10,8 +10,11 @@
 /// while let batch = try cursor.next() { train(batch.data, batch.targets!) }
 /// ```
 public struct CachedDataSet: Sendable {
-    /// The open cache.
+    /// The open cache: the file, or for a cache set (``source``) its first shard, whose columns
+    /// and classes every shard has. Rows, ids and the fingerprint are ``source``'s.
     public let cache: CacheFile
+    /// What the rows are read from: ``cache``, or a cache set of which ``rows`` are global rows.
+    public let source: CacheSource
     /// The cache rows this data set serves, in its order (all rows, a split, or a subset).
     public let rows: [Int]
     /// The data columns, one per model input, in schema order.
@@ -19,7 +22,7 @@ public struct CachedDataSet: Sendable {
     /// The target column, if the cache has one.
     public let targetColumn: CacheColumn?
     /// Fixed-shape columns decompressed into memory as they are served, when they fit the budget.
-    var resident: ResidentColumns
+    var resident: any ColumnGathering
     /// Augmentations run on data columns every epoch, after the gather.
     public internal(set) var augmentations: [AugmentationStep] = []
     /// The columns delivered converted (``serving(column:as:scale:)``), by column name.
@@ -44,7 +47,7 @@ public struct CachedDataSet: Sendable {
     /// Copies of a data set (splits, subsets) share its resident columns.
     public var memoryBudget: Int {
         get { resident.budget }
-        set { resident = ResidentColumns(cache: cache, budget: newValue) }
+        set { resident = source.gatherer(budget: newValue) }
     }
 
     /// All rows of `cache`.
@@ -55,15 +58,29 @@ public struct CachedDataSet: Sendable {
     /// Opens the cache at `path` and serves all its rows.
     /// - Throws: the errors of ``CacheFile/init(path:)``.
     public init(path: String) throws(CacheError) {
-        self.init(cache: try CacheFile(path: path))
+        switch try CacheSource(path: path) {
+        case let .file(file): self.init(cache: file)
+        case let .set(set): try self.init(set: set)
+        }
     }
 
-    init(cache: CacheFile, rows: [Int], resident: ResidentColumns? = nil) {
+    /// All rows of the cache set `set`, numbered globally (shard after shard): the batches of one
+    /// cache file of the same rows. Opens the first shard (for the columns); the others open as
+    /// their rows are first served.
+    /// - Throws: the errors of ``CacheSet/shard(_:)`` for the first shard.
+    public init(set: CacheSet) throws(CacheError) {
+        let source = CacheSource.set(set)
+        self.init(cache: try set.shard(0), source: source, rows: Array(0..<set.rowCount))
+    }
+
+    init(cache: CacheFile, source: CacheSource? = nil, rows: [Int], resident: (any ColumnGathering)? = nil) {
+        let source = source ?? .file(cache)
         self.cache = cache
+        self.source = source
         self.rows = rows
         dataColumns = cache.columns.filter { $0.role == .data }
         targetColumn = cache.columns.first { $0.role == .target }
-        self.resident = resident ?? ResidentColumns(cache: cache, budget: defaultMemoryBudget)
+        self.resident = resident ?? source.gatherer(budget: defaultMemoryBudget)
     }
 
     /// The number of rows served.
@@ -82,7 +99,7 @@ public struct CachedDataSet: Sendable {
     }
 
     /// The label classes of the cache's target encoder, if it has them.
-    public var classes: [String]? { cache.classes }
+    public var classes: [String]? { source.classes }
 
     // MARK: Subsets
 
@@ -94,7 +111,7 @@ public struct CachedDataSet: Sendable {
             guard position >= 0 && position < size else { throw .rowOutOfRange(row: position, count: size) }
             selected.append(rows[position])
         }
-        var subset = CachedDataSet(cache: cache, rows: selected, resident: resident)
+        var subset = CachedDataSet(cache: cache, source: source, rows: selected, resident: resident)
         subset.augmentations = augmentations
         subset.conversions = conversions
         subset.kernels = kernels
@@ -109,7 +126,7 @@ public struct CachedDataSet: Sendable {
         var columns: [(String, [String])] = [("position", (0..<size).map(String.init))]
         if stratified {
             guard let targetColumn else { throw DataSetError.noTargetEncoder }
-            let values = try cache.arrays(column: targetColumn.name, rows: rows)
+            let values = try source.arrays(column: targetColumn.name, rows: rows)
             columns.append(("stratum", values.map { $0.bytes.map(String.init).joined(separator: ",") }))
         }
         let table = try Inventory(columns: columns, idColumn: .none)
@@ -146,7 +163,7 @@ public struct CachedDataSet: Sendable {
     /// Batches of (data, targets), each gathered on the worker threads into new arrays.
     public func batches(_ options: BatchOptions) throws -> BatchCursor<Batch> {
         let plan = try BatchPlan(options: options, rowCount: size)
-        return BatchCursor(plan: plan, fingerprint: cache.fingerprint.value) { [self] sequence in
+        return BatchCursor(plan: plan, fingerprint: source.fingerprint) { [self] sequence in
             try batch(plan: plan, sequence: sequence, parts: .both)
         }
     }
@@ -156,9 +173,9 @@ public struct CachedDataSet: Sendable {
     /// - Throws: ``CacheError/stale(path:differences:)`` for a state saved from another cache,
     ///   ``DataSetError/invalidOption(_:)`` when `options` describe another run.
     public func batches(_ options: BatchOptions, resumingFrom state: IteratorState) throws -> BatchCursor<Batch> {
-        guard state.fingerprint == cache.fingerprint.value else {
-            throw CacheError.stale(path: cache.path, differences: [
-                "the iterator state was saved from another cache (fingerprint \(state.fingerprint ?? "none"), this cache \(cache.fingerprint.value))",
+        guard state.fingerprint == source.fingerprint else {
+            throw CacheError.stale(path: source.path, differences: [
+                "the iterator state was saved from another cache (fingerprint \(state.fingerprint ?? "none"), this cache \(source.fingerprint))",
             ])
         }
         return try batches(state.resuming(options))
@@ -192,7 +209,7 @@ public struct CachedDataSet: Sendable {
         let targets = parts == .data ? nil : try targetColumn.map { try gather($0, rows: cacheRows).array }
         var arrays = inputs.map(\.array)
         if !augmentations.isEmpty && !arrays.isEmpty {
-            let keys = try cacheRows.map { row in AugmentationRandom.key(id: try cache.id(ofRow: row), row: row) }
+            let keys = try cacheRows.map { row in AugmentationRandom.key(id: try source.id(ofRow: row), row: row) }
             for step in augmentations {
                 arrays[step.input] = try step.apply(to: arrays[step.input], keys: keys, seed: plan.options.seed, epoch: epoch)
             }
@@ -213,10 +230,10 @@ public struct CachedDataSet: Sendable {
             }, nil, nil)
         }
         if column.spec.isVariableShape {
-            let padded = try Padding.paddedToLargest(try cache.arrays(column: column.name, rows: rows), spec: column.spec)
+            let padded = try Padding.paddedToLargest(try source.arrays(column: column.name, rows: rows), spec: column.spec)
             return (padded.array, nil, padded.shapes)
         }
-        let padded = try Padding.padded(try cache.arrays(column: column.name, rows: rows), spec: column.spec, value: 0, side: .end)
+        let padded = try Padding.padded(try source.arrays(column: column.name, rows: rows), spec: column.spec, value: 0, side: .end)
         return (padded.array, padded.lengths, nil)
     }
 }

@@ -24,17 +24,20 @@ final class ResidentColumns: Sendable {
     private let held: [String: any HeldColumn]
     private let streamed: [String: StreamedColumn]
 
-    init(cache: CacheFile, budget: Int) {
+    /// Holds the columns that fit `budget`, or exactly the columns `holding` names when given (a
+    /// cache set's shard, whose set decided); streamed pages are released every `releaseInterval`
+    /// bytes read (default ``releaseInterval(budget:)``).
+    init(cache: CacheFile, budget: Int, holding: Set<String>? = nil, releaseInterval: Int? = nil) {
         self.cache = cache
         self.budget = budget
-        releaseInterval = Self.releaseInterval(budget: budget)
+        self.releaseInterval = releaseInterval ?? Self.releaseInterval(budget: budget)
         var held = [String: any HeldColumn]()
         var streamed = [String: StreamedColumn]()
         var used = 0
         let fixed = cache.stores.filter { !$0.isVariableLength }
         for store in fixed.sorted(by: { $0.rowCount * $0.rowBytes < $1.rowCount * $1.rowBytes }) {
             let bytes = store.rowCount * store.rowBytes
-            if bytes > 0 && used + bytes <= budget {
+            if bytes > 0 && holding.map({ $0.contains(store.name) }) ?? (used + bytes <= budget) {
                 held[store.name] = store.metadata.codec == .none
                     ? MappedColumn(store: store) : ResidentColumn(cache: cache, store: store)
                 used += bytes
@@ -49,6 +52,11 @@ final class ResidentColumns: Sendable {
 
     /// A quarter of the budget, between 1 MiB and 64 MiB.
     static func releaseInterval(budget: Int) -> Int { min(64 << 20, max(1 << 20, budget / 4)) }
+
+    /// Hands the mapped pages of every streamed column back to the kernel.
+    func releaseStreamed() {
+        for column in streamed.values { column.release() }
+    }
 
     /// Whether every fixed-shape column is served from memory.
     var isResident: Bool { streamed.isEmpty && !held.isEmpty }
@@ -142,6 +150,11 @@ final class StreamedColumn: Sendable {
         let total = pending.add(added, ordering: .relaxed).newValue
         guard total >= interval, total - added < interval else { return }
         pending.store(0, ordering: .relaxed)
+        release()
+    }
+
+    /// Hands the column's data section's mapped pages back to the kernel.
+    func release() {
         store.units.file.release(offset: store.dataRange.lowerBound,
                                  count: store.dataRange.upperBound - store.dataRange.lowerBound)
     }
