@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // libFuzzer targets for DataGenerator's parsers of untrusted bytes: the cache reader, the CSV
-// inventory parser, the npy/text resource decoders and the image decoders (JPEG, PNG, EXIF). Built and run by `tools/fuzz`:
+// inventory parser, the npy/text resource decoders, the image decoders (JPEG, PNG, EXIF) and the image transform spec parser. Built and run by `tools/fuzz`:
 //   swift build -c debug --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 import PackageDescription
 
@@ -28,6 +28,11 @@ let package = Package(
         // Feeds the input to ImageDecoder (JPEG and PNG through the C shim) and the EXIF reader.
         .executableTarget(
             name: "FuzzImageDecoders",
+            dependencies: ["FuzzSupport", .product(name: "DataGenerator", package: "DataGenerator")]
+        ),
+        // Parses the input as an image transform spec and renders a small image through it.
+        .executableTarget(
+            name: "FuzzTransformSpec",
             dependencies: ["FuzzSupport", .product(name: "DataGenerator", package: "DataGenerator")]
         ),
     ],

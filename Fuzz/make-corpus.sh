@@ -79,3 +79,23 @@ seed("resource-raw", 5, b"\x00\x01\x02\x03")
 seed("resource-utf8", 6, "héllo".encode())
 PY
 ls -l "$reader" "$parsers" | awk '{s += $5} END {print "corpus bytes:", s}'
+
+# Transform specs: three bytes choosing the image (height, width, channels and seed), then the
+# spec; valid pipelines of every step and argument form, and malformed ones.
+transforms=Corpus/FuzzTransformSpec
+rm -rf "$transforms"
+mkdir -p "$transforms"
+python3 - "$transforms" <<'PY'
+import os, sys
+specs = ["random-resized-crop(224),flip,normalize(imagenet),chw",
+         "random-resized-crop(32,scale=0.35..1,ratio=3/4..4/3),flip", "resize-shorter(40),center-crop(32)",
+         "center-crop(80)", "center-crop(16),random-resized-crop(8,scale=1..1,ratio=1..1)",
+         "normalize(mean=0.5/0.5/0.5,std=0.25/0.25/0.25),center-crop(12),chw", "flip,center-crop(7),flip",
+         "random-resized-crop( 12 , ratio=1e-1..2.5e1 )", "normalize(mean=0.5,std=2),resize-shorter(3),center-crop(5)",
+         "flip,,chw", "random-resized-crop(224", "blur(3)", "center-crop(0)", "normalize(imagenet"]
+headers = [bytes([40, 50, 0]), bytes([7, 63, 1]), bytes([0, 0, 2]), bytes([63, 3, 0])]
+for index, spec in enumerate(specs):
+    with open(os.path.join(sys.argv[1], f"seed-{index:02d}"), "wb") as f:
+        f.write(headers[index % 4] + spec.encode())
+PY
+

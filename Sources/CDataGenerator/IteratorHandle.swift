@@ -14,7 +14,10 @@ final class IteratorHandle {
     let subset: [Int]?
     let options: BatchOptions
     let plan: BatchPlan
-    private var dataSet: CachedDataSet
+    private(set) var dataSet: CachedDataSet
+    /// The transform of one image column (``setTransform(column:pipeline:)``), kept to re-apply
+    /// after a fork.
+    private var transform: (column: String, pipeline: ImagePipeline)?
     private var pid: pid_t
     /// Batches consumed since the first epoch of the run.
     private var sequence = 0
@@ -69,6 +72,7 @@ final class IteratorHandle {
         cursor = nil
         ring = nil
         dataSet = try Self.dataSet(cache, subset)
+        if let transform { dataSet = try dataSet.transforming(column: transform.column, with: transform.pipeline) }
         pid = getpid()
     }
 
@@ -164,6 +168,12 @@ final class IteratorHandle {
         var lengths = [[Int]?]()
         var shapes = [[[Int]]?]()
         for column in columns {
+            if dataSet.transforms[column.name] != nil {
+                arrays.append(try dataSet.transformedRows(column: column.name, rows: rows, seed: options.seed, epoch: epoch))
+                lengths.append(nil)
+                shapes.append(nil)
+                continue
+            }
             if column.spec.isVariableShape {
                 let padded = try Padding.paddedToLargest(try file.arrays(column: column.name, rows: rows), spec: column.spec)
                 arrays.append(padded.array)
@@ -195,6 +205,52 @@ final class IteratorHandle {
         return Batch(inputs: Array(arrays[..<dataCount]), targets: arrays.count > dataCount ? arrays[dataCount] : nil,
                      rows: positions, epoch: epoch, index: index, lengths: Array(lengths[..<dataCount]),
                      shapes: Array(shapes[..<dataCount]))
+    }
+
+    /// Serves data column `column` through `pipeline` from the first batch on.
+    /// - Throws: ``ArgumentError`` once a batch was served or slots attached, or for a column
+    ///   that is not a data column; the errors of ``CachedDataSet/transforming(column:with:)``.
+    func setTransform(column: Int, pipeline: ImagePipeline) throws {
+        guard sequence == 0, pending == nil, cursor == nil, slots == nil else {
+            throw ArgumentError(description: "dg_iterator_set_transform must come before the first batch and before dg_iterator_attach")
+        }
+        guard column >= 0, column < dataSet.dataColumns.count else {
+            throw ArgumentError(description: "column \(column) is not a data column (the cache has \(dataSet.dataColumns.count): \(dataSet.dataColumns.map(\.name).joined(separator: ", ")))")
+        }
+        let name = dataSet.dataColumns[column].name
+        dataSet = try dataSet.transforming(column: name, with: pipeline)
+        transform = (name, pipeline)
+    }
+
+    /// The columns as served, in schema order: name, dtype, shape of a row (JSON, see
+    /// `dg_iterator_columns_json`).
+    func servedColumnsJSON() -> String {
+        var json = JSONText()
+        json.beginArray()
+        for (index, column) in columns.enumerated() {
+            let spec = index < dataSet.dataColumns.count ? dataSet.servedSpec(input: index) : column.spec
+            json.beginObject()
+            json.key("name"); json.string(column.name)
+            json.key("role"); json.string(column.role.rawValue)
+            json.key("dtype"); json.string(spec.dtype.rawValue)
+            json.key("shape")
+            json.beginArray()
+            if spec.isVariableLength { json.null() }
+            for dimension in spec.shape { json.int(dimension) }
+            json.endArray()
+            json.key("variable_length"); json.bool(spec.isVariableLength)
+            if let rowShape = spec.rowShape {
+                json.key("row_shape")
+                json.beginArray()
+                for dimension in rowShape { if dimension < 0 { json.null() } else { json.int(dimension) } }
+                json.endArray()
+            }
+            json.key("transform")
+            if let pipeline = dataSet.transforms[column.name] { json.string(pipeline.description) } else { json.null() }
+            json.endObject()
+        }
+        json.endArray()
+        return json.text
     }
 
     /// The batch's arrays, variable lengths and variable-shape rows' shapes in schema order.

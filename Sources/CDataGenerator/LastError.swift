@@ -104,6 +104,9 @@ func guarded(_ body: () throws -> Int32) -> Int32 {
     } catch let error as DataSetError {
         LastError.set(error.description, kind: Fault.argument)
         return Status.argument
+    } catch let error as TransformSpecError {
+        LastError.set(error.description, kind: Fault.argument)
+        return Status.argument
     } catch let error as CacheError {
         LastError.set(error.description.split(separator: "\n").joined(separator: " "), kind: Fault.of(error))
         return Status.cache

@@ -68,6 +68,12 @@ struct CacheBenchCommand: ParsableCommand {
     @Option(name: .customLong("serve-scale"), help: "With --serve-as: multiply each stored value by this first (e.g. 0.00392156862745098 for pixels / 255).")
     var serveScale: Double = 1
 
+    @Option(help: "Serve the image column through this transform, run in the workers every epoch: e.g. 'random-resized-crop(224),flip,normalize(imagenet),chw' (docs/EPOCHS.md, \"Image transforms\").")
+    var transform: String?
+
+    @Option(name: .customLong("transform-column"), help: "With --transform: the image column to transform (default: the cache's one variable-shape column).")
+    var transformColumn: String?
+
     @Flag(help: "Print one JSON object on standard output.")
     var json = false
 
@@ -81,6 +87,11 @@ struct CacheBenchCommand: ParsableCommand {
         if uncachedInventory != nil, source.imageStore == .jpeg {
             throw ValidationError("--image-store applies to a cache build; --uncached serves the decoded pixels (leave it out)")
         }
+        if let transform {
+            guard uncachedInventory == nil else { throw ValidationError("--transform applies to a cache, not to --uncached") }
+            do { _ = try ImagePipeline(parsing: transform) } catch { throw ValidationError("--transform: \(error)") }
+        }
+        if transformColumn != nil, transform == nil { throw ValidationError("--transform-column needs --transform") }
     }
 
     func run() throws {
@@ -100,8 +111,14 @@ struct CacheBenchCommand: ParsableCommand {
         } else {
             var cached = try CachedDataSet(path: file)
             if let memoryBudget { cached.memoryBudget = memoryBudget.bytes }
+            if let transform {
+                let column = try transformColumn ?? cached.defaultTransformColumn()
+                cached = try cached.transforming(column: column, with: ImagePipeline(parsing: transform))
+            }
             if let serveAs, let dtype = DType(rawValue: serveAs) {
-                for column in cached.dataColumns { cached = try cached.serving(column: column.name, as: dtype, scale: serveScale) }
+                for column in cached.dataColumns where cached.transforms[column.name] == nil {
+                    cached = try cached.serving(column: column.name, as: dtype, scale: serveScale)
+                }
             }
             budget = cached.memoryBudget
             let served = cached
@@ -145,6 +162,7 @@ struct CacheBenchCommand: ParsableCommand {
                 ("shuffle", .string(shuffle.rawValue)),
                 ("seed", .int(Int(seed))),
                 ("workers", .int(options.workers)),
+                ("transform", transform.map { .string($0) } ?? .null),
                 ("memory_budget_bytes", budget.map { .int($0) } ?? .null),
                 ("open_seconds", .double(openSeconds)),
                 ("epoch_seconds", .array(times.map { .double($0) })),
@@ -156,6 +174,7 @@ struct CacheBenchCommand: ParsableCommand {
             ]).print()
         } else {
             print("\(mode): \(samples) samples, batch \(batchSize), \(shuffle.rawValue) shuffle, \(options.workers) workers; open \(Report.seconds(openSeconds))")
+            if let transform { print("  transform \(transform)") }
             for (epoch, seconds) in times.enumerated() {
                 print("  epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(samples) / seconds)) samples/s")
             }

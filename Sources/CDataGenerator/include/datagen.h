@@ -173,7 +173,8 @@ int32_t dg_iterator_peek_shape(dg_iterator *iterator, int32_t column, int64_t *d
  * buffers, ahead of dg_iterator_next_slot, with no copy. `buffers[s * C + c]` (capacity
  * `capacities[s * C + c]` bytes, at least batch_size rows of column c) is column c of slot s, for C
  * columns in schema order. Needs at least workers + 2 slots (3 without workers) and fixed-shape
- * columns only (use dg_iterator_peek/fill for variable-length columns). Consecutive batches land in
+ * columns only, a transformed image column counting as fixed (use dg_iterator_peek/fill for
+ * variable-length columns). Consecutive batches land in
  * consecutive slots (after the last slot, the first); dg_iterator_next_slot says which. After this call, dg_iterator_peek and dg_iterator_fill are refused. Calling it
  * again (after dg_iterator_seek, say) replaces every slot. The buffers must stay valid until the
  * iterator is freed or the slot is replaced.
@@ -197,6 +198,24 @@ int32_t dg_iterator_next_slot(dg_iterator *iterator, int32_t *slot, int64_t *row
 int32_t dg_iterator_replace_slot(dg_iterator *iterator, int32_t slot, void *const *buffers,
                                  const int64_t *capacities);
 
+/*
+ * Image transforms (docs/EPOCHS.md, "Image transforms"). Serves data column `column` (schema order;
+ * a variable-shape uint8 image column, [height, width, channels]) through the transform `spec`
+ * (UTF-8, e.g. "random-resized-crop(224),flip,normalize(imagenet),chw"), run by the iterator's
+ * workers every epoch, keyed by (seed, epoch, row id): the column then has one shape for every row
+ * (uint8, or float32 when the spec normalises; no padding, no row shapes), so ring mode accepts it.
+ * Call before the first dg_iterator_peek/fill/attach; DG_ERROR_ARGUMENT (kind DG_FAULT_ARGUMENT)
+ * for a spec that does not parse (the message names the character position and what was
+ * expected), a column that is not an image column, or a call after the first batch.
+ */
+int32_t dg_iterator_set_transform(dg_iterator *iterator, int32_t column, const char *spec);
+/*
+ * The columns as the iterator serves them, after any transform, as one JSON array copied like
+ * dg_info_json: [{"name", "role", "dtype", "shape" (a row's shape, a variable first axis as null),
+ * "variable_length", "row_shape" (variable-shape columns only), "transform" (the spec or null)}]
+ * in schema order, so that a caller can allocate its buffers.
+ */
+int32_t dg_iterator_columns_json(dg_iterator *iterator, char *buffer, int64_t capacity, int64_t *length);
 /* Moves the iterator to batch `index` of `epoch` (the run continues from there). */
 int32_t dg_iterator_seek(dg_iterator *iterator, int64_t epoch, int64_t index);
 

@@ -65,6 +65,8 @@ public final class BatchRing {
         let remaining = plan.totalBatches.map { max(0, $0 - start) }
         let names = columns.map(\.name)
         let kernels = columns.map { dataSet.kernels[$0.name] }
+        let transformers = columns.map { dataSet.transformers[$0.name] }
+        let seed = options.seed
         let rows = dataSet.rows
         let resident = dataSet.resident
         let count = slots.count
@@ -97,7 +99,9 @@ public final class BatchRing {
             }
             for (column, name) in names.enumerated() {
                 // The slot's buffers hold a whole batch (checked when given).
-                if let complete = fast[column], complete.isComplete {
+                if let transformer = transformers[column] {
+                    try transformer.render(rows: cacheRows, seed: seed, epoch: epoch, into: slot.columns[column])
+                } else if let complete = fast[column], complete.isComplete {
                     complete.copyResidentRows(cacheRows, into: slot.columns[column].baseAddress!)
                 } else {
                     try resident.gather(column: name, rows: cacheRows, into: slot.columns[column], kernel: kernels[column])

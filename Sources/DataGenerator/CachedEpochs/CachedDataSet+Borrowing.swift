@@ -64,7 +64,8 @@ extension CachedDataSet {
     }
 
     /// Whether ``forEachBatch(_:_:)`` and ``BatchRing`` can serve this data set: every served
-    /// column has a fixed shape and no augmentation runs (otherwise use ``batches(_:)``).
+    /// column has a fixed shape (stored, or given by a transform) and no augmentation runs
+    /// (otherwise use ``batches(_:)``).
     public var canLendBatches: Bool { (try? fixedServedColumns(for: "")) != nil }
 
     /// The served columns (data columns, then the target) when every one has a fixed shape and
@@ -74,7 +75,7 @@ extension CachedDataSet {
             throw DataSetError.invalidOption("\(what) serves stored columns only; use batches(_:) with augmentations")
         }
         let columns = dataColumns + (targetColumn.map { [$0] } ?? [])
-        if let variable = columns.first(where: { $0.spec.isVariableLength }) {
+        if let variable = columns.first(where: { $0.spec.isVariableLength && transformers[$0.name] == nil }) {
             throw CacheError.wrongColumnKind(column: variable.name, reason: "\(what) lends fixed-size buffers; use batches(_:) for variable-length columns")
         }
         return columns

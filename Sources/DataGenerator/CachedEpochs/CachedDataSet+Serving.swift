@@ -29,20 +29,22 @@ extension CachedDataSet {
         return copy
     }
 
-    /// The shape and dtype data column `input` is delivered with (its stored spec, or the
-    /// dtype of its ``serving(column:as:scale:)`` conversion).
+    /// The shape and dtype data column `input` is delivered with (its stored spec, the dtype of
+    /// its ``serving(column:as:scale:)`` conversion, or its transform's output).
     public func servedSpec(input: Int) -> ArraySpec {
         servedSpec(of: dataColumns[input])
     }
 
     /// The spec `column` is delivered with.
     func servedSpec(of column: CacheColumn) -> ArraySpec {
+        if let transformer = transformers[column.name] { return transformer.outputSpec }
         guard let conversion = conversions[column.name] else { return column.spec }
         return ArraySpec(conversion.dtype, column.spec.shape)
     }
 
     /// The bytes of one delivered row of fixed-shape `column`.
     func servedRowBytes(_ column: CacheColumn) -> Int {
+        if let transformer = transformers[column.name] { return transformer.outputRowBytes }
         guard let conversion = conversions[column.name] else { return column.rowBytes }
         return column.spec.elementsPerStep * conversion.dtype.byteWidth
     }

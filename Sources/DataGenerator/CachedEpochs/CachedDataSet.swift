@@ -29,6 +29,8 @@ public struct CachedDataSet: Sendable {
     public internal(set) var conversions: [String: ServeConversion] = [:]
     /// The conversion loops of ``conversions``, chosen once per column.
     var kernels: [String: ServeKernel] = [:]
+    /// The image columns served through a transform (``transforming(column:with:)``), by name.
+    var transformers: [String: ColumnTransformer] = [:]
 
     /// The bytes this data set may hold in memory: decompressed columns, and the batch buffers in
     /// flight of ``forEachBatch(_:_:)`` (default: half the machine's memory,
@@ -115,6 +117,7 @@ public struct CachedDataSet: Sendable {
         subset.augmentations = augmentations
         subset.conversions = conversions
         subset.kernels = kernels
+        subset.transformers = transformers
         return subset
     }
 
@@ -205,7 +208,7 @@ public struct CachedDataSet: Sendable {
         let (epoch, index) = plan.locate(sequence)
         let positions = plan.rows(epoch: epoch, index: index)
         let cacheRows = positions.map { rows[$0] }
-        let inputs = parts == .targets ? [] : try dataColumns.map { try gather($0, rows: cacheRows) }
+        let inputs = parts == .targets ? [] : try dataColumns.map { try gather($0, rows: cacheRows, seed: plan.options.seed, epoch: epoch) }
         let targets = parts == .data ? nil : try targetColumn.map { try gather($0, rows: cacheRows).array }
         var arrays = inputs.map(\.array)
         if !augmentations.isEmpty && !arrays.isEmpty {
@@ -221,7 +224,11 @@ public struct CachedDataSet: Sendable {
     /// `rows` of `column` as one array: stacked, padded at the end with zeros for a
     /// variable-length column (as a data encoder's default `finalizeBatch`), or padded to the
     /// batch's largest size along every axis for a variable-shape column, with its rows' shapes.
-    func gather(_ column: CacheColumn, rows: [Int]) throws -> (array: NDArray, lengths: [Int]?, shapes: [[Int]]?) {
+    /// A transformed column is rendered for epoch `epoch` under `seed`.
+    func gather(_ column: CacheColumn, rows: [Int], seed: UInt64 = 0, epoch: Int = 0) throws -> (array: NDArray, lengths: [Int]?, shapes: [[Int]]?) {
+        if let transformer = transformers[column.name] {
+            return (try transformedBatch(transformer, rows: rows, seed: seed, epoch: epoch), nil, nil)
+        }
         if !column.spec.isVariableLength {
             let kernel = kernels[column.name]
             let dtype = conversions[column.name]?.dtype ?? column.spec.dtype

@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+/// `datagen cache bench --transform`: transformed image columns served through the lending path.
+@Suite struct CacheBenchTransformTests {
+    static let knownPNG = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DataGeneratorTests/Resources/images/known.png")
+
+    @Test func aTransformedImageCacheGivesOneDigestForAnyWorkersAndABadSpecNamesItsPosition() throws {
+        let png = try Data(contentsOf: Self.knownPNG)
+        let fixture = try CacheCommandTests.Fixture(count: 24, suffix: ".png") { _ in png }
+        defer { fixture.remove() }
+        let build = try CLI.run(["cache", "build", fixture.inventory, "-o", fixture.cache, "--id-suffix", ".png", "--data", "image", "--quiet"])
+        #expect(build.status == 0, "\(build.standardError)")
+        let common = ["cache", "bench", fixture.cache, "--batch-size", "5", "--epochs", "2", "--seed", "3", "--json",
+                      "--transform", "random-resized-crop(6),flip,normalize(imagenet),chw"]
+        var digests = Set<String>()
+        for workers in ["1", "2"] {
+            let run = try CLI.run(common + ["--workers", workers])
+            #expect(run.status == 0, "\(run.standardError)")
+            let object = try #require(try CacheCommandTests.json(run.standardOutput) as? [String: Any])
+            #expect(object["path"] as? String == "lending")
+            #expect(object["transform"] as? String == "random-resized-crop(6),flip,normalize(imagenet),chw")
+            digests.insert(try #require(object["digest"] as? String))
+        }
+        #expect(digests.count == 1)
+        let named = try CLI.run(common + ["--transform-column", "data"])
+        #expect(named.status == 0, "\(named.standardError)")
+        let bad = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(6),blur"])
+        #expect(bad.status == 2)
+        #expect(bad.standardError.contains("unknown transform 'blur' at character 15"), "\(bad.standardError)")
+        let missing = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(6)", "--transform-column", "nope"])
+        #expect(missing.status == 1 && missing.standardError.contains("nope"), "\(missing.standardError)")
+    }
+}
