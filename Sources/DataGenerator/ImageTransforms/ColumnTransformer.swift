@@ -12,9 +12,9 @@ final class ColumnTransformer: Sendable {
     let outputSpec: ArraySpec
     /// The bytes of one served row.
     let outputRowBytes: Int
-    private let cache: CacheFile
-    private let store: ColumnStore
-    private let output: TransformOutput
+    let cache: CacheFile
+    let store: ColumnStore
+    let output: TransformOutput
     private let pool = TransformScratchPool()
 
     /// - Throws: ``CacheError/wrongColumnKind(column:reason:)`` unless the column holds `uint8`
@@ -45,6 +45,10 @@ final class ColumnTransformer: Sendable {
         try pool.withScratch { (scratch) throws(CacheError) in
             for (position, row) in rows.enumerated() {
                 guard row >= 0 && row < cache.rowCount else { throw .rowOutOfRange(row: row, count: cache.rowCount) }
+                if store.metadata.encoding == .jpeg {  // decodes only the box the geometry reads
+                    try renderJPEG(row: row, seed: seed, epoch: epoch, scratch: scratch, into: base + position * outputRowBytes)
+                    continue
+                }
                 let source = try image(row: row, scratch: scratch)
                 var draws = TransformRandom(seed: seed, epoch: epoch, key: try cache.augmentationKey(ofRow: row))
                 let geometry = pipeline.geometry(height: source.height, width: source.width, draws: &draws)
