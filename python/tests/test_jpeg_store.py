@@ -93,3 +93,20 @@ def test_a_jpeg_store_is_smaller_on_disk_than_pixels(cli, kinds, tmp_path):
     photos = {name: kinds[name] for name in KEPT}
     paths = _build(cli, photos, tmp_path)
     assert paths["jpeg"].stat().st_size < paths["pixels"].stat().st_size
+
+
+def test_the_engine_transforms_a_jpeg_store_as_the_pixels_store(cli, kinds, tmp_path):
+    paths = _build(cli, {name: kinds[name] for name in sorted(KEPT)}, tmp_path)
+    try:
+        caches = {store: datagen.open(path, backend="engine") for store, path in paths.items()}
+    except datagen.EngineUnavailableError:
+        pytest.skip("no engine library")
+    import inspect
+    if "transform" not in inspect.signature(caches["jpeg"].batches).parameters:
+        pytest.skip("the engine backend takes no transform= yet")
+    for spec, largest, mean in (("center-crop(16)", 1, 0.05), ("resize-shorter(16),center-crop(16),flip", 255, 12)):
+        served = {store: next(iter(cache.batches(batch_size=len(KEPT), shuffle="none", transform=spec)))["data"]
+                  for store, cache in caches.items()}
+        assert served["jpeg"].shape == served["pixels"].shape == (len(KEPT), 16, 16, 3)
+        difference = np.abs(served["jpeg"].astype(int) - served["pixels"].astype(int))
+        assert difference.max() <= largest and difference.mean() < mean, (spec, difference.max(), difference.mean())
