@@ -195,4 +195,26 @@ import Testing
                     "jpeg \(jpeg.columns[0].storedBytes) bytes, pixels \(pixels.columns[0].storedBytes)")
         }
     }
+
+    @Test func aStoppedJPEGStoreBuildResumesFromItsJournalToTheSameBytes() throws {
+        try CacheFixtures.withDirectory { directory in
+            var files = try (0..<8).map { ("p\($0).jpg", try Self.jpeg(height: 20 + $0, width: 30, seed: $0)) }
+            let good = files[5].1
+            files[5].1 = Array(good.prefix(good.count / 2))  // a cut JPEG stops the build at row 5
+            let options = CacheBuildOptions(workers: 2, rowsPerGroup: 2)
+            let path = directory + "/jpeg.dgcache"
+            let dataSet = try Self.dataSet(in: directory, files: files, jpeg: true)
+            guard case .recordFailed(5, _, _, _, _)? = CacheFixtures.cacheError({
+                _ = try CacheBuilder(dataSet: dataSet, output: path, options: options).build()
+            }) else {
+                Issue.record("expected the build to stop at row 5")
+                return
+            }
+            try FileIO.write(good, to: directory + "/p5.jpg")
+            let report = try CacheBuilder(dataSet: dataSet, output: path, options: options).build()
+            #expect(report.resumedRecords == 4)  // groups 0 and 1 replayed from the journal
+            try CacheFixtures.build(dataSet, in: directory, name: "whole.dgcache", options: options)
+            #expect(try CacheFixtures.bytes(path) == CacheFixtures.bytes(directory + "/whole.dgcache"))
+        }
+    }
 }
