@@ -55,6 +55,9 @@ def main() -> None:
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=90, exif=image_kinds._exif(6))
     (fixtures / "rotated-6.jpg").write_bytes(buffer.getvalue())
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=90, progressive=True)
+    (fixtures / "progressive.jpg").write_bytes(buffer.getvalue())
     print(f"wrote {len(list(corpus.iterdir()))} seeds and {len(list(fixtures.iterdir()))} fixtures", file=sys.stderr)
 
 

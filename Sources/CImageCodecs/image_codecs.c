@@ -437,3 +437,44 @@ int dg_jpeg_decode_region(const uint8_t *data, size_t size, uint32_t scale_num, 
     }
     return 0;
 }
+
+int dg_jpeg_transcode_baseline(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size, dg_image_info *info) {
+    struct jpeg_decompress_struct source;
+    struct jpeg_compress_struct target;
+    jpeg_error error;  // one error manager for both objects, as libjpeg allows
+    memset(info, 0, sizeof *info);
+    *out = NULL;
+    *out_size = 0;
+    if (size == 0) return fail(info, "empty file");
+    unsigned char *volatile buffer = NULL;
+    unsigned long volatile length = 0;
+    volatile int compressing = 0;
+    jpeg_begin(&source, &error, data, size);
+    if (setjmp(error.jump)) {
+        snprintf(info->message, sizeof info->message, "%s", error.message);
+        if (compressing) jpeg_destroy_compress(&target);
+        jpeg_destroy_decompress(&source);
+        free(buffer);
+        return -1;
+    }
+    if (jpeg_read_header(&source, TRUE) != JPEG_HEADER_OK) {
+        jpeg_destroy_decompress(&source);
+        return fail(info, "JPEG without an image");
+    }
+    jvirt_barray_ptr *coefficients = jpeg_read_coefficients(&source);
+    target.err = &error.manager;
+    jpeg_create_compress(&target);
+    compressing = 1;
+    jpeg_copy_critical_parameters(&source, &target);  // sequential, Huffman: jpeg_set_defaults
+    target.optimize_coding = TRUE;
+    jpeg_mem_dest(&target, (unsigned char **)&buffer, (unsigned long *)&length);
+    jpeg_write_coefficients(&target, coefficients);
+    jpeg_finish_compress(&target);
+    jpeg_destroy_compress(&target);
+    compressing = 0;
+    jpeg_finish_decompress(&source);
+    jpeg_destroy_decompress(&source);
+    *out = buffer;
+    *out_size = length;
+    return 0;
+}

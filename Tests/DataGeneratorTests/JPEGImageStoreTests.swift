@@ -39,6 +39,16 @@ import Testing
         #expect(try JPEGImageStore(decoder: ImageDecoder(channels: 1)).store(grey).wasKept)
     }
 
+    @Test func aProgressiveJPEGIsRewrittenAsBaselineWithTheSamePixels() throws {
+        let bytes = try Self.file("progressive.jpg")
+        #expect(JPEGImageStore.probe(bytes)?.progressive == true)
+        let stored = try JPEGImageStore().store(bytes)
+        #expect(stored.wasKept && stored.wasTranscoded && stored.bytes != bytes)
+        #expect(JPEGImageStore.probe(stored.bytes)?.progressive == false)
+        #expect(try ImageDecoder().decodePixels(stored.bytes) == ImageDecoder().decodePixels(bytes))
+        #expect(try !JPEGImageStore().store(Self.file("photo.jpg")).wasTranscoded)  // a baseline file keeps its bytes
+    }
+
     @Test func pngsRotatedOversizedAndColourUnderOneChannelAreReencoded() throws {
         let png = try JPEGImageStore().store(try Self.file("known.png"))
         #expect(!png.wasKept && ImageFormat.recognise(png.bytes) == .jpeg && (png.height, png.width) == (2, 4))

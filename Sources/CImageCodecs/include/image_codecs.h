@@ -66,6 +66,12 @@ int dg_jpeg_probe(const uint8_t *data, size_t size, dg_jpeg_layout *layout);
 int dg_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components, int quality,
                    uint8_t **out, size_t *out_size, dg_image_info *info);
 
+/// Rewrites the JPEG `data[0..<size]` (progressive or arithmetic-coded) as a baseline Huffman JPEG
+/// with optimised tables, losslessly: its DCT coefficients are copied (as jpegtran does), so it
+/// decodes to the same pixels, faster, and DCT scaling helps it. Markers other than JFIF/Adobe are
+/// dropped. On success `*out` is a malloc'd buffer (dg_jpeg_free) of `*out_size` bytes.
+int dg_jpeg_transcode_baseline(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size, dg_image_info *info);
+
 /// Releases a buffer dg_jpeg_encode returned.
 void dg_jpeg_free(uint8_t *buffer);
 
