@@ -15,7 +15,8 @@ BACKENDS = ["numpy", "engine"]
 def _backend_classes():
     # The engine's classes import without the library: their signatures are checked all the same.
     from datagen._engine import EngineBatchIterator, EngineCache
-    return {"numpy": (datagen.NumpyCache, BatchIterator), "engine": (EngineCache, EngineBatchIterator)}
+    return {"numpy": (datagen.NumpyCache, BatchIterator), "engine": (EngineCache, EngineBatchIterator),
+            "numpy-set": (datagen.NumpyCacheSet, BatchIterator)}
 
 
 def _members(protocol):
@@ -26,7 +27,7 @@ def _members(protocol):
 
 
 @pytest.mark.parametrize("protocol,index", [(Cache, 0), (Batches, 1)])
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS + ["numpy-set"])
 def test_each_backend_has_every_member_of_the_protocol_with_its_signature(protocol, index, backend):
     implementation = _backend_classes()[backend][index]
     members = _members(protocol)

@@ -203,7 +203,8 @@ def swift_state(state: dict):
     """Python's checkpoint dict as Swift's JSONEncoder writes the same IteratorState."""
     order = state["order"]
     swift_order = {order: {}} if isinstance(order, str) else order
-    out = {"seed": state["seed"], "epoch": state["epoch"], "batch": state["batch"], "batchSize": state["batch_size"],
+    out = {"version": state["version"], "seed": state["seed"], "epoch": state["epoch"], "batch": state["batch"],
+           "samples": state["samples"], "batchSize": state["batch_size"],
            "order": swift_order, "truncate": state["drop_last"], "rank": state["rank"],
            "worldSize": state["world_size"], "fingerprint": state["fingerprint"]}
     if state["end_epoch"] is not None:

@@ -19,6 +19,7 @@ from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, Corrupt
                       NotACacheError, OptionError, RecordError, TruncatedError, UnsupportedVersionError,
                       WorkerDiedError)
 from ._numpy_backend import NumpyCache
+from ._numpy_set import NumpyCacheSet, is_set_manifest
 from ._order import EpochOrder, Feistel, Shard, epoch_permutation
 from ._protocol import Batch, Batches, Cache, RowSelection, ShuffleMode
 from ._sizes import MemoryBudget, parse_memory_budget
@@ -47,6 +48,7 @@ __all__ = [
     "RecordError",
     "WorkerDiedError",
     "NumpyCache",
+    "NumpyCacheSet",
     "EpochOrder",
     "Feistel",
     "Shard",
@@ -69,7 +71,9 @@ def engine_available() -> bool:
 
 def open(path: Union[str, os.PathLike[str]], backend: Optional[str] = None,  # noqa: A001 (the issue's name)
          memory_budget: MemoryBudget = None) -> Cache:
-    """Opens the cache file at ``path``: a :class:`Cache`, whichever the backend.
+    """Opens the cache file at ``path``, or the cache set whose manifest it is (``NAME.dgset``:
+    its shards' rows as one cache, each shard opened on first use): a :class:`Cache`, whichever
+    the backend.
 
     ``backend`` is ``"engine"`` (the Swift engine), ``"numpy"`` (pure numpy + lz4), or ``None``:
     the engine when it was built, else numpy. Raises :class:`CacheError` for a missing
@@ -84,7 +88,7 @@ def open(path: Union[str, os.PathLike[str]], backend: Optional[str] = None,  # n
     if backend is None:
         backend = "engine" if engine_available() else "numpy"
     if backend == "numpy":
-        return NumpyCache(path)
+        return NumpyCacheSet(path) if is_set_manifest(path) else NumpyCache(path)
     if backend == "engine":
         try:
             from . import _engine

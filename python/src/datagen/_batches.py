@@ -137,28 +137,67 @@ class BatchIterator:
         self._closed = True
 
 
+#: The checkpoint layout :func:`run_state` writes (2 adds ``version`` and ``samples``; a state
+#: without ``version`` is version 1 and stays readable).
+STATE_VERSION = 2
+
+
 def run_state(plan: BatchPlan, epoch: int, index: int, first_epoch: int, epochs: Optional[int],
               fingerprint: Optional[str]) -> Checkpoint:
-    """A checkpoint of a run at batch ``index`` of ``epoch``."""
+    """A checkpoint of a run at batch ``index`` of ``epoch``; ``samples`` is the position as the
+    epoch's global samples served (``index × batch_size × world_size``), from which a run of
+    another world size with the same global batch resumes."""
     order: Any = plan.order.name if plan.order.name != "window" else \
         {"window": {"rowsPerBlock": plan.order.rows_per_block, "blocksPerWindow": plan.order.blocks_per_window}}
-    return {"seed": plan.seed, "epoch": int(epoch), "batch": int(index), "batch_size": plan.batch_size,
+    return {"version": STATE_VERSION, "seed": plan.seed, "epoch": int(epoch), "batch": int(index),
+            "samples": int(index) * plan.batch_size * plan.shard.world_size, "batch_size": plan.batch_size,
             "order": order, "drop_last": plan.drop_last, "rank": plan.shard.rank, "world_size": plan.shard.world_size,
             "end_epoch": None if epochs is None else first_epoch + epochs, "fingerprint": fingerprint}
 
 
 def check_state(state: Checkpoint, plan: BatchPlan, first_epoch: int, epochs: Optional[int],
                 fingerprint: Optional[str]) -> Tuple[int, int]:
-    """The (epoch, index) of a checkpoint, after checking that it belongs to this run."""
+    """The (epoch, index) at which this run resumes a checkpoint, after checking that it belongs
+    to this run.
+
+    The checkpoint may come from a run of another ``world_size`` / ``rank`` (elastic resume): the
+    global batch (``batch_size × world_size``), ``seed``, ``order``, ``drop_last``, ``end_epoch``
+    and ``fingerprint`` must agree, and the run resumes at the saved global sample ``samples``
+    (the same batch index; past this world's last batch of the epoch: the next epoch's first).
+    Anything else raises :class:`OptionError` naming the field."""
     expected = run_state(plan, 0, 0, first_epoch, epochs, fingerprint)
+    if not isinstance(state, dict):
+        raise OptionError(f"the saved state {state!r} is not a checkpoint")
     try:
-        differing = [key for key in expected if key not in ("epoch", "batch") and state[key] != expected[key]]
+        version = int(state.get("version", 1))
+        if not 1 <= version <= STATE_VERSION:
+            raise OptionError(f"the saved state's version {version} is newer than this library reads "
+                              f"({STATE_VERSION})")
         epoch, index = int(state["epoch"]), int(state["batch"])
+        saved_size, saved_world = int(state["batch_size"]), int(state.get("world_size", 1))
+        samples = index * saved_size * saved_world
+        if "samples" in state and int(state["samples"]) != samples:
+            raise OptionError(f"the saved state's samples {state['samples']!r} are not batch × batch_size × "
+                              f"world_size ({samples})")
+        differing = [key for key in ("seed", "order", "drop_last", "end_epoch", "fingerprint")
+                     if state.get(key) != expected[key]]
     except (KeyError, TypeError, ValueError) as error:
         raise OptionError(f"the saved state {state!r} is not a checkpoint ({error})") from None
-    if differing:
-        raise OptionError("the saved state belongs to another run: " + ", ".join(
-            f"{key} {state[key]!r} (this run: {expected[key]!r})" for key in differing))
+    reasons = [f"{key} {state.get(key)!r} (this run: {expected[key]!r})" for key in differing]
+    world = plan.shard.world_size
+    if saved_world == world:
+        if saved_size != plan.batch_size:
+            reasons.insert(0, f"batch_size {saved_size!r} (this run: {plan.batch_size!r})")
+    elif saved_size * saved_world != plan.batch_size * world:
+        reasons.insert(0, f"global batch (batch_size × world_size) {saved_size} × {saved_world} = "
+                          f"{saved_size * saved_world} (this run: {plan.batch_size} × {world} = "
+                          f"{plan.batch_size * world})")
+    if reasons:
+        raise OptionError("the saved state belongs to another run: " + ", ".join(reasons))
+    index = samples // (plan.batch_size * world)
+    per = plan.batches_per_epoch
+    if per and index >= per:
+        epoch, index = epoch + index // per, index % per
     return epoch, index
 
 

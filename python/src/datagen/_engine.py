@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
@@ -128,7 +129,18 @@ def _check(lib: ctypes.CDLL, status: int, path: Optional[str] = None) -> int:
     message = _message(lib)
     kind = int(lib.dg_last_error_kind())
     error_class = _FAULTS.get(kind, CacheError if status == _ERR_CACHE else OptionError)
-    raise error_class.from_message(message, path)
+    raise error_class.from_message(message, _shard_at_fault(message, path))
+
+
+def _shard_at_fault(message: str, path: Optional[str]) -> Optional[str]:
+    """The file an error of the cache at ``path`` names: a shard's path when ``path`` is a cache
+    set and the message is the set's ``<set>: shard <i> (<shard path>): …`` (as the numpy
+    backend's ``path``), else ``path``."""
+    if path is not None and path.endswith(".dgset"):
+        found = re.match(re.escape(path) + r": shard \d+ \((.*?)\): ", message)
+        if found:
+            return found.group(1)
+    return path
 
 
 def _text(lib: ctypes.CDLL, call: Callable[[Any, int, Any], int], path: str) -> str:

@@ -14,7 +14,7 @@ from ._errors import OptionError
 from ._format import CacheFileReader, ColumnInfo
 from ._protocol import Batch, Batches, RowSelection, ShuffleMode
 
-__all__ = ["NumpyCache"]
+__all__ = ["NumpyCache", "NumpyServing"]
 
 
 class _VariableColumn:
@@ -110,7 +110,75 @@ class _JPEGColumn:
         return out, np.ascontiguousarray(shapes, dtype=np.int64)
 
 
-class NumpyCache:
+class NumpyServing:
+    """What both numpy readers (a cache file, a cache set) serve from their ``_gather``: every
+    column whole, batches and digests (the :class:`~datagen.Cache` methods that do not depend on
+    where the rows are stored)."""
+
+    @property
+    def path(self) -> str:
+        """The file's path."""
+        raise NotImplementedError
+
+    @property
+    def rows(self) -> int:
+        """The number of rows."""
+        raise NotImplementedError
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint kept in checkpoints."""
+        raise NotImplementedError
+
+    def _gather(self, rows: NDArray[np.int64]) -> Batch:
+        raise NotImplementedError
+
+    def _digest_columns(self) -> List[Tuple[str, bool]]:
+        """(name, variable length) of every column, in schema order."""
+        raise NotImplementedError
+
+    def to_numpy(self) -> Batch:
+        """Every column whole: ``{name: array}`` (a variable-length column padded at the end with
+        zeros to the longest row, its lengths under ``"<name>_lengths"``; a variable-shape column
+        padded to the largest size along each axis, its rows' shapes under ``"<name>_shapes"``)."""
+        return self._gather(np.arange(self.rows, dtype=np.int64))
+
+    def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,
+                rank: int = 0, world_size: int = 1, drop_last: bool = False, rows: Optional[RowSelection] = None,
+                epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
+                reuse: int = 0, ring: bool = True) -> Batches:
+        """Batches of ``epochs`` epochs (``None``: endless) starting at ``epoch``, identical to the
+        Swift library's for the same arguments.
+
+        ``shuffle`` is ``"none"``, ``"full"`` or ``"window"``; ``rank``/``world_size`` take this
+        process's share of each epoch (``remainder="drop"``: ranks disjoint and equal; ``"pad"``);
+        ``rows`` serves only those cache rows (an index array or range), in that order before the
+        shuffle. Each batch is a dict of C-contiguous arrays named after the columns.
+
+        ``workers``, ``prefetch``, ``reuse`` and ``ring`` are the engine's (checked here, no effect):
+        this backend gathers each batch on the calling thread, into new arrays.
+        """
+        check_threads(workers, prefetch, reuse)
+        subset = subset_rows(rows, self.rows, self.path)
+        plan = make_plan(self.rows if subset is None else len(subset), batch_size, shuffle, seed, rank, world_size,
+                         drop_last, remainder)
+        if subset is None:
+            return BatchIterator(plan, self._gather, epoch, epochs, self.fingerprint)
+        chosen = subset
+
+        def fetch(positions: NDArray[np.int64]) -> Batch:
+            return self._gather(chosen[positions])
+        return BatchIterator(plan, fetch, epoch, epochs, self.fingerprint)
+
+    def digest(self, batch_size: int = 128, epochs: Optional[int] = 1, shuffle: ShuffleMode = "full", seed: int = 0,
+               epoch: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
+               rows: Optional[RowSelection] = None) -> str:
+        """The SHA-256 of every batch of the run, equal to ``datagen cache bench --json``'s digest."""
+        return digest_batches(self.batches(batch_size, shuffle, seed, epoch, rank, world_size, drop_last, rows,
+                                           epochs), self._digest_columns())
+
+
+class NumpyCache(NumpyServing):
     """A cache file read by the pure-numpy backend (``datagen.open(path, backend="numpy")``).
 
     Opening checks the frame, the metadata and every table location (no row is read). A column is
@@ -229,43 +297,5 @@ class NumpyCache:
                 batch[info.name] = column[rows]
         return batch
 
-    def to_numpy(self) -> Batch:
-        """Every column whole: ``{name: array}`` (a variable-length column padded at the end with
-        zeros to the longest row, its lengths under ``"<name>_lengths"``; a variable-shape column
-        padded to the largest size along each axis, its rows' shapes under ``"<name>_shapes"``)."""
-        return self._gather(np.arange(self.rows, dtype=np.int64))
-
-    def batches(self, batch_size: int = 128, shuffle: ShuffleMode = "full", seed: int = 0, epoch: int = 0,
-                rank: int = 0, world_size: int = 1, drop_last: bool = False, rows: Optional[RowSelection] = None,
-                epochs: Optional[int] = 1, *, remainder: str = "drop", workers: int = 1, prefetch: int = 0,
-                reuse: int = 0, ring: bool = True) -> Batches:
-        """Batches of ``epochs`` epochs (``None``: endless) starting at ``epoch``, identical to the
-        Swift library's for the same arguments.
-
-        ``shuffle`` is ``"none"``, ``"full"`` or ``"window"``; ``rank``/``world_size`` take this
-        process's share of each epoch (``remainder="drop"``: ranks disjoint and equal; ``"pad"``);
-        ``rows`` serves only those cache rows (an index array or range), in that order before the
-        shuffle. Each batch is a dict of C-contiguous arrays named after the columns.
-
-        ``workers``, ``prefetch``, ``reuse`` and ``ring`` are the engine's (checked here, no effect):
-        this backend gathers each batch on the calling thread, into new arrays.
-        """
-        check_threads(workers, prefetch, reuse)
-        subset = subset_rows(rows, self.rows, self.path)
-        plan = make_plan(self.rows if subset is None else len(subset), batch_size, shuffle, seed, rank, world_size,
-                         drop_last, remainder)
-        if subset is None:
-            return BatchIterator(plan, self._gather, epoch, epochs, self.fingerprint)
-        chosen = subset
-
-        def fetch(positions: NDArray[np.int64]) -> Batch:
-            return self._gather(chosen[positions])
-        return BatchIterator(plan, fetch, epoch, epochs, self.fingerprint)
-
-    def digest(self, batch_size: int = 128, epochs: Optional[int] = 1, shuffle: ShuffleMode = "full", seed: int = 0,
-               epoch: int = 0, rank: int = 0, world_size: int = 1, drop_last: bool = False,
-               rows: Optional[RowSelection] = None) -> str:
-        """The SHA-256 of every batch of the run, equal to ``datagen cache bench --json``'s digest."""
-        names = [(c.name, c.variable_length) for c in self._reader.columns]
-        return digest_batches(self.batches(batch_size, shuffle, seed, epoch, rank, world_size, drop_last, rows,
-                                           epochs), names)
+    def _digest_columns(self) -> List[Tuple[str, bool]]:
+        return [(c.name, c.variable_length) for c in self._reader.columns]
