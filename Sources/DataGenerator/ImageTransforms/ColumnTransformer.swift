@@ -15,7 +15,7 @@ final class ColumnTransformer: Sendable {
     private let source: CacheSource
     /// The column's position among each cache file's stores (every shard of a set has the same).
     private let storeIndex: Int
-    private let output: TransformOutput
+    let output: TransformOutput
     private let pool = TransformScratchPool()
 
     /// - Throws: ``CacheError/wrongColumnKind(column:reason:)`` unless the column holds `uint8`
@@ -60,7 +60,13 @@ final class ColumnTransformer: Sendable {
                 guard storeIndex < file.stores.count, file.stores[storeIndex].name == column else {
                     throw CacheError.noSuchColumn(name: column, available: file.columns.map(\.name))
                 }
-                let source = try image(store: file.stores[storeIndex], row: local, scratch: scratch)
+                let store = file.stores[storeIndex]
+                if store.metadata.encoding == .jpeg {  // decodes only the box the geometry reads
+                    try renderJPEG(file: file, store: store, row: local, globalRow: row, seed: seed, epoch: epoch,
+                                   scratch: scratch, into: base + position * outputRowBytes)
+                    continue
+                }
+                let source = try image(store: store, row: local, scratch: scratch)
                 var draws = TransformRandom(seed: seed, epoch: epoch, key: try file.augmentationKey(ofRow: local, globalRow: row))
                 let geometry = pipeline.geometry(height: source.height, width: source.width, draws: &draws)
                 ImageTransformKernel.render(source, geometry: geometry, output: output, scratch: scratch,
