@@ -35,7 +35,7 @@ final class TransformScratch: @unchecked Sendable {
     var unitOwner: ObjectIdentifier?
 
     enum Slot: Int, CaseIterable {
-        case horizontalBounds, horizontalWeights, verticalBounds, verticalWeights, rows, unit, sums, paddedStarts, paddedWeights
+        case horizontalBounds, horizontalWeights, verticalBounds, verticalWeights, rows, unit, sums, paddedStarts, paddedWeights, planes
     }
 
     /// The buffer `slot`, at least `count` bytes.
@@ -185,7 +185,7 @@ enum ImageTransformKernel {
         let sums = scratch.buffer(.sums, count: rowBytes * 4).assumingMemoryBound(to: Int32.self)
         if channels == 3 {
             planarVerticalPass(rows: rows, sums: sums, firstRow: firstRow, outWidth: outWidth, outHeight: outHeight,
-                               bounds: vBounds, weights: vWeights, taps: verticalTaps, output: output, into: destination)
+                               bounds: vBounds, weights: vWeights, taps: verticalTaps, output: output, scratch: scratch, into: destination)
             return
         }
         // Vertical pass, written out.
@@ -319,7 +319,7 @@ enum ImageTransformKernel {
     private static func planarVerticalPass(rows: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>, firstRow: Int,
                                            outWidth: Int, outHeight: Int, bounds vBounds: UnsafeMutablePointer<Int>,
                                            weights vWeights: UnsafeMutablePointer<Int32>, taps verticalTaps: Int,
-                                           output: TransformOutput, into destination: UnsafeMutableRawPointer) {
+                                           output: TransformOutput, scratch: TransformScratch, into destination: UnsafeMutableRawPointer) {
         let half = Int32(truncatingIfNeeded: 1 << (precisionBits - 1))
         let rowBytes = outWidth &* 3
         let plane = outWidth &* outHeight
@@ -327,16 +327,21 @@ enum ImageTransformKernel {
         let floats = destination.assumingMemoryBound(to: Float.self)
         let normalization = output.meanAndStd
         let converts = normalization.count == 3
+        // Channels last: a row's converted channels, planar, before they are interleaved.
+        let planes = scratch.buffer(.planes, count: rowBytes &* 4)
+        let floatPlanes = planes.assumingMemoryBound(to: Float.self)
+        let bytePlanes = planes.assumingMemoryBound(to: UInt8.self)
         for row in 0..<outHeight {
             let first = vBounds[2 &* row] &- firstRow
             let count = vBounds[2 &* row &+ 1]
             let weights = vWeights + row &* verticalTaps
             for channel in 0..<3 {
-                // The channel's sums over the row's taps.
+                // The channel's sums over the row's taps, into its third of `sums`.
                 let base = rows + channel &* outWidth
+                let channelSums = sums + channel &* outWidth
                 if count == 0 {
                     // Outside the virtual image: zeros.
-                    for x in 0..<outWidth { sums[x] = half }
+                    for x in 0..<outWidth { channelSums[x] = half }
                 } else if count <= 3 {
                     // A missing tap reads the first row with weight 0, which adds nothing.
                     let r0 = base + first &* rowBytes
@@ -346,31 +351,43 @@ enum ImageTransformKernel {
                     let w1 = count > 1 ? weights[1] : 0
                     let w2 = count > 2 ? weights[2] : 0
                     for x in 0..<outWidth {
-                        sums[x] = half &+ Int32(r0[x]) &* w0 &+ Int32(r1[x]) &* w1 &+ Int32(r2[x]) &* w2
+                        channelSums[x] = half &+ Int32(r0[x]) &* w0 &+ Int32(r1[x]) &* w1 &+ Int32(r2[x]) &* w2
                     }
                 } else {
-                    for x in 0..<outWidth { sums[x] = half }
+                    for x in 0..<outWidth { channelSums[x] = half }
                     for tap in 0..<count {
                         let weight = weights[tap]
                         let source = base + (first &+ tap) &* rowBytes
-                        for x in 0..<outWidth { sums[x] &+= Int32(source[x]) &* weight }
+                        for x in 0..<outWidth { channelSums[x] &+= Int32(source[x]) &* weight }
                     }
                 }
+                // Converted over contiguous columns: into the output's plane (channels first),
+                // else into the channel's third of `planes` for the interleaving below.
                 if converts {
                     let (mean, std) = normalization[channel]
-                    if output.channelsFirst {
-                        let target = floats + (channel &* plane &+ row &* outWidth)
-                        for x in 0..<outWidth { target[x] = (Float(value(sums[x])) / 255 - mean) / std }
-                    } else {
-                        let target = floats + (row &* rowBytes &+ channel)
-                        for x in 0..<outWidth { target[x &* 3] = (Float(value(sums[x])) / 255 - mean) / std }
-                    }
-                } else if output.channelsFirst {
-                    let target = bytes + (channel &* plane &+ row &* outWidth)
-                    for x in 0..<outWidth { target[x] = UInt8(truncatingIfNeeded: value(sums[x])) }
+                    let target = output.channelsFirst ? floats + (channel &* plane &+ row &* outWidth) : floatPlanes + channel &* outWidth
+                    for x in 0..<outWidth { target[x] = (Float(value(channelSums[x])) / 255 - mean) / std }
                 } else {
-                    let target = bytes + (row &* rowBytes &+ channel)
-                    for x in 0..<outWidth { target[x &* 3] = UInt8(truncatingIfNeeded: value(sums[x])) }
+                    let target = output.channelsFirst ? bytes + (channel &* plane &+ row &* outWidth) : bytePlanes + channel &* outWidth
+                    for x in 0..<outWidth { target[x] = UInt8(truncatingIfNeeded: value(channelSums[x])) }
+                }
+            }
+            guard !output.channelsFirst else { continue }
+            if converts {
+                let target = floats + row &* rowBytes
+                let (red, green, blue) = (floatPlanes, floatPlanes + outWidth, floatPlanes + 2 &* outWidth)
+                for x in 0..<outWidth {
+                    target[3 &* x] = red[x]
+                    target[3 &* x &+ 1] = green[x]
+                    target[3 &* x &+ 2] = blue[x]
+                }
+            } else {
+                let target = bytes + row &* rowBytes
+                let (red, green, blue) = (bytePlanes, bytePlanes + outWidth, bytePlanes + 2 &* outWidth)
+                for x in 0..<outWidth {
+                    target[3 &* x] = red[x]
+                    target[3 &* x &+ 1] = green[x]
+                    target[3 &* x &+ 2] = blue[x]
                 }
             }
         }
