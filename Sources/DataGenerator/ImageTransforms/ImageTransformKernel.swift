@@ -142,7 +142,9 @@ enum ImageTransformKernel {
             if channels == 3 {
                 // Written planar (the row's reds, then greens, then blues) for the vertical pass.
                 if let padded {
-                    if padded.taps == 3 {
+                    if padded.taps == 2 {
+                        horizontalRow(taps: 2, sourceRow, padded.starts, padded.weights, outWidth: outWidth, into: target)
+                    } else if padded.taps == 3 {
                         horizontalRow(taps: 3, sourceRow, padded.starts, padded.weights, outWidth: outWidth, into: target)
                     } else {
                         horizontalRow(taps: 4, sourceRow, padded.starts, padded.weights, outWidth: outWidth, into: target)
@@ -260,7 +262,7 @@ enum ImageTransformKernel {
         }
     }
 
-    /// The horizontal coefficients of a 3-channel image padded to a fixed 3 or 4 taps per
+    /// The horizontal coefficients of a 3-channel image padded to a fixed 2, 3 or 4 taps per
     /// column (the most any column has), every column's window moved inside the row and its
     /// extra taps weighted 0 (adding nothing), or nil when a column has more taps or the row
     /// fewer pixels. `starts[i]` is column `i`'s first byte in the source row.
@@ -269,7 +271,7 @@ enum ImageTransformKernel {
         -> (taps: Int, starts: UnsafeMutablePointer<Int>, weights: UnsafeMutablePointer<Int32>)? {
         var most = 0
         for column in 0..<outWidth { most = max(most, bounds[2 &* column &+ 1]) }
-        let fixed = most <= 3 ? 3 : 4
+        let fixed = most <= 2 ? 2 : (most <= 3 ? 3 : 4)
         guard most <= 4, sourceWidth >= fixed else { return nil }
         let starts = scratch.buffer(.paddedStarts, count: outWidth * MemoryLayout<Int>.stride).assumingMemoryBound(to: Int.self)
         let padded = scratch.buffer(.paddedWeights, count: outWidth * fixed * 4).assumingMemoryBound(to: Int32.self)
@@ -342,6 +344,12 @@ enum ImageTransformKernel {
                 if count == 0 {
                     // Outside the virtual image: zeros.
                     for x in 0..<outWidth { channelSums[x] = half }
+                } else if count == 2 {
+                    // Two taps (every row of an enlargement).
+                    let r0 = base + first &* rowBytes
+                    let r1 = r0 + rowBytes
+                    let (w0, w1) = (weights[0], weights[1])
+                    for x in 0..<outWidth { channelSums[x] = half &+ Int32(r0[x]) &* w0 &+ Int32(r1[x]) &* w1 }
                 } else if count <= 3 {
                     // A missing tap reads the first row with weight 0, which adds nothing.
                     let r0 = base + first &* rowBytes
