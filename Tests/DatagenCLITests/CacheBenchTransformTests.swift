@@ -33,6 +33,19 @@ import Testing
         #expect(missing.status == 1 && missing.standardError.contains("nope"), "\(missing.standardError)")
     }
 
+    @Test func aTransformOfTheTargetColumnSaysItIsNotAnImageColumnAndWhatItHolds() throws {
+        let png = try Data(contentsOf: Self.knownPNG)
+        let fixture = try CacheCommandTests.Fixture(count: 3, suffix: ".png") { _ in png }
+        defer { fixture.remove() }
+        let build = try CLI.run(["cache", "build", fixture.inventory, "-o", fixture.cache, "--id-suffix", ".png", "--data", "image",
+                                 "--target", "onehot", "--quiet"])
+        #expect(build.status == 0, "\(build.standardError)")
+        let run = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(2)", "--transform-column", "target"])
+        #expect(run.status == 1)
+        #expect(run.standardError.contains("column 'target': not an image column, it holds the targets ("), "\(run.standardError)")
+        #expect(!run.standardError.contains("has no column"), "\(run.standardError)")
+    }
+
     @Test func showPrintsTheImageColumnAsServedThroughATransform() throws {
         let png = try Data(contentsOf: Self.knownPNG)
         let fixture = try CacheCommandTests.Fixture(count: 3, suffix: ".png") { _ in png }

@@ -151,6 +151,9 @@ def test_bad_specs_and_the_numpy_backend_raise_option_errors(images):
         engine.batches(transform="flip,,chw")
     with pytest.raises(datagen.OptionError, match="no column"):
         engine.batches(transform="center-crop(8)", transform_column="nope")
+    assert engine.roles["target"] == "target"
+    with pytest.raises(datagen.OptionError, match="transform_column 'target' is not an image column: it holds the targets"):
+        engine.batches(transform="center-crop(8)", transform_column="target")
     numpy_cache = datagen.open(path, backend="numpy")
     with pytest.raises(datagen.OptionError, match="engine backend"):
         numpy_cache.batches(transform="center-crop(8)")
