@@ -170,6 +170,40 @@ def test_transform_objects_spell_the_spec():
     assert spec_of(None) is None
 
 
+def test_transform_objects_refuse_bad_arguments_naming_them():
+    for bad in (lambda: CenterCrop(0), lambda: ResizeShorter(-3), lambda: RandomResizedCrop(2.5)):
+        with pytest.raises(ValueError, match="size must be a positive whole number"):
+            bad()
+    assert CenterCrop(np.int64(8)).size == 8
+    with pytest.raises(ValueError, match="scale must have 0 < low ≤ high"):
+        RandomResizedCrop(8, scale=(1, 0.5))
+    with pytest.raises(ValueError, match="mean has 2 values and std 3"):
+        Normalize([.5, .5], [0, 1, 1])
+    with pytest.raises(ValueError, match="every std must be > 0"):
+        Normalize([.5, .5, .5], [0, 1, 1])
+    with pytest.raises(TypeError, match="Compose takes datagen.transforms steps"):
+        Compose("flip")
+
+
+def test_a_transform_that_is_not_a_spec_says_what_transform_accepts(images):
+    path, _ = images
+    engine = datagen.open(path, backend="engine")
+    for bad in (42, engine.ids.__len__, [Flip(), "chw"]):
+        with pytest.raises(TypeError, match="transform= takes a spec string") as refused:
+            engine.batches(transform=bad)
+        assert "argument after" not in str(refused.value)
+    with pytest.raises(TypeError, match="Python callables cannot run"):
+        spec_of(engine.digest)
+
+
+def test_the_transforms_module_exports_only_its_steps():
+    import datagen.transforms as module
+    assert set(module.__all__) == {"Transform", "RandomResizedCrop", "ResizeShorter", "CenterCrop", "Flip", "Normalize",
+                                   "CHW", "Compose", "TransformSpec", "spec_of"}
+    public = {name for name in vars(module) if not name.startswith("_")}
+    assert public == set(module.__all__)
+
+
 def test_the_torch_adapter_passes_the_transform_on(images):
     torch = pytest.importorskip("torch")
     from datagen.torch import CacheIterable
