@@ -28,7 +28,7 @@ import Testing
         #expect(named.status == 0, "\(named.standardError)")
         let bad = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(6),blur"])
         #expect(bad.status == 2)
-        #expect(bad.standardError.contains("unknown transform 'blur' at character 15"), "\(bad.standardError)")
+        #expect(bad.standardError.contains("unknown transform 'blur' at character 16"), "\(bad.standardError)")
         let missing = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(6)", "--transform-column", "nope"])
         #expect(missing.status == 1 && missing.standardError.contains("nope"), "\(missing.standardError)")
     }
@@ -58,6 +58,6 @@ import Testing
         #expect((rows[0]["shapes"] as? [String: Any])?["data"] as? [Int] == [3, 3, 3])
         #expect(((rows[0]["values"] as? [String: Any])?["data"] as? [Int])?.count == 27)
         let bad = try CLI.run(["cache", "show", fixture.cache, "--transform", "center-crop(3),,chw"])
-        #expect(bad.status == 2 && bad.standardError.contains("character 15"), "\(bad.standardError)")
+        #expect(bad.status == 2 && bad.standardError.contains("character 16"), "\(bad.standardError)")
     }
 }

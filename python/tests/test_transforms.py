@@ -147,7 +147,7 @@ def test_a_resumed_run_serves_the_same_transformed_batches(images):
 def test_bad_specs_and_the_numpy_backend_raise_option_errors(images):
     path, _ = images
     engine = datagen.open(path, backend="engine")
-    with pytest.raises(datagen.OptionError, match="character 5"):
+    with pytest.raises(datagen.OptionError, match="character 6"):
         engine.batches(transform="flip,,chw")
     with pytest.raises(datagen.OptionError, match="no column"):
         engine.batches(transform="center-crop(8)", transform_column="nope")
