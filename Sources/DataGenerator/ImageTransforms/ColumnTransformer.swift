@@ -60,8 +60,16 @@ final class ColumnTransformer: Sendable {
                 guard storeIndex < file.stores.count, file.stores[storeIndex].name == column else {
                     throw CacheError.noSuchColumn(name: column, available: file.columns.map(\.name))
                 }
-                let source = try image(store: file.stores[storeIndex], row: local, scratch: scratch)
-                var draws = TransformRandom(seed: seed, epoch: epoch, key: try file.augmentationKey(ofRow: local, globalRow: row))
+                let source: ImageSource
+                let key: UInt64
+                do throws(CacheError) {
+                    source = try image(store: file.stores[storeIndex], row: local, scratch: scratch)
+                    key = try file.augmentationKey(ofRow: local, globalRow: row)
+                } catch {
+                    guard case let .set(set) = self.source else { throw error }
+                    throw set.reading(shard: try set.locate(row: row).shard, failed: error)
+                }
+                var draws = TransformRandom(seed: seed, epoch: epoch, key: key)
                 let geometry = pipeline.geometry(height: source.height, width: source.width, draws: &draws)
                 ImageTransformKernel.render(source, geometry: geometry, output: output, scratch: scratch,
                                             into: base + position * outputRowBytes)
