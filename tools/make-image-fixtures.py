@@ -5,7 +5,7 @@ and the seed corpus of the image fuzz target (Fuzz/Corpus/FuzzImageDecoders/), w
     python3 tools/make-image-fixtures.py        # needs pillow and numpy
 
 Every kind python/tests/image_kinds.py makes is a fuzz seed (selector 0; a few also 1, the EXIF
-JPEGs also 2); the Swift tests get a few tiny files of known pixels (and a file named .jpg that is a PNG).
+JPEGs also 2, every JPEG also 3 (the region decoder), a few also 4 (the jpeg image store)); the Swift tests get a few tiny files of known pixels (and a file named .jpg that is a PNG).
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ def main() -> None:
             (corpus / f"{name}-grey-small").write_bytes(b"\x01" + data)
         if "-exif-" in name:
             (corpus / f"{name}-exif").write_bytes(b"\x02" + data)
+        if name.startswith("jpeg"):  # selector 3: a box at a DCT scale (bytes: scale, x, y, width, height)
+            (corpus / f"{name}-region").write_bytes(b"\x03" + bytes([1, 40, 30, 150, 120]) + data)
+        if name in ("jpeg-baseline-420", "jpeg-grey", "jpeg-progressive", "jpeg-cmyk", "jpeg-exif-6", "png-rgba"):
+            (corpus / f"{name}-store").write_bytes(b"\x04" + data)  # selector 4: the jpeg image store
 
     fixtures = ROOT / "Tests" / "DataGeneratorTests" / "Resources" / "images"
     fixtures.mkdir(parents=True, exist_ok=True)
@@ -51,6 +55,9 @@ def main() -> None:
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=90, exif=image_kinds._exif(6))
     (fixtures / "rotated-6.jpg").write_bytes(buffer.getvalue())
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=90, progressive=True)
+    (fixtures / "progressive.jpg").write_bytes(buffer.getvalue())
     print(f"wrote {len(list(corpus.iterdir()))} seeds and {len(list(fixtures.iterdir()))} fixtures", file=sys.stderr)
 
 

@@ -289,3 +289,192 @@ int dg_png_decode(const uint8_t *data, size_t size, uint8_t *out, size_t capacit
     png_destroy_read_struct(&png, &pnginfo, NULL);
     return 0;
 }
+
+// MARK: - JPEG: probing, encoding, region decoding (the jpeg image store)
+
+int dg_jpeg_probe(const uint8_t *data, size_t size, dg_jpeg_layout *layout) {
+    struct jpeg_decompress_struct cinfo;
+    jpeg_error error;
+    memset(layout, 0, sizeof *layout);
+    if (size == 0) {
+        snprintf(layout->message, sizeof layout->message, "empty file");
+        return -1;
+    }
+    jpeg_begin(&cinfo, &error, data, size);
+    if (setjmp(error.jump)) {
+        snprintf(layout->message, sizeof layout->message, "%s", error.message);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
+        snprintf(layout->message, sizeof layout->message, "JPEG without an image");
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    layout->width = cinfo.image_width;
+    layout->height = cinfo.image_height;
+    layout->color_space = (uint32_t)cinfo.jpeg_color_space;
+    layout->progressive = cinfo.progressive_mode ? 1 : 0;
+    layout->arithmetic = cinfo.arith_code ? 1 : 0;
+    layout->precision = (uint32_t)cinfo.data_precision;
+    jpeg_destroy_decompress(&cinfo);
+    return 0;
+}
+
+void dg_jpeg_free(uint8_t *buffer) { free(buffer); }
+
+int dg_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components, int quality,
+                   uint8_t **out, size_t *out_size, dg_image_info *info) {
+    struct jpeg_compress_struct cinfo;
+    jpeg_error error;
+    memset(info, 0, sizeof *info);
+    *out = NULL;
+    *out_size = 0;
+    if (components != 1 && components != 3) return fail(info, "a JPEG is encoded from 1 or 3 channels");
+    if (width == 0 || height == 0 || width > 65500 || height > 65500) return fail(info, "a JPEG's sides are 1 to 65,500 pixels");
+    if (quality < 1 || quality > 100) return fail(info, "JPEG quality must be 1 to 100");
+    // Volatile: set before the setjmp and read after a longjmp.
+    unsigned char *volatile buffer = NULL;
+    unsigned long volatile length = 0;
+    cinfo.err = jpeg_std_error(&error.manager);
+    error.manager.error_exit = jpeg_error_exit;
+    error.manager.emit_message = jpeg_quiet;
+    error.message[0] = 0;
+    if (setjmp(error.jump)) {
+        snprintf(info->message, sizeof info->message, "%s", error.message);
+        jpeg_destroy_compress(&cinfo);
+        free(buffer);
+        return -1;
+    }
+    jpeg_create_compress(&cinfo);
+    jpeg_mem_dest(&cinfo, (unsigned char **)&buffer, (unsigned long *)&length);
+    cinfo.image_width = width;
+    cinfo.image_height = height;
+    cinfo.input_components = (int)components;
+    cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    cinfo.optimize_coding = TRUE;
+    cinfo.dct_method = JDCT_ISLOW;
+    jpeg_start_compress(&cinfo, TRUE);
+    size_t stride = (size_t)width * components;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * stride);
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    *out = buffer;
+    *out_size = length;
+    return 0;
+}
+
+size_t dg_jpeg_region_capacity(uint32_t width, uint32_t height, uint32_t components) {
+    return ((size_t)width + 32) * (size_t)height * (size_t)components;
+}
+
+static int region_fail(dg_jpeg_region *region, struct jpeg_decompress_struct *cinfo, const char *message) {
+    snprintf(region->message, sizeof region->message, "%s", message);
+    jpeg_destroy_decompress(cinfo);
+    return -1;
+}
+
+int dg_jpeg_decode_region(const uint8_t *data, size_t size, uint32_t scale_num, uint32_t x, uint32_t y,
+                          uint32_t width, uint32_t height, uint8_t *out, size_t capacity, dg_jpeg_region *region) {
+    struct jpeg_decompress_struct cinfo;
+    jpeg_error error;
+    dg_image_info info;
+    memset(region, 0, sizeof *region);
+    memset(&info, 0, sizeof info);
+    if (size == 0) {
+        snprintf(region->message, sizeof region->message, "empty file");
+        return -1;
+    }
+    if (scale_num < 1 || scale_num > 8) {
+        snprintf(region->message, sizeof region->message, "the scale is 1/8 to 8/8");
+        return -1;
+    }
+    jpeg_begin(&cinfo, &error, data, size);
+    if (setjmp(error.jump)) {
+        snprintf(region->message, sizeof region->message, "%s", error.message);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    if (jpeg_header(&cinfo, &info) != 0) return region_fail(region, &cinfo, info.message);
+    cinfo.scale_num = scale_num;
+    cinfo.scale_denom = 8;
+    jpeg_start_decompress(&cinfo);
+    region->scaled_width = cinfo.output_width;
+    region->scaled_height = cinfo.output_height;
+    region->components = (uint32_t)cinfo.output_components;
+    if (width == 0 || height == 0 || x > cinfo.output_width || width > cinfo.output_width - x ||
+        y > cinfo.output_height || height > cinfo.output_height - y) {
+        return region_fail(region, &cinfo, "the box does not lie inside the scaled image");
+    }
+    JDIMENSION xoffset = x, cropped = width;
+    if (x != 0 || width != cinfo.output_width) jpeg_crop_scanline(&cinfo, &xoffset, &cropped);
+    size_t stride = (size_t)cropped * (size_t)cinfo.output_components;
+    if (stride > 0 && (size_t)height > capacity / stride) {
+        return region_fail(region, &cinfo, "output buffer too small");
+    }
+    region->x = xoffset;
+    region->y = y;
+    region->width = cropped;
+    region->height = height;
+    if (y > 0) {
+        JDIMENSION skipped = jpeg_skip_scanlines(&cinfo, y);
+        if (skipped != y) return region_fail(region, &cinfo, "could not skip to the box's first row");
+    }
+    for (uint32_t row = 0; row < height; row++) {
+        JSAMPROW line = out + (size_t)row * stride;
+        if (jpeg_read_scanlines(&cinfo, &line, 1) != 1) return region_fail(region, &cinfo, "the data end before the box does");
+    }
+    jpeg_abort_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    if (region->components == 4) {
+        size_t count = stride * height;
+        for (size_t i = 0; i < count; i++) out[i] = (uint8_t)(255 - out[i]);
+    }
+    return 0;
+}
+
+int dg_jpeg_transcode_baseline(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size, dg_image_info *info) {
+    struct jpeg_decompress_struct source;
+    struct jpeg_compress_struct target;
+    jpeg_error error;  // one error manager for both objects, as libjpeg allows
+    memset(info, 0, sizeof *info);
+    *out = NULL;
+    *out_size = 0;
+    if (size == 0) return fail(info, "empty file");
+    unsigned char *volatile buffer = NULL;
+    unsigned long volatile length = 0;
+    volatile int compressing = 0;
+    jpeg_begin(&source, &error, data, size);
+    if (setjmp(error.jump)) {
+        snprintf(info->message, sizeof info->message, "%s", error.message);
+        if (compressing) jpeg_destroy_compress(&target);
+        jpeg_destroy_decompress(&source);
+        free(buffer);
+        return -1;
+    }
+    if (jpeg_read_header(&source, TRUE) != JPEG_HEADER_OK) {
+        jpeg_destroy_decompress(&source);
+        return fail(info, "JPEG without an image");
+    }
+    jvirt_barray_ptr *coefficients = jpeg_read_coefficients(&source);
+    target.err = &error.manager;
+    jpeg_create_compress(&target);
+    compressing = 1;
+    jpeg_copy_critical_parameters(&source, &target);  // sequential, Huffman: jpeg_set_defaults
+    target.optimize_coding = TRUE;
+    jpeg_mem_dest(&target, (unsigned char **)&buffer, (unsigned long *)&length);
+    jpeg_write_coefficients(&target, coefficients);
+    jpeg_finish_compress(&target);
+    jpeg_destroy_compress(&target);
+    compressing = 0;
+    jpeg_finish_decompress(&source);
+    jpeg_destroy_decompress(&source);
+    *out = buffer;
+    *out_size = length;
+    return 0;
+}

@@ -84,6 +84,9 @@ struct CacheBenchCommand: ParsableCommand {
             throw ValidationError("--serve-as \(serveAs) is not a dtype (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if serveAs != nil, uncachedInventory != nil { throw ValidationError("--serve-as applies to a cache, not to --uncached") }
+        if uncachedInventory != nil, source.imageStore == .jpeg {
+            throw ValidationError("--image-store applies to a cache build; --uncached serves the decoded pixels (leave it out)")
+        }
         if let transform {
             guard uncachedInventory == nil else { throw ValidationError("--transform applies to a cache, not to --uncached") }
             do { _ = try ImagePipeline(parsing: transform) } catch { throw ValidationError("--transform: \(error)") }

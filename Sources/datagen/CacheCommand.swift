@@ -153,7 +153,8 @@ struct CacheInfoCommand: ParsableCommand {
                         ("shape", .array(column.spec.rowShape.map { $0.map { $0 < 0 ? JSON.null : JSON.int($0) } }
                             ?? (column.spec.isVariableLength ? [JSON.null] : []) + column.spec.shape.map { JSON.int($0) })),
                         ("variable_length", .bool(column.spec.isVariableLength)),
-                    ] + (column.spec.isVariableShape ? [("variable_shape", JSON.bool(true))] : []) + [
+                    ] + (column.spec.isVariableShape ? [("variable_shape", JSON.bool(true))] : [])
+                      + (column.encoding == .jpeg ? [("encoding", JSON.string("jpeg"))] : []) + [
                         ("codec", .string(column.codec.rawValue)),
                         ("units", .int(column.unitCount)),
                         ("raw_bytes", .int(Int(column.rawBytes))),
@@ -170,7 +171,7 @@ struct CacheInfoCommand: ParsableCommand {
             let shape = column.spec.rowShape.map { $0.map { $0 < 0 ? "*" : String($0) } }
                 ?? (column.spec.isVariableLength ? ["*"] : []) + column.spec.shape.map(String.init)
             table.append([column.name, column.role.rawValue, column.spec.dtype.rawValue, "[" + shape.joined(separator: ",") + "]",
-                          column.codec.rawValue, String(column.unitCount), Report.bytes(column.rawBytes), Report.bytes(column.storedBytes),
+                          column.encoding == .jpeg ? "jpeg" : column.codec.rawValue, String(column.unitCount), Report.bytes(column.rawBytes), Report.bytes(column.storedBytes),
                           Report.fixed(column.storedBytes == 0 ? 1 : Double(column.rawBytes) / Double(column.storedBytes), digits: 2)])
         }
         return Report.table(table)

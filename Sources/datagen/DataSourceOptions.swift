@@ -7,7 +7,8 @@ extension ResourceFormat: ExpressibleByArgument {}
 enum ImageStore: String, ExpressibleByArgument, CaseIterable {
     /// Decoded `uint8` pixels, height × width × channels.
     case pixels
-    /// The JPEG bytes, decoded each epoch (not implemented yet).
+    /// JPEG files (the image's own when it fits, else re-encoded at `--quality`), decoded each
+    /// time they are served (``JPEGImageStore``).
     case jpeg
 }
 extension DType: ExpressibleByArgument {}
@@ -92,8 +93,11 @@ struct DataSourceOptions: ParsableArguments {
     @Option(name: .customLong("max-side"), help: "Shrink each image so that its longer side is at most this many pixels (antialiased bilinear, aspect kept; --data image).")
     var maxSide: Int?
 
-    @Option(name: .customLong("image-store"), help: "How images are stored: pixels (uint8 height × width × channels, compressed by --codec). jpeg is not available yet.")
+    @Option(name: .customLong("image-store"), help: "How images are stored: pixels (uint8 height × width × channels, compressed by --codec) or jpeg (each image's own JPEG when it already fits --max-side and --channels and needs no EXIF rotation, else re-encoded at --quality; decoded each time it is served).")
     var imageStore: ImageStore = .pixels
+
+    @Option(help: "JPEG quality (1-100) of the images --image-store jpeg re-encodes.")
+    var quality = JPEGImageStore.defaultQuality
 
     @Option(help: "Element type of the data (default: float32 for text, the file's for npy, uint8 for raw and utf8).")
     var dtype: DType?
@@ -124,8 +128,12 @@ struct DataSourceOptions: ParsableArguments {
         guard channels == 1 || channels == 3 else { throw ValidationError("--channels takes 1 or 3, not \(channels)") }
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
         if let maxSide, maxSide < 1 { throw ValidationError("--max-side must be positive") }
-        if imageStore == .jpeg {
-            throw ValidationError("--image-store jpeg is not implemented yet: use --image-store pixels (the default)")
+        guard (1...100).contains(quality) else { throw ValidationError("--quality takes 1 to 100, not \(quality)") }
+        if imageStore == .jpeg && format != .image {
+            throw ValidationError("--image-store jpeg stores images: it needs --data image")
+        }
+        if imageStore == .jpeg && baseURL != nil {
+            throw ValidationError("--image-store jpeg reads files from --data-dir; with --base-url use --image-store pixels")
         }
         if format == .image && (dtype != nil || shape != nil || scale != nil) {
             throw ValidationError("--data image stores uint8 pixels of each image's own shape: --dtype, --shape and --scale do not apply")
@@ -136,6 +144,15 @@ struct DataSourceOptions: ParsableArguments {
     var decoder: ResourceDecoder {
         ResourceDecoder(format: format, dtype: dtype, shape: shape?.dimensions, scale: scale,
                         image: ImageDecoder(channels: channels, maxPixels: maxPixels, maxSide: maxSide))
+    }
+
+    /// The encoder of `--image-store jpeg`: each record's JPEG, for a JPEG-encoded column.
+    func jpegEncoder(directory: String, mapper: IDMapper) -> FileDataEncoder {
+        let store = JPEGImageStore(decoder: decoder.image, quality: quality)
+        var encoder = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper, identity: store.identity,
+                                      output: store.outputSpec, paths: pathPolicy, transform: { try store.encode($0) })
+        encoder.columnEncoding = .jpeg
+        return encoder
     }
 
     /// How ids resolve: as given, or confined to the data directory.
@@ -162,9 +179,10 @@ struct DataSourceOptions: ParsableArguments {
             let probe = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
                                         identity: decoder.identity, output: .variableLength(.uint8),
                                         paths: pathPolicy) { NDArray($0.bytes) }
-            encoder = FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
-                                      identity: decoder.identity, output: try Self.outputSpec(of: decoder, probing: probe, inventory),
-                                      paths: pathPolicy, transform: { try decoder.decode($0) })
+            encoder = imageStore == .jpeg ? jpegEncoder(directory: directory, mapper: mapper)
+                : FileDataEncoder(directory: directory, idColumn: idColumn, idMapper: mapper,
+                                  identity: decoder.identity, output: try Self.outputSpec(of: decoder, probing: probe, inventory),
+                                  paths: pathPolicy, transform: { try decoder.decode($0) })
         }
         if target != .none && !inventory.hasColumn(targetColumn) {
             throw InventoryError.missingColumn(targetColumn, available: inventory.columnNames)

@@ -94,13 +94,13 @@ struct CacheCorruptionTests {
     func newerVersionIsRefused() throws {
         try CacheFixtures.withDirectory { directory in
             var (_, bytes) = try Self.makeCache(in: directory)
-            bytes[8] = 3
-            bytes[bytes.count - CacheFormat.trailerSize + 28] = 3
-            let path = directory + "/v3.dgcache"
+            bytes[8] = 4
+            bytes[bytes.count - CacheFormat.trailerSize + 28] = 4
+            let path = directory + "/v4.dgcache"
             try FileIO.write(bytes, to: path)
             let error = CacheFixtures.cacheError { _ = try CacheFile(path: path) }
-            #expect(error == .unsupportedVersion(path: path, found: 3, supported: 2))
-            #expect(error?.description.contains("version 3") == true)
+            #expect(error == .unsupportedVersion(path: path, found: 4, supported: 3))
+            #expect(error?.description.contains("version 4") == true)
         }
     }
 

@@ -131,10 +131,10 @@ def test_random_damage_never_escapes_as_another_exception(caches, tmp_path):
 
 def test_a_newer_format_version_is_refused_naming_the_version(caches, tmp_path):
     data = bytearray(caches["text-label-lz4"].read_bytes())
-    data[8:12] = struct.pack("<I", 3)
-    target = tmp_path / "v3.dgcache"
+    data[8:12] = struct.pack("<I", 4)
+    target = tmp_path / "v4.dgcache"
     target.write_bytes(bytes(data))
-    with pytest.raises(datagen.UnsupportedVersionError, match="version 3; this reader supports version 2"):
+    with pytest.raises(datagen.UnsupportedVersionError, match="version 4; this reader supports version 3"):
         datagen.open(target, backend="numpy")
 
 
@@ -234,7 +234,7 @@ def _damaged(caches, tmp_path, case):
     elif case == "cut-off":
         target.write_bytes(bytes(original[:-1]))
     elif case == "newer-version":
-        original[8:12] = struct.pack("<I", 3)
+        original[8:12] = struct.pack("<I", 4)
         target.write_bytes(bytes(original))
     elif case == "metadata-checksum":
         index_offset, index_length, meta_length = struct.unpack_from("<QQQ", original, len(original) - 64)

@@ -151,8 +151,8 @@ def corrupt_variants(data: bytes):
     gap = next(offset + length for (offset, length), (following, _) in zip(extents, extents[1:])
                if offset + length < following)
     future = bytearray(data)
-    struct.pack_into("<I", future, 8, 3)
-    struct.pack_into("<I", future, len(data) - 64 + 28, 3)
+    struct.pack_into("<I", future, 8, 4)
+    struct.pack_into("<I", future, len(data) - 64 + 28, 4)
     return {
         "unit-byte-flipped": (_flip(data, unit_offset + unit_length // 2), "a byte in unit 0 of column 'data'"),
         "units-table-byte-flipped": (_flip(data, units_at + 9), "a byte in column 'data''s units table"),
@@ -162,7 +162,7 @@ def corrupt_variants(data: bytes):
         "padding-byte-set": (_flip(data, gap, 0x01), "a zero byte between two units set to 1"),
         "truncated": (data[:-10], "the last 10 bytes cut off"),
         "wrong-magic": (b"X" + data[1:], "the header magic's first byte changed"),
-        "future-version": (bytes(future), "format version 3 in the header and the trailer"),
+        "future-version": (bytes(future), "format version 4 in the header and the trailer"),
     }
 
 

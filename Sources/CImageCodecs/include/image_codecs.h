@@ -39,6 +39,73 @@ int dg_png_read_header(const uint8_t *data, size_t size, dg_image_info *info);
 /// in any chunk, bad zlib data or a file that ends early is an error.
 int dg_png_decode(const uint8_t *data, size_t size, uint8_t *out, size_t capacity, dg_image_info *info);
 
+/// A JPEG's coding, as its header says (dg_jpeg_probe), for deciding whether it is stored as it is.
+typedef struct dg_jpeg_layout {
+    /// Width and height in pixels, as stored.
+    uint32_t width;
+    uint32_t height;
+    /// libjpeg's J_COLOR_SPACE of the file: 1 grey, 2 RGB, 3 YCbCr, 4 CMYK, 5 YCCK.
+    uint32_t color_space;
+    /// 1 when the file is progressive, else 0.
+    uint32_t progressive;
+    /// 1 when the file uses arithmetic coding, else 0.
+    uint32_t arithmetic;
+    /// Bits per sample (8 for every file this decoder reads).
+    uint32_t precision;
+    /// Why the call failed (NUL-terminated), when it returned -1.
+    char message[160];
+} dg_jpeg_layout;
+
+/// Reads the header of the JPEG `data[0..<size]` into `layout`; decodes no pixel.
+int dg_jpeg_probe(const uint8_t *data, size_t size, dg_jpeg_layout *layout);
+
+/// Compresses `pixels` (height x width x components bytes, components 1 (grey) or 3 (RGB)) as a
+/// baseline JFIF JPEG at `quality` (1...100) with libjpeg's defaults (4:2:0 chroma, accurate
+/// integer DCT) and optimised Huffman tables. On success `*out` is a malloc'd buffer of `*out_size`
+/// bytes that the caller releases with dg_jpeg_free. The same pixels always give the same bytes.
+int dg_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components, int quality,
+                   uint8_t **out, size_t *out_size, dg_image_info *info);
+
+/// Rewrites the JPEG `data[0..<size]` (progressive or arithmetic-coded) as a baseline Huffman JPEG
+/// with optimised tables, losslessly: its DCT coefficients are copied (as jpegtran does), so it
+/// decodes to the same pixels, faster, and DCT scaling helps it. Markers other than JFIF/Adobe are
+/// dropped. On success `*out` is a malloc'd buffer (dg_jpeg_free) of `*out_size` bytes.
+int dg_jpeg_transcode_baseline(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size, dg_image_info *info);
+
+/// Releases a buffer dg_jpeg_encode returned.
+void dg_jpeg_free(uint8_t *buffer);
+
+/// Where dg_jpeg_decode_region put what it decoded.
+typedef struct dg_jpeg_region {
+    /// The whole image's size at the scale used (libjpeg's output_width / output_height).
+    uint32_t scaled_width;
+    uint32_t scaled_height;
+    /// The decoded rectangle, in scaled pixels: columns x ..< x + width, rows y ..< y + height.
+    /// It holds the requested box; x may be smaller and width larger (iMCU boundaries).
+    uint32_t x;
+    uint32_t y;
+    uint32_t width;
+    uint32_t height;
+    /// Samples per pixel written (as dg_image_info.components: 1, 3, or 4 for CMYK, un-inverted).
+    uint32_t components;
+    /// Why the call failed (NUL-terminated), when it returned -1.
+    char message[160];
+} dg_jpeg_region;
+
+/// Decodes only the box (x, y, width, height), given in pixels of the image scaled by
+/// scale_num / 8 (scale_num 1 ... 8; libjpeg-turbo's DCT scaling), using jpeg_crop_scanline for
+/// the columns and jpeg_skip_scanlines for the rows above the box. Writes region->height rows of
+/// region->width x region->components bytes into `out` (capacity at least that; the decoded
+/// columns can start left of x and end right of x + width, to an iMCU boundary). The rows below
+/// the box are not decoded, so damage there goes unnoticed; damage in the box is an error.
+int dg_jpeg_decode_region(const uint8_t *data, size_t size, uint32_t scale_num, uint32_t x, uint32_t y,
+                          uint32_t width, uint32_t height, uint8_t *out, size_t capacity, dg_jpeg_region *region);
+
+/// The capacity dg_jpeg_decode_region needs at most for a box `width` pixels wide and `height`
+/// rows high of an image with `components` samples per pixel: the crop can widen by up to two
+/// iMCUs (at most 32 pixels each at full scale).
+size_t dg_jpeg_region_capacity(uint32_t width, uint32_t height, uint32_t components);
+
 #ifdef __cplusplus
 }
 #endif

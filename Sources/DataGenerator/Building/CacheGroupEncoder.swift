@@ -85,6 +85,14 @@ struct CacheGroupEncoder: Sendable {
         // One record at a time: variable lengths, or finding which records of a failed batch fail.
         for (position, record) in records.enumerated() {
             do {
+                if column.encoding == .jpeg {
+                    let stored = try encodeJPEG(column: column, record: record)
+                    let start = result.bytes.count
+                    result.bytes.append(contentsOf: stored.bytes)
+                    result.ranges.append(start..<result.bytes.count)
+                    result.shapes.append(stored.shape)
+                    continue
+                }
                 let array = column.spec.isVariableShape
                     ? try encodeShaped(column: column, record: record)
                     : column.spec.isVariableLength

@@ -14,8 +14,10 @@ extension ColumnPlan {
             names = encoders.count == 1 ? ["data"] : encoders.indices.map { "data\($0)" }
         }
         var columns = zip(names, encoders).map { name, encoder in
-            ColumnPlan(name: name, role: .data, spec: encoder.outputSpec, codec: codecs[name] ?? codec,
-                       encoderIdentity: encoder.identity)
+            var plan = ColumnPlan(name: name, role: .data, spec: encoder.outputSpec, codec: codecs[name] ?? codec,
+                                  encoderIdentity: encoder.identity)
+            plan.encodeRows(as: encoder.columnEncoding)
+            return plan
         }
         if let target = dataSet.targetEncoder {
             var spec = target.outputSpec

@@ -206,7 +206,7 @@ struct CacheBuildState {
                             guard !overflow else { return false }
                             bytes = product
                         }
-                        guard bytes == length else { return false }
+                        guard bytes == length || plan.encoding == .jpeg else { return false }  // a JPEG's bytes are its file's
                     }
                 } else if !column.rowShapes.isEmpty {
                     return false

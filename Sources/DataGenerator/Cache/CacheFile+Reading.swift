@@ -144,9 +144,11 @@ extension CacheFile {
     }
 
     /// Rows `rows` of a column as one array each (`shape` for a fixed column, `[length] + shape`
-    /// for a variable-length one, the row's own shape for a variable-shape one).
+    /// for a variable-length one, the row's own shape for a variable-shape one; a JPEG-encoded
+    /// column's rows decoded).
     public func arrays(column name: String, rows: some Collection<Int>) throws(CacheError) -> [NDArray] {
         let store = stores[try storeIndex(name)]
+        if store.metadata.encoding == .jpeg { return try decodedJPEGs(store, rows: rows) }
         let (bytes, lengths) = try gatherVariable(column: name, rows: rows)
         let shapes = store.metadata.rowShape == nil ? nil : try rowShapes(column: name, rows: rows)
         var arrays = [NDArray]()

@@ -10,7 +10,8 @@ public struct CacheVerification: Sendable, Hashable {
 
 extension CacheFile {
     /// Checks the whole file: every table's and unit's CRC-32, every table's internal order,
-    /// every unit's decoding to its exact size, the statistics, and that every byte between
+    /// every unit's decoding to its exact size, the statistics, that every stored JPEG of a
+    /// JPEG-encoded column decodes to its recorded shape, and that every byte between
     /// units and tables is zero padding. The future `datagen cache verify`.
     /// - Returns: what was checked.
     /// - Throws: the first problem: ``CacheError/checksumMismatch(path:what:column:offset:)`` or
@@ -103,6 +104,7 @@ extension CacheFile {
         if store.rowShapes != nil {
             for row in 0..<rowCount { _ = try store.shape(ofRow: row) }  // each shape fits the column and its bytes
         }
+        if store.metadata.encoding == .jpeg { try verifyJPEGs(store) }  // each JPEG decodes to its shape
     }
 
     /// Checks that `extents` do not overlap and every byte of `from..<to` outside them is zero.

@@ -66,7 +66,7 @@ public final class CacheFile: Sendable {
             let meta = store.metadata
             return CacheColumn(name: meta.name, role: meta.role, spec: meta.spec, codec: meta.codec,
                                encoderIdentity: meta.encoder, unitCount: meta.unitCount, rawBytes: meta.rawBytes,
-                               storedBytes: meta.storedBytes)
+                               storedBytes: meta.storedBytes, encoding: meta.encoding ?? .plain)
         }
     }
     /// What the cache was built from.

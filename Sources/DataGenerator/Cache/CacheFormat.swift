@@ -5,13 +5,17 @@ enum CacheFormat {
     /// The format version of files holding a variable-shape column (images): version 1 plus
     /// per-column `rowShape` and the `rowShapes` table.
     static let variableShapeVersion: UInt32 = 2
+    /// The format version of files holding a JPEG-encoded column (`--image-store jpeg`):
+    /// version 2 plus the column key `encoding`.
+    static let jpegColumnVersion: UInt32 = 3
     /// The newest format version this code reads.
-    static let newestVersion: UInt32 = 2
+    static let newestVersion: UInt32 = 3
 
-    /// The version a cache of `columns` is written in: 2 when one is variable-shape, else 1, so
-    /// that files without images keep version 1 and their bytes.
+    /// The version a cache of `columns` is written in: 3 when one is JPEG-encoded, 2 when one is
+    /// variable-shape, else 1, so that files without images keep version 1 and their bytes.
     static func version(for columns: [ColumnPlan]) -> UInt32 {
-        columns.contains { $0.spec.isVariableShape } ? variableShapeVersion : version
+        if columns.contains(where: { $0.encoding == .jpeg }) { return jpegColumnVersion }
+        return columns.contains { $0.spec.isVariableShape } ? variableShapeVersion : version
     }
     /// The first 8 bytes of every cache file: `DGCACHE\0`.
     static let headerMagic: [UInt8] = Array("DGCACHE".utf8) + [0]

@@ -44,7 +44,8 @@ struct CacheIndexWriter {
                 shape: plan.spec.shape, variableLength: plan.spec.isVariableLength, codec: plan.codec,
                 layout: layout, unitCount: column.units.count, rawBytes: column.rawBytes,
                 storedBytes: column.storedBytes, units: units, unitFirstRows: firstRows, rowOffsets: rowOffsets,
-                rowShape: plan.spec.rowShape, rowShapes: rowShapes))
+                rowShape: plan.spec.rowShape, rowShapes: rowShapes,
+                encoding: plan.encoding == .plain ? nil : plan.encoding))
         }
         var idTables: IDTables?
         if let ids {

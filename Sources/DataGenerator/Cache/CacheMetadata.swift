@@ -62,6 +62,8 @@ struct ColumnMetadata: Codable, Sendable, Equatable {
     var rowShape: [Int]? = nil
     /// Variable-shape columns: each row's shape, u64 × `rowShape.count` per row, in row order.
     var rowShapes: TableLocation? = nil
+    /// JPEG-encoded columns only (format version 3): `jpeg`; absent for every other column.
+    var encoding: CacheColumnEncoding? = nil
 
     var spec: ArraySpec {
         var spec = ArraySpec(dtype, shape)

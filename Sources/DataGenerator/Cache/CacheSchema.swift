@@ -47,6 +47,8 @@ public struct CacheColumn: Sendable, Hashable, CustomStringConvertible {
     public let rawBytes: UInt64
     /// The stored (compressed) size of all its units.
     public let storedBytes: UInt64
+    /// What each row's bytes are: the array, or a JPEG file decoded when served.
+    public var encoding: CacheColumnEncoding = .plain
 
     /// The bytes of one row of a fixed-shape column, or of one step of a variable-length column's
     /// first axis.
@@ -153,6 +155,8 @@ public struct ColumnPlan: Sendable, Hashable {
     public var codec: CacheCodec
     /// A stable name for what produced the rows (it goes in the fingerprint and the metadata).
     public var encoderIdentity: String
+    /// What each row's bytes are: the array (``CacheColumnEncoding/plain``) or a JPEG file.
+    public var encoding: CacheColumnEncoding = .plain
 
     /// A column; see each property.
     public init(name: String, role: CacheColumnRole, spec: ArraySpec, codec: CacheCodec, encoderIdentity: String) {

@@ -79,6 +79,7 @@ struct CacheValidator {
         } else if column.rowShapes != nil {
             throw corrupt("a row-shape table without a rowShape", column: name)
         }
+        try validateEncoding(of: column)
         guard column.shape.allSatisfy({ $0 >= 0 }) else { throw corrupt("shape \(column.shape) is negative", column: name) }
         // Each dimension too, even beside a zero (a row of 0 bytes): the Python reader must be able to shape it.
         guard column.shape.allSatisfy({ $0 <= 1 << 40 }) else { throw corrupt("shape \(column.shape) is too large", column: name) }

@@ -12,11 +12,16 @@ public protocol DataEncoding: Sendable {
     var outputSpec: ArraySpec { get }
     /// Learns from the whole inventory before encoding (optional; the default does nothing).
     mutating func fit(on inventory: Inventory) throws
+    /// What its cache column's rows are: the arrays (the default), or JPEG files of images of
+    /// ``outputSpec`` (``JPEGImageStore``).
+    var columnEncoding: CacheColumnEncoding { get }
 }
 
 extension DataEncoding {
     /// Does nothing.
     public mutating func fit(on inventory: Inventory) throws {}
+    /// ``CacheColumnEncoding/plain``.
+    public var columnEncoding: CacheColumnEncoding { .plain }
 }
 
 /// An encoder that turns one record into one array, as the seed library's `DataEncoder`.

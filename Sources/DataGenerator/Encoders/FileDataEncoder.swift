@@ -29,6 +29,9 @@ public struct FileDataEncoder: DataEncoder, ResourceLocating {
     /// ``directory`` (default: refused). Paths given as they are follow every symlink.
     public let allowsSymlinksOutside: Bool
     public let outputSpec: ArraySpec
+    /// What its transform returns: the arrays (default), or JPEG files decoding to images of
+    /// ``outputSpec`` (set to ``CacheColumnEncoding/jpeg`` with ``JPEGImageStore/encode(_:)``).
+    public var columnEncoding: CacheColumnEncoding = .plain
     private let transformIdentity: String
     private let transform: @Sendable (ResourceContents) throws -> NDArray
 

@@ -15,7 +15,7 @@ final class ColumnTransformer: Sendable {
     private let source: CacheSource
     /// The column's position among each cache file's stores (every shard of a set has the same).
     private let storeIndex: Int
-    private let output: TransformOutput
+    let output: TransformOutput
     private let pool = TransformScratchPool()
 
     /// - Throws: ``CacheError/wrongColumnKind(column:reason:)`` unless the column holds `uint8`
@@ -60,10 +60,16 @@ final class ColumnTransformer: Sendable {
                 guard storeIndex < file.stores.count, file.stores[storeIndex].name == column else {
                     throw CacheError.noSuchColumn(name: column, available: file.columns.map(\.name))
                 }
+                let store = file.stores[storeIndex]
                 let source: ImageSource
                 let key: UInt64
                 do throws(CacheError) {
-                    source = try image(store: file.stores[storeIndex], row: local, scratch: scratch)
+                    if store.metadata.encoding == .jpeg {  // decodes only the box the geometry reads
+                        try renderJPEG(file: file, store: store, row: local, globalRow: row, seed: seed, epoch: epoch,
+                                       scratch: scratch, into: base + position * outputRowBytes)
+                        continue
+                    }
+                    source = try image(store: store, row: local, scratch: scratch)
                     key = try file.augmentationKey(ofRow: local, globalRow: row)
                 } catch {
                     guard case let .set(set) = self.source else { throw error }

@@ -278,7 +278,8 @@ public final class CacheSet: Sendable {
                                encoderIdentity: first.encoderIdentity,
                                unitCount: shards.reduce(0) { $0 + $1.columns[index].unitCount },
                                rawBytes: shards.reduce(0) { $0 + $1.columns[index].rawBytes },
-                               storedBytes: shards.reduce(0) { $0 + $1.columns[index].storedBytes })
+                               storedBytes: shards.reduce(0) { $0 + $1.columns[index].storedBytes },
+                               encoding: first.encoding)
         }
     }
 

@@ -25,8 +25,9 @@ from ._errors import (CacheError, CacheFileNotFoundError, ChecksumError, Corrupt
 
 __all__ = ["CacheFileReader", "ColumnInfo", "FORMAT_VERSION"]
 
-FORMAT_VERSION = 2  # the newest read; version 1 files have no variable-shape column
+FORMAT_VERSION = 3  # the newest read; version 1 files have no variable-shape column
 VARIABLE_SHAPE_VERSION = 2
+JPEG_COLUMN_VERSION = 3  # files with a JPEG-encoded column (--image-store jpeg)
 HEADER_MAGIC = b"DGCACHE\0"
 TRAILER_MAGIC = b"DGCEND\0\0"
 HEADER_SIZE = 64
@@ -135,6 +136,10 @@ class ColumnInfo:
             raise _Invalid(f"the rowShape of column '{self.name}' is not a list of integers")
         self.row_shape: Optional[List[int]] = row_shape
         self.row_shapes_loc = _location(_get(meta, "rowShapes", dict, optional=True))
+        # JPEG-encoded columns (format version 3): each row's bytes are a JPEG file.
+        self.encoding: Optional[str] = _get(meta, "encoding", str, optional=True)
+        if self.encoding is not None and self.encoding != "jpeg":
+            raise _Invalid(f"unknown encoding '{self.encoding}' of column '{self.name}'")
         self.row_count = row_count
         # Python integers: a shape too large for int64 is refused by name when validated, not
         # overflowed here.
@@ -331,6 +336,12 @@ class CacheFileReader:
                                    "32 dimensions and a row-shape table", name)
         elif column.row_shapes_loc is not None:
             raise self.corrupt("a row-shape table without a rowShape", name)
+        if column.encoding == "jpeg":
+            if self.version < JPEG_COLUMN_VERSION:
+                raise self.corrupt(f"a JPEG-encoded column in a version {self.version} file", name)
+            if (column.dtype_name != "uint8" or column.codec != "none" or column.row_shape is None
+                    or len(column.row_shape) != 3 or column.row_shape[:2] != [-1, -1] or column.row_shape[2] not in (1, 3)):
+                raise self.corrupt("a JPEG-encoded column must be uint8 of rowShape [-1, -1, 1 or 3] with codec none", name)
         if any(d < 0 for d in column.shape):
             raise self.corrupt(f"shape {column.shape} is negative", name)
         if any(d > 1 << 40 for d in column.shape):  # even beside a zero: numpy cannot shape it
@@ -481,6 +492,8 @@ class CacheFileReader:
             raise self.corrupt(f"row shape {shapes[r].tolist()} does not fit the column's {column.row_shape}",
                                column.name, r)
         sizes = np.diff(self.row_offsets_array(column, force))
+        if column.encoding == "jpeg":  # a row's bytes are its JPEG file's, not its pixels
+            return shapes
         products = [math.prod(int(d) for d in shape) * column.dtype.itemsize for shape in shapes]
         for r, (product, size) in enumerate(zip(products, sizes)):
             if product != int(size):

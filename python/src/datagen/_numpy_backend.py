@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -60,6 +61,53 @@ class _ShapedColumn:
             begin = int(self.starts[row])
             count = int(self.starts[row + 1]) - begin
             out[(position,) + tuple(slice(0, d) for d in shape)] = self.values[begin:begin + count].reshape(shape)
+        return out, np.ascontiguousarray(shapes, dtype=np.int64)
+
+
+class _JPEGColumn:
+    """A JPEG-encoded column (``--image-store jpeg``): every row's JPEG file, decoded with Pillow
+    when gathered (libjpeg-turbo's default decoding, as the engine's)."""
+
+    def __init__(self, stream: NDArray[np.uint8], offsets: NDArray[np.int64], shapes: NDArray[np.int64],
+                 info: ColumnInfo, reader: CacheFileReader):
+        self.stream = stream
+        self.offsets = offsets
+        self.shapes = shapes
+        self.info = info
+        self.reader = reader
+
+    @staticmethod
+    def pillow(name: str) -> Any:
+        """Pillow's ``Image`` module, or an :class:`OptionError` naming the engine backend."""
+        try:
+            from PIL import Image
+        except ImportError:
+            raise OptionError(f"column '{name}' holds JPEG files (--image-store jpeg): the numpy backend decodes them "
+                              "with Pillow, which is not installed; install Pillow or open the cache with "
+                              "backend='engine'") from None
+        return Image
+
+    def gather(self, rows: NDArray[np.int64]) -> Tuple[NDArray[Any], NDArray[np.int64]]:
+        """The rows decoded and padded with zeros to the batch's largest height and width, and
+        their shapes (int64 [rows, 3])."""
+        image_module = self.pillow(self.info.name)
+        shapes = self.shapes[rows]
+        channels = int(self.shapes[0, 2]) if len(self.shapes) else 3
+        largest = tuple(int(d) for d in shapes.max(axis=0)) if len(rows) else (0, 0, channels)
+        out = np.zeros((len(rows),) + largest, dtype=np.uint8)
+        mode = "L" if channels == 1 else "RGB"
+        for position, row in enumerate(rows):
+            h, w, c = (int(d) for d in shapes[position])
+            data = self.stream[int(self.offsets[row]):int(self.offsets[row + 1])].tobytes()
+            try:
+                with image_module.open(io.BytesIO(data), formats=["JPEG"]) as image:
+                    pixels = np.asarray(image.convert(mode), dtype=np.uint8).reshape(h, w, c)
+            except Exception as error:  # Pillow raises OSError, ValueError, SyntaxError... for damaged data
+                ids = self.reader.ids()
+                named = f" (id '{ids[int(row)]}')" if ids is not None else ""
+                raise self.reader.corrupt(f"the stored JPEG of row {int(row)}{named} does not decode to its "
+                                          f"{h}x{w}x{c} shape: {error}", self.info.name, int(row)) from None
+            out[position, :h, :w] = pixels
         return out, np.ascontiguousarray(shapes, dtype=np.int64)
 
 
@@ -148,7 +196,7 @@ class NumpyCache(NumpyServing):
 
     def __init__(self, path: Union[str, os.PathLike[str]]):
         self._reader = CacheFileReader(path)
-        self._decoded: Dict[str, Union[NDArray[Any], _VariableColumn, _ShapedColumn]] = {}
+        self._decoded: Dict[str, Union[NDArray[Any], _VariableColumn, _ShapedColumn, _JPEGColumn]] = {}
 
     # -- description ------------------------------------------------------------------------
 
@@ -220,13 +268,17 @@ class NumpyCache(NumpyServing):
 
     # -- data -------------------------------------------------------------------------------
 
-    def _column(self, info: ColumnInfo) -> Union[NDArray[Any], _VariableColumn, _ShapedColumn]:
+    def _column(self, info: ColumnInfo) -> Union[NDArray[Any], _VariableColumn, _ShapedColumn, _JPEGColumn]:
         decoded = self._decoded.get(info.name)
         if decoded is not None:
             return decoded
         stream = self._reader.column_bytes(info)
         values = stream.view(info.dtype)
-        if info.row_shape is not None:
+        if info.encoding == "jpeg":
+            _JPEGColumn.pillow(info.name)  # refused at once without Pillow, before decoding anything
+            decoded = _JPEGColumn(stream, self._reader.row_offsets_array(info), self._reader.row_shapes_array(info),
+                                  info, self._reader)
+        elif info.row_shape is not None:
             offsets = self._reader.row_offsets_array(info)
             decoded = _ShapedColumn(values, offsets // info.dtype.itemsize, self._reader.row_shapes_array(info))
         elif info.variable_length:
@@ -244,7 +296,7 @@ class NumpyCache(NumpyServing):
         batch: Batch = {}
         for info in self._reader.columns:
             column = self._column(info)
-            if isinstance(column, _ShapedColumn):
+            if isinstance(column, (_ShapedColumn, _JPEGColumn)):
                 batch[info.name], batch[info.name + "_shapes"] = column.gather(rows)
             elif isinstance(column, _VariableColumn):
                 batch[info.name], batch[info.name + "_lengths"] = column.gather(rows)
