@@ -215,7 +215,8 @@ final class IteratorHandle {
             throw ArgumentError(description: "dg_iterator_set_transform must come before the first batch and before dg_iterator_attach")
         }
         guard column >= 0, column < dataSet.dataColumns.count else {
-            throw ArgumentError(description: "column \(column) is not a data column (the cache has \(dataSet.dataColumns.count): \(dataSet.dataColumns.map(\.name).joined(separator: ", ")))")
+            let name = column >= 0 && column < dataSet.cache.columns.count ? "'\(dataSet.cache.columns[column].name)'" : "\(column)"
+            throw ArgumentError(description: "column \(name) is not an image data column (the data columns: \(dataSet.dataColumns.map(\.name).joined(separator: ", ")))")
         }
         let name = dataSet.dataColumns[column].name
         dataSet = try dataSet.transforming(column: name, with: pipeline)

@@ -43,7 +43,7 @@ struct CacheBuildCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Encode only shard K of N (from 0): the inventory's rows [K·R/N, (K+1)·R/N) of R. The schema and label classes are fitted over the whole inventory, so every shard of a set agrees.",
-        valueName: "K/N"))
+        valueName: "K/N"), transform: Shard.parse)
     var shard: Shard?
 
     @Flag(help: "Rebuild even when the existing cache matches the inputs.")

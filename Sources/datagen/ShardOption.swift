@@ -15,6 +15,15 @@ struct Shard: ExpressibleByArgument, CustomStringConvertible {
         self.count = count
     }
 
+    /// Parses `K/N` for `--shard`.
+    /// - Throws: a ``ValidationError`` saying what `--shard` takes, for anything that is not `K/N`.
+    static func parse(_ argument: String) throws -> Shard {
+        guard let shard = Shard(argument: argument) else {
+            throw ValidationError("--shard takes K/N (e.g. 0/4): shard K, from 0, of N; '\(argument)' is not of that form")
+        }
+        return shard
+    }
+
     /// `K/N`.
     var description: String { "\(index)/\(count)" }
 

@@ -55,7 +55,7 @@ struct TransformCAPITests {
         let bad = Self.iterator(cache, workers: 0)
         #expect(dg_iterator_set_transform(bad, 0, "flip,,chw") == Status.argument)
         #expect(dg_last_error_kind() == Fault.argument)
-        #expect(Self.lastError().contains("at character 5"), "\(Self.lastError())")
+        #expect(Self.lastError().contains("at character 6"), "\(Self.lastError())")
         #expect(dg_iterator_set_transform(bad, 1, Self.spec) == Status.argument)
         dg_iterator_free(bad)
 

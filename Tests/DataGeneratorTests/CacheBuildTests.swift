@@ -190,6 +190,9 @@ struct CacheBuildTests {
             #expect(report.skipped.map(\.row) == bad && cache.skipped.map(\.row) == bad)
             #expect(cache.skipped.map(\.id) == bad.map { "r\($0)" })
             #expect(cache.skipped.allSatisfy { $0.reason.contains("bad pixel") })
+            // The listing names the record once, though the encoder's error names it too.
+            #expect(cache.skipped.first?.description == "row 3 (id 'r3'): bad pixel")
+            #expect(SkippedRecord(row: 5, id: "x", reason: "no such file").description == "row 5 (id 'x'): no such file")
             let kept = (0..<25).filter { !bad.contains($0) }
             #expect(cache.rowCount == kept.count && cache.statistics.recordsSkipped == 4)
             #expect(try cache.ids() == kept.map { "r\($0)" })

@@ -99,7 +99,7 @@ import Glibc
     @Test func aNewerVersionIsRefusedNamingIt() {
         let error = Self.refusal(Self.manifest { $0["version"] = "7"; $0["shards"] = "\"whatever a later version holds\"" })
         #expect(error == .unsupportedVersion(path: "x.dgset", found: 7, supported: 1))
-        #expect(error?.description.contains("version 7") == true)
+        #expect(error?.description == "x.dgset has set manifest version 7 (this reader reads 1)")
     }
 
     @Test func creatingASetRefusesShardsThatDisagreeOrLieOutsideItsFolder() throws {
@@ -144,11 +144,16 @@ import Glibc
             let missing = CacheFixtures.cacheError { _ = try served.batches(options).collect() }
             #expect(missing == .shard(set: setPath, index: 2, path: directory + "/shard-2.dgcache",
                                       error: .io(path: directory + "/shard-2.dgcache", operation: "open", errno: ENOENT)))
+            #expect(missing!.description.hasSuffix("; restore it, or rebuild it with --shard K/N and rerun `datagen cache set create`"))
             // Replaced: another cache under the shard's name.
             try WritableFile.rename(wholePath, to: directory + "/shard-2.dgcache")
             let replaced = CacheFixtures.cacheError { _ = try CachedDataSet(path: setPath).batches(options).collect() }
             guard case let .shard(_, 2, _, .stale(_, differences))? = replaced else { Issue.record("\(String(describing: replaced))"); return }
-            #expect(differences.contains { $0.contains("replaced") && $0.contains("fingerprint") })
+            #expect(differences.contains { $0.hasPrefix("its fingerprint is ") })
+            let said = replaced!.description
+            #expect(said.hasPrefix("\(setPath): shard 2 (\(directory)/shard-2.dgcache): it was replaced since the set was written (its size"), "\(said)")
+            #expect(said.components(separatedBy: "replaced since").count == 2, "says it once: \(said)")
+            #expect(said.hasSuffix("); restore it, or rebuild it with --shard K/N and rerun `datagen cache set create`"), "\(said)")
             // Corrupt: the shard's own error, wrapped naming the shard.
             var bytes = try FileIO.readAll(directory + "/moved.dgcache")
             let trailer = bytes.count - 64
@@ -162,6 +167,17 @@ import Glibc
             // verify() names the bad shard too.
             let verified = CacheFixtures.cacheError { _ = try CacheSet(path: setPath).verify() }
             guard case .shard(_, 2, _, _)? = verified else { Issue.record("\(String(describing: verified))"); return }
+            // Corrupt in a unit (found by its checksum while serving): named the same way, of the same kind.
+            var damaged = try FileIO.readAll(directory + "/moved.dgcache")
+            let unit = try CacheFile(path: directory + "/moved.dgcache").stores[0].unit(0)
+            damaged[Int(unit.offset) + 1] ^= 0xFF
+            try FileIO.write(damaged, to: directory + "/shard-2.dgcache")
+            let served2 = CacheFixtures.cacheError { _ = try CachedDataSet(path: setPath).batches(options).collect() }
+            guard case let .shard(_, 2, unitPath, .checksumMismatch(checked, _, _, _))? = served2 else {
+                Issue.record("\(String(describing: served2))"); return
+            }
+            #expect(unitPath == directory + "/shard-2.dgcache" && checked == unitPath)
+            #expect(served2!.description.hasPrefix("\(setPath): shard 2 (\(unitPath)): \(unitPath): checksum mismatch"), "\(served2!)")
         }
     }
 

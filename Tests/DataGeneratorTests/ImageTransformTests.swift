@@ -65,7 +65,8 @@ struct ScriptedDraws: TransformDraws {
         #expect(error("flip(1)") == .unexpected(spec: "flip(1)", position: 5, found: "'1'", expected: "')': flip takes no arguments"))
         let unknown = error("center-crop(8),blur(3)")
         #expect(unknown == .unknownTransform(spec: "center-crop(8),blur(3)", position: 15, name: "blur"))
-        #expect("\(unknown!)".contains("character 15"))
+        #expect("\(unknown!)".contains("at character 16;"), "positions count from 1: blur starts at the 16th character")
+        #expect("\(error("flip,,chw")!)".contains("at character 6,"))
     }
 
     @Test func badArgumentsAreRefusedNamingTheTransform() {
@@ -89,6 +90,8 @@ struct ScriptedDraws: TransformDraws {
                 continue
             }
         }
+        let twice = error("random-resized-crop(8),flip,resize-shorter(8),center-crop(8)")
+        #expect("\(twice!)".contains("the second resize, 'resize-shorter(8)', is at character 29"), "\(twice!)")
         #expect((try? ImagePipeline(parsing: "normalize(imagenet),center-crop(4)").check(channels: 1)) == nil)
         #expect((try? ImagePipeline(parsing: "normalize(mean=0.5,std=0.5),center-crop(4)").check(channels: 1)) != nil)
     }

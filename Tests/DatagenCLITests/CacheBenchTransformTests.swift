@@ -28,9 +28,22 @@ import Testing
         #expect(named.status == 0, "\(named.standardError)")
         let bad = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(6),blur"])
         #expect(bad.status == 2)
-        #expect(bad.standardError.contains("unknown transform 'blur' at character 15"), "\(bad.standardError)")
+        #expect(bad.standardError.contains("unknown transform 'blur' at character 16"), "\(bad.standardError)")
         let missing = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(6)", "--transform-column", "nope"])
         #expect(missing.status == 1 && missing.standardError.contains("nope"), "\(missing.standardError)")
+    }
+
+    @Test func aTransformOfTheTargetColumnSaysItIsNotAnImageColumnAndWhatItHolds() throws {
+        let png = try Data(contentsOf: Self.knownPNG)
+        let fixture = try CacheCommandTests.Fixture(count: 3, suffix: ".png") { _ in png }
+        defer { fixture.remove() }
+        let build = try CLI.run(["cache", "build", fixture.inventory, "-o", fixture.cache, "--id-suffix", ".png", "--data", "image",
+                                 "--target", "onehot", "--quiet"])
+        #expect(build.status == 0, "\(build.standardError)")
+        let run = try CLI.run(["cache", "bench", fixture.cache, "--transform", "center-crop(2)", "--transform-column", "target"])
+        #expect(run.status == 1)
+        #expect(run.standardError.contains("column 'target': not an image column, it holds the targets ("), "\(run.standardError)")
+        #expect(!run.standardError.contains("has no column"), "\(run.standardError)")
     }
 
     @Test func showPrintsTheImageColumnAsServedThroughATransform() throws {
@@ -45,6 +58,6 @@ import Testing
         #expect((rows[0]["shapes"] as? [String: Any])?["data"] as? [Int] == [3, 3, 3])
         #expect(((rows[0]["values"] as? [String: Any])?["data"] as? [Int])?.count == 27)
         let bad = try CLI.run(["cache", "show", fixture.cache, "--transform", "center-crop(3),,chw"])
-        #expect(bad.status == 2 && bad.standardError.contains("character 15"), "\(bad.standardError)")
+        #expect(bad.status == 2 && bad.standardError.contains("character 16"), "\(bad.standardError)")
     }
 }

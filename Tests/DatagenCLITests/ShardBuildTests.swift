@@ -132,6 +132,10 @@ import Testing
             #expect(run.status == 2, "--shard \(bad): \(run.standardError)")
             #expect(run.standardError.contains("--shard"), "--shard \(bad): \(run.standardError)")
             #expect(!FileManager.default.fileExists(atPath: fixture.cache))
+            if ["1", "a/b", "1/2/3"].contains(bad) {
+                #expect(run.standardError.contains("--shard takes K/N (e.g. 0/4)") && run.standardError.contains("'\(bad)'"),
+                        "--shard \(bad): \(run.standardError)")
+            }
         }
     }
 }

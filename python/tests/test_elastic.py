@@ -118,7 +118,7 @@ def test_a_checkpoint_past_the_new_worlds_last_batch_of_the_epoch_resumes_at_the
 def test_a_checkpoint_of_another_run_is_refused_naming_the_field(caches, backend):
     cache = datagen.open(caches[KIND], backend=backend)
     state = _checkpoint(cache, 2, drop_last=False)
-    refusals = {"global batch": dict(batch_size=3), "seed": dict(seed=6), "order": dict(shuffle="none"),
+    refusals = {"global batch": dict(batch_size=3), "seed": dict(seed=6), "shuffle 'full' \\(this run: 'none'\\)": dict(shuffle="none"),
                 "drop_last": dict(drop_last=True), "end_epoch": dict(epochs=3)}
     for field, change in refusals.items():
         arguments = dict(drop_last=False)
@@ -130,6 +130,16 @@ def test_a_checkpoint_of_another_run_is_refused_naming_the_field(caches, backend
     other = datagen.open(caches["text-label-lz4"], backend=backend)
     with pytest.raises(datagen.OptionError, match="fingerprint"):
         _run(other, 1, 0, False).restore(state)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_shuffle_refusal_names_the_shuffle_values_as_the_user_spells_them(caches, backend):
+    cache = datagen.open(caches[KIND], backend=backend)
+    state = _checkpoint(cache, 2, drop_last=False)
+    with pytest.raises(datagen.OptionError) as refused:
+        _run(cache, 2, 0, False, shuffle="window").restore(state)
+    assert "shuffle 'full' (this run: 'window')" in str(refused.value)
+    assert "rowsPerBlock" not in str(refused.value) and "order" not in str(refused.value)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

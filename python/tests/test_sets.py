@@ -191,7 +191,10 @@ def test_a_replaced_shard_raises_a_cache_error_naming_it(built, tmp_path):
     with pytest.raises(datagen.CacheError, match="replaced since the set was written") as caught:
         datagen.open(manifest, backend="numpy").to_numpy()
     assert type(caught.value) is datagen.CacheError
-    assert str(caught.value).startswith(f"{manifest}: shard 1 ({shards[1]}): {shards[1]} is stale: ")
+    said = str(caught.value)
+    assert said.startswith(f"{manifest}: shard 1 ({shards[1]}): it was replaced since the set was written (its size")
+    assert said.count("replaced since") == 1
+    assert said.endswith("); restore it, or rebuild it with --shard K/N and rerun `datagen cache set create`")
     # The same size, another fingerprint (as a shard rebuilt from other records of the same sizes).
     shutil.copyfile(built["shards"][1], shards[1])
     write_manifest(manifest, shards, entries={1: {"fingerprint": "0" * 64}})
@@ -221,7 +224,7 @@ def test_a_corrupt_shard_raises_its_own_error_class_naming_it(built, tmp_path):
 
 
 @pytest.mark.parametrize("change,error,words", [
-    (dict(version=2), datagen.UnsupportedVersionError, "version 2; this reader supports version 1"),
+    (dict(version=2), datagen.UnsupportedVersionError, r"has set manifest version 2 \(this reader reads 1\)"),
     (dict(format="other"), datagen.CorruptError, '"format"'),
     (dict(rows=7), datagen.CorruptError, "rows"),
     (dict(fingerprint="0" * 64), datagen.CorruptError, "fingerprint"),
@@ -306,12 +309,15 @@ def test_a_missing_replaced_or_corrupt_shard_raises_the_same_class_naming_it_in_
         for backend, error in errors.items():
             assert type(error) is expected, (name, backend, error)
             assert str(shards[index]) in str(error), (name, backend, error)
+        # Every backend names the set and the shard, whose path is the error's (a corrupt unit is
+        # found while serving batches; the others when the shard is opened).
+        for backend, error in errors.items():
+            assert str(error).startswith(f"{manifest}: shard {index} ({shards[index]}): "), (name, backend, error)
+            assert error.path == str(shards[index]), (name, backend, error)
         if name != "corrupt":
-            # Found when the shard is opened: the same message, naming the set and the shard, whose
-            # path is the error's.
+            # Found when the shard is opened: the same message, with the remedy.
             assert str(errors["engine"]) == str(errors["numpy"]), name
-            assert str(errors["numpy"]).startswith(f"{manifest}: shard {index} ({shards[index]}): "), name
-            assert errors["engine"].path == errors["numpy"].path == str(shards[index]), name
+            assert str(errors["numpy"]).endswith("rerun `datagen cache set create`"), name
 
 
 def _flip(path, offset):

@@ -147,10 +147,13 @@ def test_a_resumed_run_serves_the_same_transformed_batches(images):
 def test_bad_specs_and_the_numpy_backend_raise_option_errors(images):
     path, _ = images
     engine = datagen.open(path, backend="engine")
-    with pytest.raises(datagen.OptionError, match="character 5"):
+    with pytest.raises(datagen.OptionError, match="character 6"):
         engine.batches(transform="flip,,chw")
     with pytest.raises(datagen.OptionError, match="no column"):
         engine.batches(transform="center-crop(8)", transform_column="nope")
+    assert engine.roles["target"] == "target"
+    with pytest.raises(datagen.OptionError, match="transform_column 'target' is not an image column: it holds the targets"):
+        engine.batches(transform="center-crop(8)", transform_column="target")
     numpy_cache = datagen.open(path, backend="numpy")
     with pytest.raises(datagen.OptionError, match="engine backend"):
         numpy_cache.batches(transform="center-crop(8)")
@@ -165,6 +168,40 @@ def test_transform_objects_spell_the_spec():
     assert str(Compose(ResizeShorter(256), CenterCrop(224))) == "resize-shorter(256),center-crop(224)"
     assert str(Normalize(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))) == "normalize(mean=0.5/0.5/0.5,std=0.25/0.25/0.25)"
     assert spec_of(None) is None
+
+
+def test_transform_objects_refuse_bad_arguments_naming_them():
+    for bad in (lambda: CenterCrop(0), lambda: ResizeShorter(-3), lambda: RandomResizedCrop(2.5)):
+        with pytest.raises(ValueError, match="size must be a positive whole number"):
+            bad()
+    assert CenterCrop(np.int64(8)).size == 8
+    with pytest.raises(ValueError, match="scale must have 0 < low ≤ high"):
+        RandomResizedCrop(8, scale=(1, 0.5))
+    with pytest.raises(ValueError, match="mean has 2 values and std 3"):
+        Normalize([.5, .5], [0, 1, 1])
+    with pytest.raises(ValueError, match="every std must be > 0"):
+        Normalize([.5, .5, .5], [0, 1, 1])
+    with pytest.raises(TypeError, match="Compose takes datagen.transforms steps"):
+        Compose("flip")
+
+
+def test_a_transform_that_is_not_a_spec_says_what_transform_accepts(images):
+    path, _ = images
+    engine = datagen.open(path, backend="engine")
+    for bad in (42, engine.ids.__len__, [Flip(), "chw"]):
+        with pytest.raises(TypeError, match="transform= takes a spec string") as refused:
+            engine.batches(transform=bad)
+        assert "argument after" not in str(refused.value)
+    with pytest.raises(TypeError, match="Python callables cannot run"):
+        spec_of(engine.digest)
+
+
+def test_the_transforms_module_exports_only_its_steps():
+    import datagen.transforms as module
+    assert set(module.__all__) == {"Transform", "RandomResizedCrop", "ResizeShorter", "CenterCrop", "Flip", "Normalize",
+                                   "CHW", "Compose", "TransformSpec", "spec_of"}
+    public = {name for name in vars(module) if not name.startswith("_")}
+    assert public == set(module.__all__)
 
 
 def test_the_torch_adapter_passes_the_transform_on(images):

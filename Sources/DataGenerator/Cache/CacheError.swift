@@ -58,7 +58,9 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .truncated(path):
             "\(path) is truncated: it starts like a cache file but has no valid trailer (an unfinished build or a cut-off copy)"
         case let .unsupportedVersion(path, found, supported):
-            "\(path) has cache format version \(found); this reader supports version \(supported) at most"
+            CacheSet.isManifest(path)
+                ? "\(path) has set manifest version \(found) (this reader reads \(supported))"
+                : "\(path) has cache format version \(found); this reader supports version \(supported) at most"
         case let .corrupt(path, column, row, reason):
             "\(path) is corrupt\(column.map { " in column '\($0)'" } ?? "")\(row.map { " at row \($0)" } ?? ""): \(reason)"
         case let .checksumMismatch(path, what, column, offset):
@@ -85,10 +87,17 @@ public enum CacheError: Error, Sendable, Equatable, CustomStringConvertible {
             "cannot write the cache to \(path): \(reason)"
         case let .invalidSet(path, reason):
             "\(path) is not a valid cache set manifest: \(reason)"
+        case let .shard(set, index, path, .stale(_, differences)):
+            "\(set): shard \(index) (\(path)): it was replaced since the set was written (\(differences.joined(separator: "; "))); \(Self.shardRemedy)"
+        case let .shard(set, index, path, .io(file, operation, code)) where code == ENOENT:
+            "\(set): shard \(index) (\(path)): \(CacheError.io(path: file, operation: operation, errno: code)); \(Self.shardRemedy)"
         case let .shard(set, index, path, error):
             "\(set): shard \(index) (\(path)): \(error)"
         }
     }
+
+    /// What to do about a set's shard that is missing or was replaced.
+    static let shardRemedy = "restore it, or rebuild it with --shard K/N and rerun `datagen cache set create`"
 
     /// The message of ``recordFailed(row:id:path:reason:line:)``: the record's name and file, the
     /// reason (without naming the record twice when the reason already starts with its name), and

@@ -75,7 +75,12 @@ public struct SkippedRecord: Sendable, Hashable, Codable, CustomStringConvertibl
         self.reason = reason
     }
 
-    public var description: String { "row \(row)\(id.map { " (id '\($0)')" } ?? ""): \(reason)" }
+    /// The record and the reason, naming the record once: a reason that already starts with the
+    /// record's row (an encoder's error names it) is the whole description.
+    public var description: String {
+        if reason.hasPrefix("row \(row) (") || reason.hasPrefix("row \(row):") { return reason }
+        return "row \(row)\(id.map { " (id '\($0)')" } ?? ""): \(reason)"
+    }
 }
 
 /// The size and modification time a record's source file had when the cache was built.

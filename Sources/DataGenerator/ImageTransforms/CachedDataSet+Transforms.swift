@@ -19,7 +19,10 @@ extension CachedDataSet {
     ///   `uint8` images, and ``TransformSpecError`` when the pipeline does not fit the images' channels.
     public func transforming(column name: String, with pipeline: ImagePipeline) throws -> CachedDataSet {
         guard let column = dataColumns.first(where: { $0.name == name }) else {
-            throw CacheError.noSuchColumn(name: name, available: dataColumns.map(\.name))
+            if let other = cache.columns.first(where: { $0.name == name }) {
+                throw CacheError.wrongColumnKind(column: name, reason: "not an image column, it holds the \(other.role)s (\(other.spec)); transforms take a variable-shape uint8 image data column")
+            }
+            throw CacheError.noSuchColumn(name: name, available: cache.columns.map(\.name))
         }
         var copy = self
         copy.transformers[name] = try ColumnTransformer(pipeline: pipeline, column: column, cache: cache, source: source)

@@ -61,13 +61,21 @@ final class ColumnTransformer: Sendable {
                     throw CacheError.noSuchColumn(name: column, available: file.columns.map(\.name))
                 }
                 let store = file.stores[storeIndex]
-                if store.metadata.encoding == .jpeg {  // decodes only the box the geometry reads
-                    try renderJPEG(file: file, store: store, row: local, globalRow: row, seed: seed, epoch: epoch,
-                                   scratch: scratch, into: base + position * outputRowBytes)
-                    continue
+                let source: ImageSource
+                let key: UInt64
+                do throws(CacheError) {
+                    if store.metadata.encoding == .jpeg {  // decodes only the box the geometry reads
+                        try renderJPEG(file: file, store: store, row: local, globalRow: row, seed: seed, epoch: epoch,
+                                       scratch: scratch, into: base + position * outputRowBytes)
+                        continue
+                    }
+                    source = try image(store: store, row: local, scratch: scratch)
+                    key = try file.augmentationKey(ofRow: local, globalRow: row)
+                } catch {
+                    guard case let .set(set) = self.source else { throw error }
+                    throw set.reading(shard: try set.locate(row: row).shard, failed: error)
                 }
-                let source = try image(store: store, row: local, scratch: scratch)
-                var draws = TransformRandom(seed: seed, epoch: epoch, key: try file.augmentationKey(ofRow: local, globalRow: row))
+                var draws = TransformRandom(seed: seed, epoch: epoch, key: key)
                 let geometry = pipeline.geometry(height: source.height, width: source.width, draws: &draws)
                 ImageTransformKernel.render(source, geometry: geometry, output: output, scratch: scratch,
                                             into: base + position * outputRowBytes)

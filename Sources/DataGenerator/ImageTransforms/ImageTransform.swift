@@ -94,9 +94,18 @@ public struct ImagePipeline: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a spec such as `random-resized-crop(224),flip,normalize(imagenet),chw`.
     /// - Throws: ``TransformSpecError``, naming the position and what was expected.
+    ///   A second resize is refused with the position of that step.
     public init(parsing spec: String) throws(TransformSpecError) {
-        try self.init(TransformSpecParser.parse(spec))
+        let parsed = try TransformSpecParser.parse(spec)
+        let resizes = parsed.filter(\.step.resizes)
+        if resizes.count > 1 {
+            throw .invalidPipeline(spec: spec, reason: "\(Self.resizesOnce) (the second resize, '\(resizes[1].step)', is at character \(resizes[1].position + 1))")
+        }
+        try self.init(parsed.map(\.step))
     }
+
+    /// Why a pipeline with two resizes is refused.
+    static let resizesOnce = "a pipeline resizes once: random-resized-crop or resize-shorter, not both nor twice"
 
     /// The spec of the pipeline, which parses back to it.
     public var description: String { steps.map(\.description).joined(separator: ",") }
@@ -164,7 +173,7 @@ public struct ImagePipeline: Sendable, Hashable, CustomStringConvertible {
             }
             if step.resizes { resizes += 1 }
         }
-        guard resizes <= 1 else { throw refuse("a pipeline resizes once: random-resized-crop or resize-shorter, not both nor twice") }
+        guard resizes <= 1 else { throw refuse(Self.resizesOnce) }
         guard steps.filter({ if case .normalize = $0 { true } else { false } }).count <= 1 else { throw refuse("normalize appears twice") }
         guard steps.filter({ $0 == .chw }).count <= 1 else { throw refuse("chw appears twice") }
         guard outputSize > 0 else {

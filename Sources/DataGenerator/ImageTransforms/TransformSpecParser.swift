@@ -1,6 +1,9 @@
 /// Why a transform spec was refused: where, what was found and what was expected.
+///
+/// `position` is the 0-based offset in the spec's UTF-8 bytes; the messages count characters
+/// from 1, as editors do ("at character 6" of `flip,,chw` is the second comma).
 public enum TransformSpecError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// Something else than `expected` at character `position` (0-based) of `spec`; `found` is
+    /// Something else than `expected` at offset `position` (0-based) of `spec`; `found` is
     /// the token there (`end of spec` at the end).
     case unexpected(spec: String, position: Int, found: String, expected: String)
     /// A step name that is not a transform.
@@ -13,15 +16,15 @@ public enum TransformSpecError: Error, Sendable, Hashable, CustomStringConvertib
     /// The names the parser knows.
     public static let knownTransforms = ["random-resized-crop", "resize-shorter", "center-crop", "flip", "normalize", "chw"]
 
-    /// The message: the spec, the character position, what was found and what was expected.
+    /// The message: the spec, the character position (counted from 1), what was found and what was expected.
     public var description: String {
         switch self {
         case let .unexpected(spec, position, found, expected):
-            return "transform spec '\(spec)': expected \(expected) at character \(position), found \(found)"
+            return "transform spec '\(spec)': expected \(expected) at character \(position + 1), found \(found)"
         case let .unknownTransform(spec, position, name):
-            return "transform spec '\(spec)': unknown transform '\(name)' at character \(position); expected one of \(Self.knownTransforms.joined(separator: ", "))"
+            return "transform spec '\(spec)': unknown transform '\(name)' at character \(position + 1); expected one of \(Self.knownTransforms.joined(separator: ", "))"
         case let .invalidArgument(spec, position, transform, reason):
-            return "transform spec '\(spec)': \(transform) at character \(position): \(reason)"
+            return "transform spec '\(spec)': \(transform) at character \(position + 1): \(reason)"
         case let .invalidPipeline(spec, reason):
             return "transform spec '\(spec)': \(reason)"
         }
@@ -40,11 +43,14 @@ public enum TransformSpecError: Error, Sendable, Hashable, CustomStringConvertib
 /// Numbers are decimals (`0.08`, `1e-3`) or, inside a range, fractions (`3/4`). Spaces around
 /// tokens are ignored.
 enum TransformSpecParser {
-    static func parse(_ spec: String) throws(TransformSpecError) -> [ImageTransform] {
+    /// The steps of `spec`, each with the 0-based offset at which it starts.
+    static func parse(_ spec: String) throws(TransformSpecError) -> [(step: ImageTransform, position: Int)] {
         var scanner = Scanner(spec: spec)
-        var steps = [ImageTransform]()
+        var steps = [(step: ImageTransform, position: Int)]()
         repeat {
-            steps.append(try scanner.step())
+            scanner.skipSpaces()
+            let position = scanner.position
+            steps.append((try scanner.step(), position))
         } while try scanner.separator()
         return steps
     }

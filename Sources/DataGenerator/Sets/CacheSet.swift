@@ -102,10 +102,9 @@ public final class CacheSet: Sendable {
     /// What differs between an opened shard and its entry, in words.
     private func differences(of file: CacheFile, from entry: SetManifest.Shard) -> [String] {
         var found = [String]()
-        let replaced = "it was replaced since the set was written: "
-        if file.fileSize != UInt64(entry.bytes) { found.append(replaced + "its size is \(file.fileSize) bytes, the manifest recorded \(entry.bytes)") }
+        if file.fileSize != UInt64(entry.bytes) { found.append("its size is \(file.fileSize) bytes, the manifest recorded \(entry.bytes)") }
         if file.fingerprint.value != entry.fingerprint {
-            found.append(replaced + "its fingerprint is \(file.fingerprint.value), the manifest recorded \(entry.fingerprint)")
+            found.append("its fingerprint is \(file.fingerprint.value), the manifest recorded \(entry.fingerprint)")
         }
         if file.rowCount != entry.rows { found.append("it has \(file.rowCount) rows, the manifest recorded \(entry.rows)") }
         if file.columns.map(SetColumn.init) != manifest.schema { found.append("its columns differ from the set's schema") }
@@ -149,9 +148,24 @@ public final class CacheSet: Sendable {
                     local[end] = rows[end] - low
                     end += 1
                 }
-                try body(shard, UnsafeBufferPointer(rebasing: local[start..<end]), start)
+                do throws(CacheError) {
+                    try body(shard, UnsafeBufferPointer(rebasing: local[start..<end]), start)
+                } catch {
+                    throw reading(shard: shard, failed: error)
+                }
                 start = end
             }
+        }
+    }
+
+    /// `error`, raised while reading shard `index`, naming the set and the shard
+    /// (``CacheError/shard(set:index:path:error:)``, of the same kind for the C API) when it is
+    /// about the shard's file: a corruption, a checksum mismatch, an I/O error. Other errors (and
+    /// one already naming its shard) are returned as they are.
+    func reading(shard index: Int, failed error: CacheError) -> CacheError {
+        switch error {
+        case .corrupt, .checksumMismatch, .io: .shard(set: path, index: index, path: shardPath(index), error: error)
+        default: error
         }
     }
 
@@ -170,7 +184,7 @@ public final class CacheSet: Sendable {
     /// - Throws: ``CacheError/rowOutOfRange(row:count:)`` and the errors of ``shard(_:)``.
     public func id(ofRow row: Int) throws(CacheError) -> String? {
         let (shard, local) = try locate(row: row)
-        return try self.shard(shard).id(ofRow: local)
+        do throws(CacheError) { return try self.shard(shard).id(ofRow: local) } catch { throw reading(shard: shard, failed: error) }
     }
 
     /// Copies global `rows` of a fixed-shape column into `buffer`, as ``CacheFile/gather(column:rows:into:)``.
@@ -226,7 +240,7 @@ public final class CacheSet: Sendable {
     /// Every column of global `row`, as ``CacheFile/row(_:)``.
     public func row(_ row: Int) throws(CacheError) -> [NDArray] {
         let (shard, local) = try locate(row: row)
-        return try self.shard(shard).row(local)
+        do throws(CacheError) { return try self.shard(shard).row(local) } catch { throw reading(shard: shard, failed: error) }
     }
 
     /// Opens and checks every shard against the manifest, then verifies each fully, as

@@ -183,7 +183,7 @@ def check_state(state: Checkpoint, plan: BatchPlan, first_epoch: int, epochs: Op
                      if state.get(key) != expected[key]]
     except (KeyError, TypeError, ValueError) as error:
         raise OptionError(f"the saved state {state!r} is not a checkpoint ({error})") from None
-    reasons = [f"{key} {state.get(key)!r} (this run: {expected[key]!r})" for key in differing]
+    reasons = [_difference(key, state.get(key), expected[key]) for key in differing]
     world = plan.shard.world_size
     if saved_world == world:
         if saved_size != plan.batch_size:
@@ -199,6 +199,25 @@ def check_state(state: Checkpoint, plan: BatchPlan, first_epoch: int, epochs: Op
     if per and index >= per:
         epoch, index = epoch + index // per, index % per
     return epoch, index
+
+
+def _shuffle_spelling(order: Any, other: Any) -> str:
+    """A saved ``order`` as the user spells it, ``shuffle``'s value (``'window'`` with its two
+    parameters only when ``other`` is also a window that differs in them)."""
+    if isinstance(order, dict) and "window" in order:
+        window = order["window"]
+        if isinstance(other, dict) and "window" in other and isinstance(window, dict):
+            return (f"'window' (rows_per_block {window.get('rowsPerBlock')!r}, "
+                    f"blocks_per_window {window.get('blocksPerWindow')!r})")
+        return "'window'"
+    return repr(order)
+
+
+def _difference(key: str, saved: Any, expected: Any) -> str:
+    """One field of a saved state that differs from this run, named as the user spells it."""
+    if key == "order":
+        return f"shuffle {_shuffle_spelling(saved, expected)} (this run: {_shuffle_spelling(expected, saved)})"
+    return f"{key} {saved!r} (this run: {expected!r})"
 
 
 def digest_batches(batches: Iterable[Batch], names: Sequence[Tuple[str, bool]]) -> str:

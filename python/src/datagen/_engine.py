@@ -402,6 +402,12 @@ class EngineBatchIterator:
         if column not in names:
             raise OptionError(f"the cache {cache.path} has no column {column!r} (columns: {', '.join(names)})",
                               cache.path)
+        role = next(role for name, _, _, _, role in cache._columns if name == column)
+        if role != "data":
+            dtype, shape = next((dtype, shape) for name, dtype, shape, _, _ in cache._columns if name == column)
+            raise OptionError(f"transform_column {column!r} is not an image column: it holds the {role}s "
+                              f"({np.dtype(dtype).name} {list(shape)}); transforms take a variable-shape uint8 "
+                              f"image data column", cache.path)
         lib = self._lib
         _check(lib, lib.dg_iterator_set_transform(handle, names.index(column), spec.encode("utf-8")), cache.path)
         served = json.loads(_text(lib, lambda b, c, n: int(lib.dg_iterator_columns_json(handle, b, c, n)), cache.path))

@@ -109,9 +109,10 @@ class UnsupportedVersionError(CacheError):
     found: Optional[int]
     supported: Optional[int]
 
-    def __init__(self, path: str, found: int, supported: int):
+    def __init__(self, path: str, found: int, supported: int, what: str = "cache format"):
         super().__init__(
-            f"{path} has cache format version {found}; this reader supports version {supported} at most", path
+            f"{path} has set manifest version {found} (this reader reads {supported})" if what == "set manifest"
+            else f"{path} has cache format version {found}; this reader supports version {supported} at most", path
         )
         self.found = found
         self.supported = supported

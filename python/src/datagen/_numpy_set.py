@@ -25,6 +25,9 @@ from ._protocol import Batch
 __all__ = ["NumpyCacheSet", "SetManifest", "ShardEntry", "is_set_manifest", "set_fingerprint", "SET_VERSION"]
 
 SET_FORMAT = "datagen-set"
+#: What to do about a shard that is missing or was replaced (the Swift reader's words).
+SHARD_REMEDY = "restore it, or rebuild it with --shard K/N and rerun `datagen cache set create`"
+
 #: The newest manifest version this reader knows.
 SET_VERSION = 1
 #: The largest manifest read (as the Swift reader).
@@ -115,7 +118,7 @@ class SetManifest:
         if version < 1:
             raise _invalid(path, f'its "version" {version} is not a version')
         if version > SET_VERSION:
-            raise UnsupportedVersionError(path, version, SET_VERSION)
+            raise UnsupportedVersionError(path, version, SET_VERSION, what="set manifest")
         self.version: int = version
         for key, kind in (("fingerprint", str), ("rows", int), ("schema", list), ("shards", list)):
             value = document.get(key)
@@ -308,7 +311,8 @@ class NumpyCacheSet(NumpyServing):
             yield
         except CacheError as error:
             path = self._manifest.shard_path(index)
-            named = type(error).from_message(f"{self.path}: shard {index} ({path}): {error}", path)
+            remedy = f"; {SHARD_REMEDY}" if isinstance(error, FileNotFoundError) else ""
+            named = type(error).from_message(f"{self.path}: shard {index} ({path}): {error}{remedy}", path)
             named.__dict__.update({key: value for key, value in error.__dict__.items() if key not in ("path", "filename")})
             raise named from error
 
@@ -328,18 +332,17 @@ class NumpyCacheSet(NumpyServing):
         differences = self._differences(cache, self._manifest.shards[index])
         if differences:
             cache.close()
-            raise CacheError(f"{path} is stale: it was built from other inputs ({'; '.join(differences)})", path)
+            raise CacheError(f"it was replaced since the set was written ({'; '.join(differences)}); {SHARD_REMEDY}", path)
         return cache
 
     def _differences(self, cache: NumpyCache, entry: ShardEntry) -> List[str]:
         """What differs between an opened shard and its entry, in the Swift reader's words."""
         found = []
-        replaced = "it was replaced since the set was written: "
         size = os.path.getsize(cache.path)
         if size != entry.bytes:
-            found.append(f"{replaced}its size is {size} bytes, the manifest recorded {entry.bytes}")
+            found.append(f"its size is {size} bytes, the manifest recorded {entry.bytes}")
         if cache.fingerprint != entry.fingerprint:
-            found.append(f"{replaced}its fingerprint is {cache.fingerprint}, the manifest recorded {entry.fingerprint}")
+            found.append(f"its fingerprint is {cache.fingerprint}, the manifest recorded {entry.fingerprint}")
         if cache.rows != entry.rows:
             found.append(f"it has {cache.rows} rows, the manifest recorded {entry.rows}")
         columns = cache.metadata.get("columns", [])
