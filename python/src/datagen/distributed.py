@@ -38,38 +38,30 @@ _CLI_TARGETS = {"label": "label", "onehot": "onehot", "categorical": "onehot", "
 Resources = Union[None, Mapping[str, float], Callable[[int], Mapping[str, float]]]
 
 
-class ShardFailedError(CacheError):
+class _ShardError(CacheError):
+    """An error of one shard's task: ``shard`` is K of ``shards`` N, ``path`` the shard's cache."""
+
+    shard: Optional[int]
+    shards: Optional[int]
+
+    def __init__(self, message: str, shard: Optional[int] = None, shards: Optional[int] = None,
+                 path: Optional[str] = None):
+        CacheError.__init__(self, message, path)
+        self.shard = shard
+        self.shards = shards
+
+    def _message_only(self) -> None:
+        self.shard = self.shards = None
+
+
+class ShardFailedError(_ShardError):
     """A shard's Ray task failed for a reason of Ray's (its worker or node died and the retries ran
     out, or it was cancelled); ``shard`` is K of ``shards`` N, ``path`` the shard's cache."""
 
-    shard: Optional[int]
-    shards: Optional[int]
 
-    def __init__(self, message: str, shard: Optional[int] = None, shards: Optional[int] = None,
-                 path: Optional[str] = None):
-        CacheError.__init__(self, message, path)
-        self.shard = shard
-        self.shards = shards
-
-    def _message_only(self) -> None:
-        self.shard = self.shards = None
-
-
-class ShardInterruptedError(CacheError):
+class ShardInterruptedError(_ShardError):
     """A shard's build was cut off from outside (the CLI killed by a signal, an encoding worker
     process died): Ray retries the task, which resumes the shard's journal."""
-
-    shard: Optional[int]
-    shards: Optional[int]
-
-    def __init__(self, message: str, shard: Optional[int] = None, shards: Optional[int] = None,
-                 path: Optional[str] = None):
-        CacheError.__init__(self, message, path)
-        self.shard = shard
-        self.shards = shards
-
-    def _message_only(self) -> None:
-        self.shard = self.shards = None
 
 
 def shard_path(output_dir: Union[str, "os.PathLike[str]"], shard: int, shards: int) -> str:
