@@ -245,6 +245,22 @@ def test_an_encoder_that_raises_is_a_record_error_naming_row_id_and_encoder_with
     assert isinstance(error.__cause__, ValueError) and "no pixels here" in str(error.__cause__)
 
 
+def _raises_at_100(record):
+    if record["id"] == "r100":
+        raise ValueError("no pixels here")
+    return np.zeros(2, dtype=np.float32)
+
+
+def test_a_record_error_of_a_shard_names_the_inventory_row_for_any_worker_count(tmp_path, inventory):
+    for workers in (1, 2):  # shard 1 of 3 holds the inventory's rows 66..132
+        with pytest.raises(datagen.RecordError) as caught:
+            datagen.build(inventory, tmp_path / f"out{workers}.dgcache", _raises_at_100, workers=workers,
+                          progress=False, shard=(1, 3))
+        error = caught.value
+        assert (error.row, error.id) == (100, "r100") and "row 100" in str(error)
+        assert error.rows is not None and 100 in error.rows
+
+
 def _uneven(record):
     return np.zeros(3 if record["id"] == "r7" else 4, dtype=np.float32)
 

@@ -97,6 +97,7 @@ def test_a_resumed_run_goes_on_into_the_next_epoch_as_a_fresh_run_of_the_new_wor
     resumed = [(run.position(), _rows(batch)) for batch in run]
     fresh = _run(cache, 4, 3, False)
     expected = [(fresh.position(), _rows(batch)) for batch in fresh]
+    assert len(resumed) < len(expected)  # the restore skipped the batches served before the checkpoint
     assert resumed == [entry for entry in expected if entry[0] >= resumed[0][0]]
     assert resumed[-1] == expected[-1]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import dataclasses
 import functools
 import hashlib
 import inspect
@@ -539,6 +540,8 @@ def shard_job(prepared: Prepared, state: EncoderState, shard: Optional[Tuple[int
     """The work of the whole build (``shard`` None) or of shard ``(K, N)``: its rows
     [K·R/N, (K+1)·R/N) of the R records, with ``state`` fitted over the whole inventory."""
     rows = range(prepared.records) if shard is None else _shard_rows(shard[0], shard[1], prepared.records)
+    if shard is not None:
+        state = dataclasses.replace(state, row_offset=rows.start)  # errors name the inventory's rows
     frame = prepared.frame
     ids = prepared.ids
     string_target = prepared.string_target
@@ -684,9 +687,13 @@ def _probe(state: EncoderState, frame: Any, output: str, digest: str, records: i
                      "the first reasons: " + "; ".join(reasons), output)
 
 
-def _raise_failure(result: GroupResult, output: str, rows: Optional[range] = None) -> None:
+def _raise_failure(result: GroupResult, output: str, rows: Optional[range] = None, first_row: int = 0) -> None:
+    """Raises the group's failure as a ``RecordError``; ``rows`` (the group's, counted in the
+    frame) are given as the inventory's by adding ``first_row``, as the worker's row is."""
     failure = result.failure
     assert failure is not None
+    if rows is not None:
+        rows = range(rows.start + first_row, rows.stop + first_row)
     error = RecordError(failure.message, row=failure.row, id=failure.id, encoder=failure.encoder,
                         rows=rows, path=output)
     cause = failure.cause
@@ -701,11 +708,11 @@ def _raise_failure(result: GroupResult, output: str, rows: Optional[range] = Non
 
 
 def _put(writer: GroupWriter, group: int, rows: range, result: GroupResult, string_target: Optional[_StringTarget],
-         output: str) -> None:
+         output: str, first_row: int = 0) -> None:
     """Hands row group ``group`` (``rows``, encoded as ``result``) to the writer, with the string
     target's values of its kept rows; raises the group's failure."""
     if result.failure is not None:
-        _raise_failure(result, output, rows)
+        _raise_failure(result, output, rows, first_row)
     columns = list(result.columns)
     lengths = list(result.lengths)
     if string_target is not None:
@@ -734,7 +741,7 @@ def _drive_inline(job: ShardJob, output: str, show: bool) -> None:
             start = group * rows_per_group
             rows = range(start, min(records, start + rows_per_group))
             result = run_group(job.state, group, start, job.frame.iloc[rows.start:rows.stop])
-            _put(writer, group, rows, result, job.string_target, output)
+            _put(writer, group, rows, result, job.string_target, output, job.state.row_offset)
             bar.update(len(rows))
         bar.close()
         bar = None
@@ -807,7 +814,7 @@ def _drive(state: EncoderState, frame: Any, output: str, schema: Dict[str, Any],
             except Exception as error:
                 raise CacheError(f"row group {group} (rows {rows.start}..{rows.stop - 1}) failed in its worker: "
                                  f"{type(error).__name__}: {error}", output) from error
-            _put(writer, group, rows, result, string_target, output)
+            _put(writer, group, rows, result, string_target, output, state.row_offset)
             bar.update(len(rows))
         bar.close()
         bar = None

@@ -16,6 +16,7 @@ runs: ``import datagen`` never imports it. docs/SCALE.md tells the design and a 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -287,9 +288,6 @@ def _named(error: CacheError, task: _ShardTask, cause: Optional[BaseException] =
         error.args = (prefix + message,) + tuple(error.args[1:])
     error.shard = task.shard  # type: ignore[attr-defined]
     error.shards = task.shards  # type: ignore[attr-defined]
-    rows = getattr(error, "rows", None)
-    if isinstance(rows, range):
-        error.rows = range(rows.start + task.first_row, rows.stop + task.first_row)  # type: ignore[attr-defined]
     if error.path is None:
         error.path = task.path
     return error
@@ -337,7 +335,6 @@ def _run_python_shard(payload: bytes, task: _ShardTask) -> Dict[str, Any]:
     from ._build import run_job
     try:
         job = cloudpickle.loads(payload)
-        job.state.row_offset = job.first_row  # errors name the inventory's rows
         run_job(job, task.path, 0 if task.cpus == 1 else task.cpus)
     except WorkerDiedError as error:
         raise _named(ShardInterruptedError(str(error), task.shard, task.shards, task.path), task) from error
@@ -363,7 +360,7 @@ def _cli_plan(inventory: Any, directory: str, data: str, target: Any, shards: in
               cli_options: Sequence[str], cpus: int) -> Tuple[List[_CliJob], List[_ShardTask]]:
     """The CLI command every task runs, with the label classes fitted here once over the whole
     inventory and written to a class list (``--classes-from``)."""
-    from ._build import _inventory, _labels, _pandas, sorted_classes
+    from ._build import _inventory, _labels, _pandas, _shard_rows, sorted_classes
     if data not in BUILT_IN_DECODERS:
         raise OptionError(f"unknown decoder {data!r}: the CLI's are {', '.join(BUILT_IN_DECODERS)} "
                           "(or give Python encoders)")
@@ -405,9 +402,9 @@ def _cli_plan(inventory: Any, directory: str, data: str, target: Any, shards: in
         arguments.append("--force")
     tasks = []
     for index in range(shards):
-        first, stop = index * records // shards, (index + 1) * records // shards
-        tasks.append(_ShardTask(index, shards, os.path.abspath(shard_path(directory, index, shards)), first,
-                                stop - first, cpus, force))
+        rows = _shard_rows(index, shards, records)
+        tasks.append(_ShardTask(index, shards, os.path.abspath(shard_path(directory, index, shards)), rows.start,
+                                len(rows), cpus, force))
     return [_CliJob(cli, arguments)], tasks
 
 
@@ -450,6 +447,9 @@ def _run_cli_shard(job: _CliJob, task: _ShardTask) -> Dict[str, Any]:
             str(-process.returncode)
         raise _named(ShardInterruptedError(f"datagen cache build was killed by {name}" + (f": {text}" if text else ""),
                                            task.shard, task.shards, task.path), task)
-    error_class: type[CacheError] = RecordError if " row " in f" {text} " and process.returncode == 1 else CacheError
-    raise _named(error_class(f"datagen cache build failed (exit status {process.returncode}): {text}", path=task.path),
-                 task)
+    message = f"datagen cache build failed (exit status {process.returncode}): {text}"
+    record = re.search(r"\brow (\d+)(?: \(line \d+\))?(?:, id '([^']*)')?", text) if process.returncode == 1 else None
+    if record is None:
+        raise _named(CacheError(message, path=task.path), task)
+    # The CLI names a shard's record by its row within the shard (and its inventory line).
+    raise _named(RecordError(message, row=task.first_row + int(record[1]), id=record[2], path=task.path), task)
