@@ -168,7 +168,7 @@ final class IteratorHandle {
         var lengths = [[Int]?]()
         var shapes = [[[Int]]?]()
         for column in columns {
-            if dataSet.transforms[column.name] != nil {
+            if transform?.column == column.name {
                 arrays.append(try dataSet.transformedRows(column: column.name, rows: rows, seed: options.seed, epoch: epoch))
                 lengths.append(nil)
                 shapes.append(nil)

@@ -107,7 +107,14 @@ public final class CacheSet: Sendable {
             found.append("its fingerprint is \(file.fingerprint.value), the manifest recorded \(entry.fingerprint)")
         }
         if file.rowCount != entry.rows { found.append("it has \(file.rowCount) rows, the manifest recorded \(entry.rows)") }
-        if file.columns.map(SetColumn.init) != manifest.schema { found.append("its columns differ from the set's schema") }
+        let columns = file.columns.map(SetColumn.init)
+        if columns != manifest.schema {
+            if columns.count != manifest.schema.count {
+                found.append("it has \(columns.count) columns, the set's schema \(manifest.schema.count)")
+            } else if let (own, set) = zip(columns, manifest.schema).first(where: { $0.0 != $0.1 }) {
+                found.append("its column '\(own.name)' differs from the set's column '\(set.name)' (\(own) against \(set))")
+            }
+        }
         if file.classes != manifest.classes { found.append("its label classes differ from the set's") }
         return found
     }
@@ -221,8 +228,12 @@ public final class CacheSet: Sendable {
         var bytes = [UInt8](), lengths = [Int]()
         try forEachRun(rows) { (shard, local, _) throws(CacheError) in
             let part = try self.shard(shard).gatherVariable(column: name, rows: local)
-            bytes += part.bytes
-            lengths += part.lengths
+            if lengths.isEmpty {
+                (bytes, lengths) = part  // one shard, the usual case: no copy
+            } else {
+                bytes += part.bytes
+                lengths += part.lengths
+            }
         }
         return (bytes, lengths)
     }
