@@ -58,6 +58,9 @@ def main() -> None:
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=90, progressive=True)
     (fixtures / "progressive.jpg").write_bytes(buffer.getvalue())
+    buffer = io.BytesIO()  # wide enough for a crop's x offset to cross iMCUs; chroma not subsampled
+    Image.fromarray(image_kinds._photo(97, 131, 5)).save(buffer, format="JPEG", quality=90, subsampling=0)
+    (fixtures / "photo-444.jpg").write_bytes(buffer.getvalue())
     print(f"wrote {len(list(corpus.iterdir()))} seeds and {len(list(fixtures.iterdir()))} fixtures", file=sys.stderr)
 
 

@@ -370,7 +370,7 @@ int dg_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint3
 }
 
 size_t dg_jpeg_region_capacity(uint32_t width, uint32_t height, uint32_t components) {
-    return ((size_t)width + 32) * (size_t)height * (size_t)components;
+    return ((size_t)width + 3 + 32) * (size_t)height * (size_t)components;
 }
 
 static int region_fail(dg_jpeg_region *region, struct jpeg_decompress_struct *cinfo, const char *message) {
@@ -400,7 +400,11 @@ int dg_jpeg_decode_region(const uint8_t *data, size_t size, uint32_t scale_num, 
         jpeg_destroy_decompress(&cinfo);
         return -1;
     }
-    if (jpeg_header(&cinfo, &info) != 0) return region_fail(region, &cinfo, info.message);
+    int header = jpeg_header(&cinfo, &info);
+    region->image_width = info.width;
+    region->image_height = info.height;
+    region->components = info.components;
+    if (header != 0) return region_fail(region, &cinfo, info.message);
     cinfo.scale_num = scale_num;
     cinfo.scale_denom = 8;
     jpeg_start_decompress(&cinfo);
@@ -411,16 +415,22 @@ int dg_jpeg_decode_region(const uint8_t *data, size_t size, uint32_t scale_num, 
         y > cinfo.output_height || height > cinfo.output_height - y) {
         return region_fail(region, &cinfo, "the box does not lie inside the scaled image");
     }
-    JDIMENSION xoffset = x, cropped = width;
-    if (x != 0 || width != cinfo.output_width) jpeg_crop_scanline(&cinfo, &xoffset, &cropped);
+    int whole = x == 0 && y == 0 && width == cinfo.output_width && height == cinfo.output_height;
+    // The margin: one column more on the left, two on the right, inside the image.
+    JDIMENSION xoffset = x > 0 ? x - 1 : 0;
+    JDIMENSION end = width + x + 2 < cinfo.output_width ? width + x + 2 : cinfo.output_width;
+    JDIMENSION cropped = end - xoffset;
+    if (xoffset != 0 || cropped != cinfo.output_width) jpeg_crop_scanline(&cinfo, &xoffset, &cropped);
     size_t stride = (size_t)cropped * (size_t)cinfo.output_components;
-    if (stride > 0 && (size_t)height > capacity / stride) {
-        return region_fail(region, &cinfo, "output buffer too small");
-    }
     region->x = xoffset;
     region->y = y;
     region->width = cropped;
     region->height = height;
+    if (stride > 0 && (size_t)height > capacity / stride) {
+        snprintf(region->message, sizeof region->message, "output buffer too small");
+        jpeg_destroy_decompress(&cinfo);
+        return -2;
+    }
     if (y > 0) {
         JDIMENSION skipped = jpeg_skip_scanlines(&cinfo, y);
         if (skipped != y) return region_fail(region, &cinfo, "could not skip to the box's first row");
@@ -429,7 +439,11 @@ int dg_jpeg_decode_region(const uint8_t *data, size_t size, uint32_t scale_num, 
         JSAMPROW line = out + (size_t)row * stride;
         if (jpeg_read_scanlines(&cinfo, &line, 1) != 1) return region_fail(region, &cinfo, "the data end before the box does");
     }
-    jpeg_abort_decompress(&cinfo);
+    if (whole) {
+        jpeg_finish_decompress(&cinfo);  // to the end marker: a file cut after its last row is an error
+    } else {
+        jpeg_abort_decompress(&cinfo);
+    }
     jpeg_destroy_decompress(&cinfo);
     if (region->components == 4) {
         size_t count = stride * height;

@@ -21,6 +21,24 @@ import Testing
         return out
     }
 
+    /// `box` of `jpeg` decoded at `scaleNumerator / 8` into a buffer of the capacity asked, and
+    /// the box's own pixels cut from the region written (scaled, rounded outwards).
+    static func decode(_ jpeg: [UInt8], box: ImageBox, scaleNumerator: Int,
+                       channels: Int = 3) throws -> (region: JPEGRegionDecoder.Region, pixels: [UInt8]) {
+        var buffer = [UInt8](repeating: 0, count: JPEGRegionDecoder.capacity(for: box, scaleNumerator: scaleNumerator))
+        let region = try jpeg.withUnsafeBytes { bytes in
+            try buffer.withUnsafeMutableBytes {
+                try JPEGRegionDecoder(channels: channels).decode(bytes, box: box, scaleNumerator: scaleNumerator, into: $0)
+            }
+        }
+        let columns = JPEGRegionDecoder.scaled(box.x, box.width, scaleNumerator: scaleNumerator)
+        let rows = JPEGRegionDecoder.scaled(box.y, box.height, scaleNumerator: scaleNumerator)
+        #expect(region.x <= columns.lowerBound && columns.upperBound <= region.x + region.width && region.y == rows.lowerBound
+                && region.height == rows.count && region.byteCount <= buffer.count, "\(box): \(region)")
+        let inside = ImageBox(x: columns.lowerBound - region.x, y: 0, width: columns.count, height: rows.count)
+        return (region, crop(Array(buffer.prefix(region.byteCount)), width: region.width, channels: channels, box: inside))
+    }
+
     @Test(arguments: [(1, 3, 95), (1, 1, 90), (3, 3, 75)])
     func aBoxAtFullScaleEqualsTheSameBoxOfTheFullDecode(seed: Int, channels: Int, quality: Int) throws {
         let (height, width) = (97, 131)
@@ -30,10 +48,10 @@ import Testing
                      ImageBox(x: 16, y: 16, width: 32, height: 32), ImageBox(x: 130, y: 96, width: 1, height: 1),
                      ImageBox(x: 33, y: 0, width: 98, height: 97), ImageBox(x: 1, y: 50, width: 7, height: 3)]
         for box in boxes {
-            let region = try jpeg.withUnsafeBytes { try JPEGRegionDecoder(channels: 3).decode($0, box: box, scaleNumerator: 8) }
-            #expect((region.height, region.width, region.channels) == (box.height, box.width, 3), "\(box)")
-            #expect(region.origin == (box.x, box.y) && region.sourceBox == (0, 0, Double(box.width), Double(box.height)))
-            #expect(region.pixels == Self.crop(full.pixels, width: width, channels: 3, box: box), "\(box)")
+            let (region, pixels) = try Self.decode(jpeg, box: box, scaleNumerator: 8)
+            #expect((region.height, region.channels) == (box.height, 3), "\(box)")
+            #expect(region.sourceBox(of: box) == (Double(box.x - region.x), 0, Double(box.width), Double(box.height)))
+            #expect(pixels == Self.crop(full.pixels, width: width, channels: 3, box: box), "\(box)")
         }
     }
 
@@ -52,12 +70,12 @@ import Testing
         let box = ImageBox(x: 40, y: 24, width: 200, height: 160)
         let reference = Self.crop(full.pixels, width: width, channels: 3, box: box)
         for m in [4, 2, 1] {
-            let region = try jpeg.withUnsafeBytes { try JPEGRegionDecoder().decode($0, box: box, scaleNumerator: m) }
+            let (region, pixels) = try Self.decode(jpeg, box: box, scaleNumerator: m)
             #expect(region.scaledWidth == (width * m + 7) / 8 && region.scaledHeight == (height * m + 7) / 8)
-            #expect((region.width, region.height) == (200 * m / 8, 160 * m / 8), "scale \(m)/8")
+            #expect(pixels.count == (200 * m / 8) * (160 * m / 8) * 3, "scale \(m)/8")
             let shrunk = ImageResampler.resize(reference, height: box.height, width: box.width, channels: 3,
-                                               toHeight: region.height, width: region.width)
-            let difference = zip(shrunk, region.pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)
+                                               toHeight: 160 * m / 8, width: 200 * m / 8)
+            let difference = zip(shrunk, pixels).map { abs(Int($0) - Int($1)) }.reduce(0, +)
             let mean = Double(difference) / Double(shrunk.count)
             #expect(mean < 5, "scale \(m)/8: mean absolute difference \(mean)")
         }
@@ -78,12 +96,12 @@ import Testing
         for box in [ImageBox(x: 45, y: 0, width: 10, height: 10), ImageBox(x: 0, y: 0, width: 0, height: 5),
                     ImageBox(x: -1, y: 0, width: 5, height: 5)] {
             #expect(throws: ImageDecodingError.self, "\(box)") {
-                try jpeg.withUnsafeBytes { try JPEGRegionDecoder().decode($0, box: box, scaleNumerator: 8) }
+                try Self.decode(jpeg, box: box, scaleNumerator: 8)
             }
         }
         let cut = Array(jpeg.prefix(jpeg.count / 2))
         #expect(throws: ImageDecodingError.self) {
-            try cut.withUnsafeBytes { try JPEGRegionDecoder().decode($0, box: ImageBox(x: 0, y: 30, width: 50, height: 10), scaleNumerator: 8) }
+            try Self.decode(cut, box: ImageBox(x: 0, y: 30, width: 50, height: 10), scaleNumerator: 8)
         }
     }
 }

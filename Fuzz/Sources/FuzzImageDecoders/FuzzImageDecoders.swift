@@ -38,25 +38,30 @@ public func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// ``JPEGRegionDecoder`` on `bytes[5...]`, a box and scale chosen by `bytes[0..<5]`.
+/// ``JPEGRegionDecoder`` on `bytes[5...]`, a box and scale chosen by `bytes[0..<5]`, into a
+/// buffer of the capacity it asks for (ASan reports any write past it).
 func fuzzRegion(_ bytes: [UInt8]) {
     guard bytes.count > 5 else { return }
     let jpeg = Array(bytes[5...])
-    guard let shape = try? jpeg.withUnsafeBytes({ try JPEGImageStore.storedShape(of: $0, channels: 3) }),
-          shape[0] * shape[1] <= 4_000_000 else { return }
-    let (height, width) = (shape[0], shape[1])
+    guard let size = try? jpeg.withUnsafeBytes({ try JPEGRegionDecoder.imageSize(of: $0) }),
+          size.height * size.width <= 4_000_000 else { return }
+    let (height, width) = size
     let x = Int(bytes[1]) * width / 256, y = Int(bytes[2]) * height / 256
     let box = ImageBox(x: x, y: y, width: max(1, (width - x) * (Int(bytes[3]) + 1) / 256),
                        height: max(1, (height - y) * (Int(bytes[4]) + 1) / 256))
     let scale = JPEGRegionDecoder.scaleNumerators[Int(bytes[0]) % 4]
-    guard let region = try? jpeg.withUnsafeBytes({ try JPEGRegionDecoder(channels: 3).decode($0, box: box, scaleNumerator: scale) }) else {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: JPEGRegionDecoder.capacity(for: box, scaleNumerator: scale),
+                                                       alignment: 16)
+    defer { buffer.deallocate() }
+    guard let region = try? jpeg.withUnsafeBytes({ try JPEGRegionDecoder(channels: 3).decode($0, box: box, scaleNumerator: scale, into: buffer) }) else {
         return
     }
-    precondition(region.pixels.count == region.height * region.width * 3, "region pixels do not fit its size")
-    precondition(region.origin.x + region.width <= region.scaledWidth && region.origin.y + region.height <= region.scaledHeight,
+    precondition(region.byteCount <= buffer.count, "region pixels do not fit the capacity asked for")
+    precondition(region.x + region.width <= region.scaledWidth && region.y + region.height <= region.scaledHeight,
                  "region outside the scaled image")
-    precondition(region.sourceBox.x >= 0 && region.sourceBox.x + region.sourceBox.width <= Double(region.width) + 1e-9,
-                 "source box outside the region")
+    let source = region.sourceBox(of: box)
+    precondition(source.x >= 0 && source.x + source.width <= Double(region.width) + 1e-9
+                 && source.y >= 0 && source.y + source.height <= Double(region.height) + 1e-9, "source box outside the region")
 }
 
 /// ``JPEGImageStore`` on `bytes`: whatever it stores must decode to the shape it records.

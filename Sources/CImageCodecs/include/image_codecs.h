@@ -77,33 +77,45 @@ void dg_jpeg_free(uint8_t *buffer);
 
 /// Where dg_jpeg_decode_region put what it decoded.
 typedef struct dg_jpeg_region {
+    /// The image's size as its header says (full scale); set once the header is read, so also
+    /// when a later step fails.
+    uint32_t image_width;
+    uint32_t image_height;
     /// The whole image's size at the scale used (libjpeg's output_width / output_height).
     uint32_t scaled_width;
     uint32_t scaled_height;
     /// The decoded rectangle, in scaled pixels: columns x ..< x + width, rows y ..< y + height.
-    /// It holds the requested box; x may be smaller and width larger (iMCU boundaries).
+    /// It holds the requested box; x may be smaller and width larger (the margin, iMCU boundaries).
     uint32_t x;
     uint32_t y;
     uint32_t width;
     uint32_t height;
-    /// Samples per pixel written (as dg_image_info.components: 1, 3, or 4 for CMYK, un-inverted).
+    /// Samples per pixel written (as dg_image_info.components: 1, 3, or 4 for CMYK, un-inverted);
+    /// set once the header is read.
     uint32_t components;
-    /// Why the call failed (NUL-terminated), when it returned -1.
+    /// Why the call failed (NUL-terminated), when it returned -1 or -2.
     char message[160];
 } dg_jpeg_region;
 
 /// Decodes only the box (x, y, width, height), given in pixels of the image scaled by
-/// scale_num / 8 (scale_num 1 ... 8; libjpeg-turbo's DCT scaling), using jpeg_crop_scanline for
-/// the columns and jpeg_skip_scanlines for the rows above the box. Writes region->height rows of
-/// region->width x region->components bytes into `out` (capacity at least that; the decoded
-/// columns can start left of x and end right of x + width, to an iMCU boundary). The rows below
-/// the box are not decoded, so damage there goes unnoticed; damage in the box is an error.
+/// scale_num / 8 (scale_num 1 ... 8; libjpeg-turbo's DCT scaling), reading the header once, using
+/// jpeg_crop_scanline for the columns and jpeg_skip_scanlines for the rows above the box. The
+/// columns decoded are the box's with one more on the left and two more on the right (inside the
+/// image), widened to an iMCU boundary on the left: fancy upsampling treats a crop's first
+/// column and its last ones as image edges, so they can differ from the full decode's, and the
+/// box's columns are then never those (measured: every box of a grid equals the full decode,
+/// 4:2:0, 4:2:2, 4:4:4, grey, CMYK, baseline and progressive, at every scale). Writes
+/// region->height rows of region->width x region->components bytes into `out`. The rows below
+/// the box are not decoded, so damage there goes unnoticed; damage in the box is an error. A box
+/// that is the whole image is read to the end marker, as dg_jpeg_decode reads it.
+/// Returns 0, -1 on an error, or -2 when `capacity` is too small for the decoded rectangle
+/// (region->width, region->height and region->components then say how large it is).
 int dg_jpeg_decode_region(const uint8_t *data, size_t size, uint32_t scale_num, uint32_t x, uint32_t y,
                           uint32_t width, uint32_t height, uint8_t *out, size_t capacity, dg_jpeg_region *region);
 
 /// The capacity dg_jpeg_decode_region needs at most for a box `width` pixels wide and `height`
-/// rows high of an image with `components` samples per pixel: the crop can widen by up to two
-/// iMCUs (at most 32 pixels each at full scale).
+/// rows high of an image with `components` samples per pixel: the margin of three columns, and
+/// the crop's widening to an iMCU boundary (at most 32 pixels at full scale).
 size_t dg_jpeg_region_capacity(uint32_t width, uint32_t height, uint32_t components);
 
 #ifdef __cplusplus

@@ -127,32 +127,46 @@ enum PixelConversion {
     /// when `cmyk`) as `channels` (1 or 3) samples per pixel.
     static func convert(_ pixels: [UInt8], components: Int, to channels: Int, cmyk: Bool) -> [UInt8] {
         let count = pixels.count / components
-        if components == channels { return pixels }
-        return [UInt8](unsafeUninitializedCapacity: count * channels) { out, initialized in
-            pixels.withUnsafeBufferPointer { source in
-                for i in 0..<count {
-                    let s = i * components
-                    var r: Int, g: Int, b: Int
-                    switch components {
-                    case 1, 2:
-                        r = Int(source[s]); g = r; b = r
-                    default:
-                        r = Int(source[s]); g = Int(source[s + 1]); b = Int(source[s + 2])
-                    }
-                    if components == 4 && cmyk {
-                        let nk = 255 - Int(source[s + 3])
-                        r = nk - mulDiv255(r, nk); g = nk - mulDiv255(g, nk); b = nk - mulDiv255(b, nk)
-                    }
-                    if channels == 3 {
-                        out[i * 3] = UInt8(r); out[i * 3 + 1] = UInt8(g); out[i * 3 + 2] = UInt8(b)
-                    } else if components <= 2 {
-                        out[i] = UInt8(r)
-                    } else {
-                        out[i] = UInt8((19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16)
-                    }
-                }
-            }
+        if components == channels || count == 0 { return components == channels ? pixels : [] }
+        return [UInt8](unsafeUninitializedCapacity: count * max(components, channels)) { out, initialized in
+            pixels.withUnsafeBytes { out.baseAddress!.update(from: $0.baseAddress!.assumingMemoryBound(to: UInt8.self), count: count * components) }
+            convert(UnsafeMutableRawPointer(out.baseAddress!), pixels: count, components: components, to: channels, cmyk: cmyk)
             initialized = count * channels
+        }
+    }
+
+    /// `pixels` pixels of `components` samples at `buffer` converted in place (see
+    /// ``convert(_:components:to:cmyk:)``) to `channels` samples each: `buffer` holds
+    /// `pixels × max(components, channels)` bytes. Widening runs from the last pixel, narrowing
+    /// from the first, so that no pixel is overwritten before it is read.
+    static func convert(_ buffer: UnsafeMutableRawPointer, pixels count: Int, components: Int, to channels: Int, cmyk: Bool) {
+        guard components != channels else { return }
+        let bytes = buffer.assumingMemoryBound(to: UInt8.self)
+        func convertPixel(_ i: Int) {
+            let s = i * components
+            var r: Int, g: Int, b: Int
+            switch components {
+            case 1, 2:
+                r = Int(bytes[s]); g = r; b = r
+            default:
+                r = Int(bytes[s]); g = Int(bytes[s + 1]); b = Int(bytes[s + 2])
+            }
+            if components == 4 && cmyk {
+                let nk = 255 - Int(bytes[s + 3])
+                r = nk - mulDiv255(r, nk); g = nk - mulDiv255(g, nk); b = nk - mulDiv255(b, nk)
+            }
+            if channels == 3 {
+                bytes[i * 3] = UInt8(r); bytes[i * 3 + 1] = UInt8(g); bytes[i * 3 + 2] = UInt8(b)
+            } else if components <= 2 {
+                bytes[i] = UInt8(r)
+            } else {
+                bytes[i] = UInt8((19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16)
+            }
+        }
+        if channels > components {
+            for i in stride(from: count - 1, through: 0, by: -1) { convertPixel(i) }
+        } else {
+            for i in 0..<count { convertPixel(i) }
         }
     }
 

@@ -128,46 +128,39 @@ public struct JPEGImageStore: Sendable, Hashable {
         return Array(UnsafeBufferPointer(start: output, count: length))
     }
 
-    /// The shape a stored JPEG decodes to, `[height, width, channels]`, from its header alone.
+    /// The shape a stored JPEG decodes to, `[height, width, channels]`, from its header alone
+    /// (``JPEGRegionDecoder/imageSize(of:)``).
     /// - Throws: ``ImageDecodingError`` when the header cannot be read.
     public static func storedShape(of bytes: UnsafeRawBufferPointer, channels: Int) throws(ImageDecodingError) -> [Int] {
-        var layout = dg_jpeg_layout()
-        let status = dg_jpeg_probe(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &layout)
-        guard status == 0 else { throw .corrupt(format: .jpeg, reason: cString(layout.message)) }
-        guard layout.width > 0, layout.height > 0 else { throw .emptyImage(width: Int(layout.width), height: Int(layout.height)) }
-        return [Int(layout.height), Int(layout.width), channels]
+        let size = try JPEGRegionDecoder.imageSize(of: bytes)
+        return [size.height, size.width, channels]
     }
 
     /// Decodes a stored JPEG (no EXIF orientation is applied: stored JPEGs are upright) into
     /// `destination`, `height × width × channels` bytes, exactly as the pixels store converts
-    /// (grey replicated, colour to grey as Pillow's `convert("L")`).
+    /// (grey replicated, colour to grey as Pillow's `convert("L")`): the whole image as one
+    /// region of ``JPEGRegionDecoder``, its header read once. Only a JPEG with more components
+    /// than `channels` (CMYK, or colour in a grey column: never what the store writes) goes
+    /// through a temporary buffer.
     /// - Returns: the decoded `(height, width)`.
     /// - Throws: ``ImageDecodingError`` for damaged bytes, or bytes whose image does not have
     ///   `expected` height and width.
     @discardableResult
     public static func decodeStored(_ bytes: UnsafeRawBufferPointer, channels: Int, expected: (height: Int, width: Int),
                                     into destination: UnsafeMutableRawBufferPointer) throws(ImageDecodingError) -> (height: Int, width: Int) {
-        let data = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        var info = dg_image_info()
-        guard dg_jpeg_read_header(data, bytes.count, &info) == 0 else {
-            throw .corrupt(format: .jpeg, reason: cString(info.message))
+        let (height, width) = expected
+        precondition(height > 0 && width > 0 && destination.count >= height * width * channels, "the destination holds the image")
+        let decoder = JPEGRegionDecoder(channels: channels)
+        var image = (height: 0, width: 0)
+        var needed = 0
+        let whole = UnsafeMutableRawBufferPointer(rebasing: destination[..<(height * width * channels)])
+        if try decoder.decodeIfItFits(bytes, columns: 0..<width, rows: 0..<height, scaleNumerator: 8, expectedSize: expected,
+                                      into: whole, image: &image, needed: &needed) == nil {
+            let wide = UnsafeMutableRawBufferPointer.allocate(byteCount: needed, alignment: 16)
+            defer { wide.deallocate() }
+            _ = try decoder.decode(bytes, columns: 0..<width, rows: 0..<height, scaleNumerator: 8, expectedSize: expected, into: wide)
+            destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: wide[..<whole.count]))
         }
-        let (height, width, components) = (Int(info.height), Int(info.width), Int(info.components))
-        guard height == expected.height, width == expected.width else {
-            throw .corrupt(format: .jpeg, reason: "the JPEG is \(height)×\(width), its recorded shape \(expected.height)×\(expected.width)")
-        }
-        precondition(destination.count >= height * width * channels, "the destination holds the image")
-        if components == channels {
-            let status = dg_jpeg_decode(data, bytes.count, destination.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                        destination.count, &info)
-            guard status == 0 else { throw .corrupt(format: .jpeg, reason: cString(info.message)) }
-            return (height, width)
-        }
-        var decoded = [UInt8](repeating: 0, count: height * width * components)
-        let status = decoded.withUnsafeMutableBufferPointer { dg_jpeg_decode(data, bytes.count, $0.baseAddress, $0.count, &info) }
-        guard status == 0 else { throw .corrupt(format: .jpeg, reason: cString(info.message)) }
-        let converted = PixelConversion.convert(decoded, components: components, to: channels, cmyk: true)
-        converted.withUnsafeBytes { destination.copyMemory(from: $0) }
         return (height, width)
     }
 }

@@ -1,11 +1,10 @@
-import CImageCodecs
-
 extension ColumnTransformer {
     /// Renders row `row` of a JPEG-encoded column: the geometry comes from the row's recorded
     /// shape (nothing decoded), then only the source box the resample reads is decoded, at the
-    /// smallest DCT scale that still leaves the resample shrinking (``JPEGRegionPlan``), into the
-    /// worker's scratch, and the kernel resamples from it. At scale 1 the pixels read are the
-    /// full decode's (``JPEGRegionDecoder``).
+    /// smallest DCT scale that still leaves the resample shrinking (``JPEGRegionPlan``), by
+    /// ``JPEGRegionDecoder`` (the header read once, a grey JPEG widened to colour in place) into
+    /// the worker's scratch, and the kernel resamples from it. At scale 1 the pixels read are
+    /// the full decode's.
     /// `row` is the row in `file` (a shard's own row for a set), `globalRow` the data set's.
     func renderJPEG(file: CacheFile, store: ColumnStore, row: Int, globalRow: Int, seed: UInt64, epoch: Int,
                     scratch: TransformScratch, into destination: UnsafeMutableRawPointer) throws(CacheError) {
@@ -18,39 +17,20 @@ extension ColumnTransformer {
         let geometry = pipeline.geometry(height: height, width: width, draws: &draws)
         let plan = JPEGRegionPlan(geometry: geometry)
         let jpeg = try storedJPEG(store: store, row: row)
-        let data = jpeg.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        var info = dg_image_info()
-        guard dg_jpeg_read_header(data, jpeg.count, &info) == 0 else {
-            throw try file.jpegError(store, row: row, .corrupt(format: .jpeg, reason: cString(info.message)))
-        }
-        guard Int(info.height) == height, Int(info.width) == width else {
-            throw try file.jpegError(store, row: row, .corrupt(format: .jpeg, reason: "the JPEG is \(info.height)×\(info.width), its recorded shape \(height)×\(width)"))
-        }
-        let components = Int(info.components)
-        let x = plan.columns, y = plan.rows
-        let cropX = max(0, x.lowerBound - 1), cropEnd = min(plan.scaledWidth, x.upperBound + 2)  // as JPEGRegionDecoder
-        let capacity = dg_jpeg_region_capacity(UInt32(cropEnd - cropX), UInt32(y.count), UInt32(components))
+        let capacity = JPEGRegionDecoder.capacity(columns: plan.columns.count, rows: plan.rows.count)
         scratch.unitIndex = -1  // the unit slot now holds a decoded box
         let buffer = scratch.buffer(.unit, count: capacity)
-        var region = dg_jpeg_region()
-        let status = dg_jpeg_decode_region(data, jpeg.count, UInt32(plan.scaleNumerator), UInt32(cropX), UInt32(y.lowerBound),
-                                           UInt32(cropEnd - cropX), UInt32(y.count),
-                                           buffer.assumingMemoryBound(to: UInt8.self), capacity, &region)
-        guard status == 0 else { throw try file.jpegError(store, row: row, .corrupt(format: .jpeg, reason: cString(region.message))) }
-        let shifted = plan.geometry(regionX: Int(region.x), regionWidth: Int(region.width))
-        if components == channels {
-            let source = ImageSource(height: y.count, width: Int(region.width), channels: channels, pixels: UnsafeRawPointer(buffer))
-            ImageTransformKernel.render(source, geometry: shifted, output: output, scratch: scratch, into: destination)
-            return
+        let region: JPEGRegionDecoder.Region
+        do {
+            region = try JPEGRegionDecoder(channels: channels).decode(
+                jpeg, columns: plan.columns, rows: plan.rows, scaleNumerator: plan.scaleNumerator, expectedSize: (height, width),
+                into: UnsafeMutableRawBufferPointer(start: buffer, count: capacity))
+        } catch {
+            throw try file.jpegError(store, row: row, error)
         }
-        // A grey JPEG in a colour column (or the reverse): converted as the pixels store converts.
-        let count = y.count * Int(region.width) * components
-        let native = [UInt8](UnsafeRawBufferPointer(start: buffer, count: count))
-        let converted = PixelConversion.convert(native, components: components, to: channels, cmyk: true)
-        converted.withUnsafeBytes { pixels in
-            let source = ImageSource(height: y.count, width: Int(region.width), channels: channels, pixels: pixels.baseAddress!)
-            ImageTransformKernel.render(source, geometry: shifted, output: output, scratch: scratch, into: destination)
-        }
+        let source = ImageSource(height: region.height, width: region.width, channels: channels, pixels: UnsafeRawPointer(buffer))
+        ImageTransformKernel.render(source, geometry: plan.geometry(regionX: region.x, regionWidth: region.width), output: output,
+                                    scratch: scratch, into: destination)
     }
 
     /// Row `row`'s JPEG bytes, in the mapping (JPEG-encoded columns store their units raw).
@@ -79,8 +59,6 @@ extension ColumnTransformer {
 struct JPEGRegionPlan {
     /// The DCT scale is `scaleNumerator / 8`.
     let scaleNumerator: Int
-    /// The scaled image's width.
-    let scaledWidth: Int
     /// The scaled image's columns the resample reads.
     let columns: Range<Int>
     /// The scaled image's rows the resample reads.
@@ -94,14 +72,13 @@ struct JPEGRegionPlan {
         func scaledAxis(_ axis: ResampleAxis) -> ResampleAxis {
             guard m != 8 else { return axis }
             var scaled = axis
-            scaled.sourceSize = (axis.sourceSize * m + 7) / 8
+            scaled.sourceSize = JPEGRegionDecoder.scaledSide(axis.sourceSize, scaleNumerator: m)
             scaled.in0 = axis.in0 * Double(m) / 8
             scaled.in1 = axis.in1 * Double(m) / 8
             return scaled
         }
         scaleNumerator = m
         scaled = ImageGeometry(x: scaledAxis(geometry.x), y: scaledAxis(geometry.y), mirrored: geometry.mirrored)
-        scaledWidth = scaled.x.sourceSize
         columns = Self.read(scaled.x)
         rows = Self.read(scaled.y)
     }
