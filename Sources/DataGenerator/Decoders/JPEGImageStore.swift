@@ -2,7 +2,7 @@ import CImageCodecs
 
 /// How `--image-store jpeg` keeps each image: as its own JPEG bytes when they already are what
 /// the pixels store would hold, else re-encoded with libjpeg-turbo at ``quality``; decoded each
-/// epoch when served (``decodeStored(_:channels:into:)``).
+/// epoch when served (``decodeStored(_:channels:expected:into:)``).
 ///
 /// A file is **kept as it is** when it is an 8-bit JPEG (baseline or progressive, Huffman or
 /// arithmetic coded) that decodes without error, whose colour space is grey (any `--channels`)
