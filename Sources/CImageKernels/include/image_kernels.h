@@ -35,7 +35,8 @@ int dg_image_kernels_isa_available(int isa);
 /// Contract: `starts` holds `out_width` byte offsets with `starts[x] + 3 * taps <= source_row_bytes`
 /// and `starts[x] < 2^31`; `weights` holds `out_width * taps` non-negative coefficients (sums
 /// then never go below 0) whose total per column is at most about 2^22 (sums fit 32 bits);
-/// `scratch` holds `(taps + 1) * out_width` int32 (the weights by tap and 32-bit starts);
+/// `scratch` holds `(4 * taps + 1) * out_width + 8` int32 (the AVX2 variant's weights spread
+/// to vector lanes, and a flag per 8 columns);
 /// `target` holds `rows * 3 * out_width` bytes. An unavailable `isa` runs the baseline.
 void dg_rgb_horizontal_rows(int isa, const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
                             const intptr_t *starts, const int32_t *weights, intptr_t taps,

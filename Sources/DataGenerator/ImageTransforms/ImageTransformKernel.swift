@@ -147,7 +147,7 @@ enum ImageTransformKernel {
         // in 32 bits (255 × a weight total of about 2^22), as in Pillow. A 3-channel image whose
         // columns pad to 2-4 taps runs the C loops, written planar for the vertical pass.
         if let padded, rowEnd > firstRow {
-            let tapScratch = scratch.buffer(.tapWeights, count: (padded.taps + 1) * outWidth * 4).assumingMemoryBound(to: Int32.self)
+            let tapScratch = scratch.buffer(.tapWeights, count: ((4 * padded.taps + 1) * outWidth + 8) * 4).assumingMemoryBound(to: Int32.self)
             dg_rgb_horizontal_rows(scratch.instructionSet, pixels + firstRow * source.width * 3, source.width * 3, rowEnd - firstRow,
                                    padded.starts, padded.weights, padded.taps, outWidth, tapScratch, rows)
         }
