@@ -56,10 +56,10 @@ static inline int32_t clamp_value(int32_t sum) {
 
 // MARK: Baseline
 
+/// `columns` columns of one row, written to the three planes.
 static inline __attribute__((always_inline)) void
 horizontal_row_baseline(const uint8_t *row, const intptr_t *starts, const int32_t *weights, intptr_t taps,
-                        intptr_t columns, intptr_t out_width, uint8_t *red, uint8_t *green, uint8_t *blue) {
-    (void)out_width;
+                        intptr_t columns, uint8_t *red, uint8_t *green, uint8_t *blue) {
     for (intptr_t x = 0; x < columns; x++) {
         const uint8_t *pixel = row + starts[x];
         const int32_t *weight = weights + x * taps;
@@ -84,10 +84,10 @@ static void horizontal_baseline(const uint8_t *source, intptr_t source_row_bytes
     for (intptr_t y = 0; y < rows; y++) {
         const uint8_t *row = source + y * source_row_bytes;
         uint8_t *out = target + y * 3 * out_width;
-        if (taps == 2) horizontal_row_baseline(row, starts, weights, 2, out_width, out_width, out, out + out_width, out + 2 * out_width);
-        else if (taps == 3) horizontal_row_baseline(row, starts, weights, 3, out_width, out_width, out, out + out_width, out + 2 * out_width);
-        else if (taps == 4) horizontal_row_baseline(row, starts, weights, 4, out_width, out_width, out, out + out_width, out + 2 * out_width);
-        else horizontal_row_baseline(row, starts, weights, taps, out_width, out_width, out, out + out_width, out + 2 * out_width);
+        if (taps == 2) horizontal_row_baseline(row, starts, weights, 2, out_width, out, out + out_width, out + 2 * out_width);
+        else if (taps == 3) horizontal_row_baseline(row, starts, weights, 3, out_width, out, out + out_width, out + 2 * out_width);
+        else if (taps == 4) horizontal_row_baseline(row, starts, weights, 4, out_width, out, out + out_width, out + 2 * out_width);
+        else horizontal_row_baseline(row, starts, weights, taps, out_width, out, out + out_width, out + 2 * out_width);
     }
 }
 
@@ -214,7 +214,7 @@ horizontal_row_avx2(const uint8_t *row, const intptr_t *starts, const int32_t *w
     intptr_t x = 0;
     for (; x + 8 <= out_width; x += 8) {
         if (!safe[x >> 3]) {
-            horizontal_row_baseline(row, starts + x, weights + x * taps, taps, 8, out_width, red + x, green + x, blue + x);
+            horizontal_row_baseline(row, starts + x, weights + x * taps, taps, 8, red + x, green + x, blue + x);
             continue;
         }
         __m256i c01 = column_pair_avx2(row, starts, x, expanded, taps);
@@ -232,7 +232,7 @@ horizontal_row_avx2(const uint8_t *row, const intptr_t *starts, const int32_t *w
         _mm_storel_epi64((__m128i *)(blue + x), b);
     }
     if (x < out_width)
-        horizontal_row_baseline(row, starts + x, weights + x * taps, taps, out_width - x, out_width, red + x, green + x, blue + x);
+        horizontal_row_baseline(row, starts + x, weights + x * taps, taps, out_width - x, red + x, green + x, blue + x);
 }
 
 static AVX2 void horizontal_avx2(const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,

@@ -1,4 +1,4 @@
-import CImageKernels
+internal import CImageKernels
 import Synchronization
 
 /// A stored image as a transform reads it: `height` × `width` × `channels` bytes in C order
