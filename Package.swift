@@ -59,12 +59,16 @@ let package = Package(
         // Our C around libjpeg and libpng: their errors longjmp, and every setjmp is in this C, so
         // that no longjmp crosses a Swift frame.
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+        // The 3-channel resampling loops of the image transforms, with an AVX2 variant chosen at
+        // run time (the package is compiled for baseline x86-64).
+        .target(name: "CImageKernels"),
         .target(
             name: "DataGenerator",
             dependencies: [
                 "CLZ4",
                 "CCRC32Fold",
                 "CImageCodecs",
+                "CImageKernels",
                 "CZlib",
                 "CCrypto",
                 .product(name: "SystemPackage", package: "swift-system"),

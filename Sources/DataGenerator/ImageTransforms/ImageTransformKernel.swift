@@ -1,3 +1,4 @@
+internal import CImageKernels
 import Synchronization
 
 /// A stored image as a transform reads it: `height` × `width` × `channels` bytes in C order
@@ -33,9 +34,13 @@ final class TransformScratch: @unchecked Sendable {
     /// The cache unit whose decoded bytes ``Slot/unit`` holds (-1: none), and its column store.
     var unitIndex = -1
     var unitOwner: ObjectIdentifier?
+    /// The variant of the C loops (CImageKernels) this scratch's renders run:
+    /// `DG_KERNEL_ISA_AVX2` on a CPU with AVX2 unless `DATAGEN_KERNEL_ISA=baseline`, else
+    /// `DG_KERNEL_ISA_BASELINE`. Both give the same bits; tests set it to compare them.
+    var instructionSet: CInt = dg_image_kernels_default_isa()
 
     enum Slot: Int, CaseIterable {
-        case horizontalBounds, horizontalWeights, verticalBounds, verticalWeights, rows, unit, sums, paddedStarts, paddedWeights, planes
+        case horizontalBounds, horizontalWeights, verticalBounds, verticalWeights, rows, unit, sums, paddedStarts, paddedWeights, planes, tapWeights
     }
 
     /// The buffer `slot`, at least `count` bytes.
@@ -73,17 +78,21 @@ struct TransformOutput: Sendable {
     /// Each channel's mean and standard deviation as `table` was computed from (empty for
     /// `uint8`): `table[channel × 256 + v] == (Float(v) / 255 − mean) / std`.
     let meanAndStd: [(mean: Float, std: Float)]
+    /// ``meanAndStd`` flattened (mean, std, mean, std...), as the C vertical pass reads it.
+    let flatMeanAndStd: [Float]
 
     init(pipeline: ImagePipeline, channels: Int) {
         channelsFirst = pipeline.channelsFirst
         guard let (mean, std) = pipeline.normalization else {
             table = []
             meanAndStd = []
+            flatMeanAndStd = []
             return
         }
         meanAndStd = (0..<channels).map { channel in
             (Float(mean.count == 1 ? mean[0] : mean[channel]), Float(std.count == 1 ? std[0] : std[channel]))
         }
+        flatMeanAndStd = meanAndStd.flatMap { [$0.mean, $0.std] }
         var table = [Float]()
         table.reserveCapacity(channels * 256)
         for channel in 0..<channels {
@@ -135,22 +144,18 @@ enum ImageTransformKernel {
         let padded = channels == 3 ? paddedCoefficients(bounds: hBounds, weights: hWeights, taps: horizontalTaps, outWidth: outWidth,
                                                         sourceWidth: source.width, scratch: scratch) : nil
         // Horizontal pass: stored rows firstRow..<rowEnd, resampled to outWidth columns. Sums fit
-        // in 32 bits (255 × a weight total of about 2^22), as in Pillow.
-        for y in firstRow..<rowEnd {
+        // in 32 bits (255 × a weight total of about 2^22), as in Pillow. A 3-channel image whose
+        // columns pad to 2-4 taps runs the C loops, written planar for the vertical pass.
+        if let padded, rowEnd > firstRow {
+            let tapScratch = scratch.buffer(.tapWeights, count: ((4 * padded.taps + 1) * outWidth + 8) * 4).assumingMemoryBound(to: Int32.self)
+            dg_rgb_horizontal_rows(scratch.instructionSet, pixels + firstRow * source.width * 3, source.width * 3, rowEnd - firstRow,
+                                   padded.starts, padded.weights, padded.taps, outWidth, tapScratch, rows)
+        }
+        for y in firstRow..<rowEnd where padded == nil {
             let sourceRow = pixels + y * source.width * channels
             let target = rows + (y - firstRow) * rowBytes
             if channels == 3 {
                 // Written planar (the row's reds, then greens, then blues) for the vertical pass.
-                if let padded {
-                    if padded.taps == 2 {
-                        horizontalRow(taps: 2, sourceRow, padded.starts, padded.weights, outWidth: outWidth, into: target)
-                    } else if padded.taps == 3 {
-                        horizontalRow(taps: 3, sourceRow, padded.starts, padded.weights, outWidth: outWidth, into: target)
-                    } else {
-                        horizontalRow(taps: 4, sourceRow, padded.starts, padded.weights, outWidth: outWidth, into: target)
-                    }
-                    continue
-                }
                 let (red, green, blue) = (target, target + outWidth, target + 2 &* outWidth)
                 for column in 0..<outWidth {
                     let count = hBounds[2 &* column &+ 1]
@@ -184,12 +189,12 @@ enum ImageTransformKernel {
                 }
             }
         }
-        let sums = scratch.buffer(.sums, count: rowBytes * 4).assumingMemoryBound(to: Int32.self)
         if channels == 3 {
-            planarVerticalPass(rows: rows, sums: sums, firstRow: firstRow, outWidth: outWidth, outHeight: outHeight,
+            planarVerticalPass(rows: rows, firstRow: firstRow, outWidth: outWidth, outHeight: outHeight,
                                bounds: vBounds, weights: vWeights, taps: verticalTaps, output: output, scratch: scratch, into: destination)
             return
         }
+        let sums = scratch.buffer(.sums, count: rowBytes * 4).assumingMemoryBound(to: Int32.self)
         // Vertical pass, written out.
         output.table.withUnsafeBufferPointer { table in
             verticalPass(rows: rows, sums: sums, rowBytes: rowBytes, firstRow: firstRow, outWidth: outWidth, outHeight: outHeight,
@@ -290,121 +295,20 @@ enum ImageTransformKernel {
         return (fixed, starts, padded)
     }
 
-    /// One row of the horizontal pass of a 3-channel image over `taps` padded taps per column,
-    /// written planar into `target`.
-    @inline(__always)
-    private static func horizontalRow(taps: Int, _ sourceRow: UnsafePointer<UInt8>, _ starts: UnsafeMutablePointer<Int>,
-                                      _ weights: UnsafeMutablePointer<Int32>, outWidth: Int, into target: UnsafeMutablePointer<UInt8>) {
-        let half = Int32(truncatingIfNeeded: 1 << (precisionBits - 1))
-        let (red, green, blue) = (target, target + outWidth, target + 2 &* outWidth)
-        for column in 0..<outWidth {
-            let pixel = sourceRow + starts[column]
-            let weight = weights + column &* taps
-            var (r, g, b) = (half, half, half)
-            for tap in 0..<taps {
-                let w = weight[tap]
-                r &+= Int32(pixel[3 &* tap]) &* w
-                g &+= Int32(pixel[3 &* tap &+ 1]) &* w
-                b &+= Int32(pixel[3 &* tap &+ 2]) &* w
-            }
-            // The weights are never negative, so the sums are not: only the top needs clipping.
-            red[column] = UInt8(truncatingIfNeeded: min(r >> Int32(precisionBits), 255))
-            green[column] = UInt8(truncatingIfNeeded: min(g >> Int32(precisionBits), 255))
-            blue[column] = UInt8(truncatingIfNeeded: min(b >> Int32(precisionBits), 255))
-        }
-    }
-
     /// The vertical pass of a 3-channel image whose horizontal pass wrote planar rows (`rows`
-    /// holds, per source row, its `outWidth` reds, greens, then blues): channel by channel, so
-    /// that every loop runs over contiguous columns and vectorises. A normalised value is
-    /// computed as ``TransformOutput/table`` holds it, `(Float(v) / 255 − mean) / std`.
-    private static func planarVerticalPass(rows: UnsafeMutablePointer<UInt8>, sums: UnsafeMutablePointer<Int32>, firstRow: Int,
+    /// holds, per source row, its `outWidth` reds, greens, then blues), by the C loops of
+    /// CImageKernels: channel by channel over contiguous columns. A normalised value is computed
+    /// as ``TransformOutput/table`` holds it, `(Float(v) / 255 − mean) / std`.
+    private static func planarVerticalPass(rows: UnsafeMutablePointer<UInt8>, firstRow: Int,
                                            outWidth: Int, outHeight: Int, bounds vBounds: UnsafeMutablePointer<Int>,
                                            weights vWeights: UnsafeMutablePointer<Int32>, taps verticalTaps: Int,
                                            output: TransformOutput, scratch: TransformScratch, into destination: UnsafeMutableRawPointer) {
-        let half = Int32(truncatingIfNeeded: 1 << (precisionBits - 1))
-        let rowBytes = outWidth &* 3
-        let plane = outWidth &* outHeight
-        let bytes = destination.assumingMemoryBound(to: UInt8.self)
-        let floats = destination.assumingMemoryBound(to: Float.self)
-        let normalization = output.meanAndStd
-        let converts = normalization.count == 3
         // Channels last: a row's converted channels, planar, before they are interleaved.
-        let planes = scratch.buffer(.planes, count: rowBytes &* 4)
-        let floatPlanes = planes.assumingMemoryBound(to: Float.self)
-        let bytePlanes = planes.assumingMemoryBound(to: UInt8.self)
-        for row in 0..<outHeight {
-            let first = vBounds[2 &* row] &- firstRow
-            let count = vBounds[2 &* row &+ 1]
-            let weights = vWeights + row &* verticalTaps
-            for channel in 0..<3 {
-                // The channel's sums over the row's taps, into its third of `sums`.
-                let base = rows + channel &* outWidth
-                let channelSums = sums + channel &* outWidth
-                if count == 0 {
-                    // Outside the virtual image: zeros.
-                    for x in 0..<outWidth { channelSums[x] = half }
-                } else if count == 2 {
-                    // Two taps (every row of an enlargement).
-                    let r0 = base + first &* rowBytes
-                    let r1 = r0 + rowBytes
-                    let (w0, w1) = (weights[0], weights[1])
-                    for x in 0..<outWidth { channelSums[x] = half &+ Int32(r0[x]) &* w0 &+ Int32(r1[x]) &* w1 }
-                } else if count <= 3 {
-                    // A missing tap reads the first row with weight 0, which adds nothing.
-                    let r0 = base + first &* rowBytes
-                    let r1 = count > 1 ? r0 + rowBytes : r0
-                    let r2 = count > 2 ? r1 + rowBytes : r0
-                    let w0 = weights[0]
-                    let w1 = count > 1 ? weights[1] : 0
-                    let w2 = count > 2 ? weights[2] : 0
-                    for x in 0..<outWidth {
-                        channelSums[x] = half &+ Int32(r0[x]) &* w0 &+ Int32(r1[x]) &* w1 &+ Int32(r2[x]) &* w2
-                    }
-                } else {
-                    for x in 0..<outWidth { channelSums[x] = half }
-                    for tap in 0..<count {
-                        let weight = weights[tap]
-                        let source = base + (first &+ tap) &* rowBytes
-                        for x in 0..<outWidth { channelSums[x] &+= Int32(source[x]) &* weight }
-                    }
-                }
-                // Converted over contiguous columns: into the output's plane (channels first),
-                // else into the channel's third of `planes` for the interleaving below.
-                if converts {
-                    let (mean, std) = normalization[channel]
-                    let target = output.channelsFirst ? floats + (channel &* plane &+ row &* outWidth) : floatPlanes + channel &* outWidth
-                    for x in 0..<outWidth { target[x] = (Float(value(channelSums[x])) / 255 - mean) / std }
-                } else {
-                    let target = output.channelsFirst ? bytes + (channel &* plane &+ row &* outWidth) : bytePlanes + channel &* outWidth
-                    for x in 0..<outWidth { target[x] = UInt8(truncatingIfNeeded: value(channelSums[x])) }
-                }
-            }
-            guard !output.channelsFirst else { continue }
-            if converts {
-                let target = floats + row &* rowBytes
-                let (red, green, blue) = (floatPlanes, floatPlanes + outWidth, floatPlanes + 2 &* outWidth)
-                for x in 0..<outWidth {
-                    target[3 &* x] = red[x]
-                    target[3 &* x &+ 1] = green[x]
-                    target[3 &* x &+ 2] = blue[x]
-                }
-            } else {
-                let target = bytes + row &* rowBytes
-                let (red, green, blue) = (bytePlanes, bytePlanes + outWidth, bytePlanes + 2 &* outWidth)
-                for x in 0..<outWidth {
-                    target[3 &* x] = red[x]
-                    target[3 &* x &+ 1] = green[x]
-                    target[3 &* x &+ 2] = blue[x]
-                }
-            }
+        let planes = scratch.buffer(.planes, count: outWidth &* 3 &* 4)
+        output.flatMeanAndStd.withUnsafeBufferPointer { meanAndStd in
+            dg_rgb_vertical(scratch.instructionSet, rows, firstRow, outWidth, outHeight, vBounds, vWeights, verticalTaps,
+                            meanAndStd.count == 6 ? meanAndStd.baseAddress : nil, output.channelsFirst ? 1 : 0, planes, destination)
         }
-    }
-
-    /// ``clip(_:)`` as an `Int32`: `sum >> precisionBits` clamped to `0...255`.
-    @inline(__always)
-    private static func value(_ sum: Int32) -> Int32 {
-        min(max(sum >> Int32(precisionBits), 0), 255)
     }
 
     /// The coefficients' stride for `axis`: Pillow's `ksize`.

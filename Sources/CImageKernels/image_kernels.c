@@ -1,0 +1,354 @@
+// The 3-channel resampling loops of ImageTransformKernel: a baseline variant in portable C and
+// an AVX2 variant (x86-64), chosen once at run time. See include/image_kernels.h for each
+// function's contract. Both variants compute the same wrapping Int32 sums (integer addition is
+// associative, so the order of taps does not matter) and the same float32 operations in the same
+// order; contraction into FMA is off, so no compiler may fuse the normalisation's subtract and
+// divide differently on another machine.
+
+#include "image_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#pragma clang fp contract(off)
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define DG_HAVE_AVX2_VARIANT 1
+#else
+#define DG_HAVE_AVX2_VARIANT 0
+#endif
+
+enum { precision_bits = 22, half = 1 << (precision_bits - 1) };
+
+static int detect_isa(void) {
+    const char *forced = getenv("DATAGEN_KERNEL_ISA");
+    if (forced != NULL && strcmp(forced, "baseline") == 0) return DG_KERNEL_ISA_BASELINE;
+    return dg_image_kernels_isa_available(DG_KERNEL_ISA_AVX2) ? DG_KERNEL_ISA_AVX2 : DG_KERNEL_ISA_BASELINE;
+}
+
+int dg_image_kernels_default_isa(void) {
+    static int chosen = -1;
+    int isa = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (isa < 0) {
+        isa = detect_isa();
+        __atomic_store_n(&chosen, isa, __ATOMIC_RELAXED);
+    }
+    return isa;
+}
+
+int dg_image_kernels_isa_available(int isa) {
+    if (isa == DG_KERNEL_ISA_BASELINE) return 1;
+#if DG_HAVE_AVX2_VARIANT
+    if (isa == DG_KERNEL_ISA_AVX2) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2");
+    }
+#endif
+    return 0;
+}
+
+static inline int32_t clamp_value(int32_t sum) {
+    int32_t shifted = sum >> precision_bits;
+    return shifted < 0 ? 0 : (shifted > 255 ? 255 : shifted);
+}
+
+// MARK: Baseline
+
+/// `columns` columns of one row, written to the three planes.
+static inline __attribute__((always_inline)) void
+horizontal_row_baseline(const uint8_t *row, const intptr_t *starts, const int32_t *weights, intptr_t taps,
+                        intptr_t columns, uint8_t *red, uint8_t *green, uint8_t *blue) {
+    for (intptr_t x = 0; x < columns; x++) {
+        const uint8_t *pixel = row + starts[x];
+        const int32_t *weight = weights + x * taps;
+        uint32_t r = half, g = half, b = half;
+        for (intptr_t t = 0; t < taps; t++) {
+            uint32_t w = (uint32_t)weight[t];
+            r += pixel[3 * t] * w;
+            g += pixel[3 * t + 1] * w;
+            b += pixel[3 * t + 2] * w;
+        }
+        // As the Swift kernel: the weights are never negative, so only the top needs clipping.
+        int32_t rs = (int32_t)r >> precision_bits, gs = (int32_t)g >> precision_bits, bs = (int32_t)b >> precision_bits;
+        red[x] = (uint8_t)(rs < 255 ? rs : 255);
+        green[x] = (uint8_t)(gs < 255 ? gs : 255);
+        blue[x] = (uint8_t)(bs < 255 ? bs : 255);
+    }
+}
+
+static void horizontal_baseline(const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
+                                const intptr_t *starts, const int32_t *weights, intptr_t taps,
+                                intptr_t out_width, uint8_t *target) {
+    for (intptr_t y = 0; y < rows; y++) {
+        const uint8_t *row = source + y * source_row_bytes;
+        uint8_t *out = target + y * 3 * out_width;
+        if (taps == 2) horizontal_row_baseline(row, starts, weights, 2, out_width, out, out + out_width, out + 2 * out_width);
+        else if (taps == 3) horizontal_row_baseline(row, starts, weights, 3, out_width, out, out + out_width, out + 2 * out_width);
+        else if (taps == 4) horizontal_row_baseline(row, starts, weights, 4, out_width, out, out + out_width, out + 2 * out_width);
+        else horizontal_row_baseline(row, starts, weights, taps, out_width, out, out + out_width, out + 2 * out_width);
+    }
+}
+
+static inline float normalised(int32_t value, float mean, float std) {
+    return ((float)value / 255.0f - mean) / std;
+}
+
+/// One channel's values of one output row at `x0..<out_width`, written from `x0`: two loops
+/// (bytes, floats) without a branch inside, which the compiler vectorises.
+static inline __attribute__((always_inline)) void
+vertical_channel_baseline(const uint8_t *restrict base, intptr_t row_bytes, intptr_t count, const int32_t *restrict w,
+                          intptr_t x0, intptr_t out_width, const float *mean_std, void *target) {
+    if (mean_std) {
+        float *restrict floats = target;
+        const float mean = mean_std[0], std = mean_std[1];
+        for (intptr_t x = x0; x < out_width; x++) {
+            uint32_t sum = half;
+            for (intptr_t t = 0; t < count; t++) sum += base[t * row_bytes + x] * (uint32_t)w[t];
+            floats[x] = normalised(clamp_value((int32_t)sum), mean, std);
+        }
+    } else {
+        uint8_t *restrict bytes = target;
+        for (intptr_t x = x0; x < out_width; x++) {
+            uint32_t sum = half;
+            for (intptr_t t = 0; t < count; t++) sum += base[t * row_bytes + x] * (uint32_t)w[t];
+            bytes[x] = (uint8_t)clamp_value((int32_t)sum);
+        }
+    }
+}
+
+static void interleave(const void *planes, intptr_t out_width, int converts, void *target) {
+    if (converts) {
+        const float *p = planes;
+        float *out = target;
+        for (intptr_t x = 0; x < out_width; x++) {
+            out[3 * x] = p[x];
+            out[3 * x + 1] = p[out_width + x];
+            out[3 * x + 2] = p[2 * out_width + x];
+        }
+    } else {
+        const uint8_t *p = planes;
+        uint8_t *out = target;
+        for (intptr_t x = 0; x < out_width; x++) {
+            out[3 * x] = p[x];
+            out[3 * x + 1] = p[out_width + x];
+            out[3 * x + 2] = p[2 * out_width + x];
+        }
+    }
+}
+
+/// Where channel `c` of output row `y` goes: the output's plane, or the row's planes to be
+/// interleaved.
+static inline void *channel_target(intptr_t c, intptr_t y, intptr_t out_width, intptr_t out_height, int converts,
+                                   int channels_first, void *planes, void *destination) {
+    intptr_t element = converts ? 4 : 1;
+    if (channels_first) return (char *)destination + (c * out_width * out_height + y * out_width) * element;
+    return (char *)planes + c * out_width * element;
+}
+
+static void vertical_baseline(const uint8_t *rows, intptr_t first_row, intptr_t out_width, intptr_t out_height,
+                              const intptr_t *bounds, const int32_t *weights, intptr_t taps,
+                              const float *mean_std, int channels_first, void *planes, void *destination) {
+    intptr_t row_bytes = 3 * out_width;
+    int converts = mean_std != NULL;
+    for (intptr_t y = 0; y < out_height; y++) {
+        intptr_t count = bounds[2 * y + 1];
+        intptr_t first = count > 0 ? bounds[2 * y] - first_row : 0;
+        const int32_t *w = weights + y * taps;
+        for (intptr_t c = 0; c < 3; c++) {
+            const uint8_t *base = rows + first * row_bytes + c * out_width;
+            void *target = channel_target(c, y, out_width, out_height, converts, channels_first, planes, destination);
+            const float *ms = converts ? mean_std + 2 * c : NULL;
+            if (count == 1) vertical_channel_baseline(base, row_bytes, 1, w, 0, out_width, ms, target);
+            else if (count == 2) vertical_channel_baseline(base, row_bytes, 2, w, 0, out_width, ms, target);
+            else if (count == 3) vertical_channel_baseline(base, row_bytes, 3, w, 0, out_width, ms, target);
+            else if (count == 4) vertical_channel_baseline(base, row_bytes, 4, w, 0, out_width, ms, target);
+            else vertical_channel_baseline(base, row_bytes, count, w, 0, out_width, ms, target);
+        }
+        if (!channels_first)
+            interleave(planes, out_width, converts, (char *)destination + y * row_bytes * (converts ? 4 : 1));
+    }
+}
+
+// MARK: AVX2
+
+
+#if DG_HAVE_AVX2_VARIANT
+
+#define AVX2 __attribute__((target("avx2")))
+
+/// Eight int32 in 0...255 (or clamped there by saturation) as eight bytes.
+static inline AVX2 __m128i bytes_of(__m256i values) {
+    __m256i words = _mm256_packus_epi32(values, values);
+    __m256i bytes = _mm256_packus_epi16(words, words);
+    return _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes), _mm256_extracti128_si256(bytes, 1));
+}
+
+/// The sums of two columns (their R, G, B and a zero in each 128-bit lane) over `taps` taps:
+/// each column's 16 bytes from its first pixel, spread to 32-bit lanes per tap by a shuffle.
+static inline __attribute__((always_inline)) AVX2 __m256i
+column_pair_avx2(const uint8_t *row, const intptr_t *starts, intptr_t x, const int32_t *expanded, intptr_t taps) {
+    __m256i pixels = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(row + starts[x]))),
+                                             _mm_loadu_si128((const __m128i *)(row + starts[x + 1])), 1);
+    __m256i sum = _mm256_set1_epi32(half);
+    for (intptr_t t = 0; t < taps; t++) {
+        const char z = -1, a = (char)(3 * t);
+        __m256i spread = _mm256_shuffle_epi8(pixels, _mm256_setr_epi8(a, z, z, z, a + 1, z, z, z, a + 2, z, z, z, z, z, z, z,
+                                                                      a, z, z, z, a + 1, z, z, z, a + 2, z, z, z, z, z, z, z));
+        __m256i w = _mm256_load_si256((const __m256i *)(expanded + ((x >> 1) * taps + t) * 8));
+        sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(spread, w));
+    }
+    return _mm256_srai_epi32(sum, precision_bits);
+}
+
+/// One row's columns, eight at a time where no column's 16-byte load passes the row's end
+/// (`safe[x / 8]`), the rest as the baseline.
+static inline __attribute__((always_inline)) AVX2 void
+horizontal_row_avx2(const uint8_t *row, const intptr_t *starts, const int32_t *weights, const int32_t *expanded,
+                    const uint8_t *safe, intptr_t taps, intptr_t out_width, uint8_t *target) {
+    uint8_t *red = target, *green = target + out_width, *blue = target + 2 * out_width;
+    // Per 128-bit lane after packing: the R of four columns, their G, their B, then zeros.
+    const __m256i group = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, -1, -1, -1, -1,
+                                           0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, -1, -1, -1, -1);
+    intptr_t x = 0;
+    for (; x + 8 <= out_width; x += 8) {
+        if (!safe[x >> 3]) {
+            horizontal_row_baseline(row, starts + x, weights + x * taps, taps, 8, red + x, green + x, blue + x);
+            continue;
+        }
+        __m256i c01 = column_pair_avx2(row, starts, x, expanded, taps);
+        __m256i c23 = column_pair_avx2(row, starts, x + 2, expanded, taps);
+        __m256i c45 = column_pair_avx2(row, starts, x + 4, expanded, taps);
+        __m256i c67 = column_pair_avx2(row, starts, x + 6, expanded, taps);
+        // Sums are never negative here, so packing with saturation is min(value, 255).
+        // Lanes: [c0 c2 c4 c6 | c1 c3 c5 c7], 4 bytes (R G B 0) each.
+        __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(c01, c23), _mm256_packus_epi32(c45, c67));
+        bytes = _mm256_shuffle_epi8(bytes, group);
+        __m128i even = _mm256_castsi256_si128(bytes), odd = _mm256_extracti128_si256(bytes, 1);
+        __m128i rg = _mm_unpacklo_epi8(even, odd), b = _mm_unpackhi_epi8(even, odd);
+        _mm_storel_epi64((__m128i *)(red + x), rg);
+        _mm_storeh_pd((double *)(green + x), _mm_castsi128_pd(rg));
+        _mm_storel_epi64((__m128i *)(blue + x), b);
+    }
+    if (x < out_width)
+        horizontal_row_baseline(row, starts + x, weights + x * taps, taps, out_width - x, red + x, green + x, blue + x);
+}
+
+static AVX2 void horizontal_avx2(const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
+                                 const intptr_t *starts, const int32_t *weights, intptr_t taps,
+                                 intptr_t out_width, int32_t *scratch, uint8_t *target) {
+    // Each pair of columns' weights per tap as 8 lanes (4 × the first column's, 4 × the second's),
+    // 32-byte aligned, then a flag per 8 columns.
+    int32_t *expanded = (int32_t *)(((uintptr_t)scratch + 31) & ~(uintptr_t)31);
+    uint8_t *safe = (uint8_t *)(expanded + (out_width / 2) * taps * 8);
+    for (intptr_t x = 0; x + 1 < out_width; x += 2)
+        for (intptr_t t = 0; t < taps; t++)
+            for (int lane = 0; lane < 8; lane++)
+                expanded[((x >> 1) * taps + t) * 8 + lane] = weights[(x + (lane >> 2)) * taps + t];
+    for (intptr_t block = 0; block < out_width / 8; block++) {
+        safe[block] = 1;
+        for (intptr_t x = 8 * block; x < 8 * block + 8; x++)
+            if (starts[x] + 16 > source_row_bytes) safe[block] = 0;
+    }
+    for (intptr_t y = 0; y < rows; y++) {
+        const uint8_t *row = source + y * source_row_bytes;
+        uint8_t *out = target + y * 3 * out_width;
+        if (taps == 2) horizontal_row_avx2(row, starts, weights, expanded, safe, 2, out_width, out);
+        else if (taps == 3) horizontal_row_avx2(row, starts, weights, expanded, safe, 3, out_width, out);
+        else horizontal_row_avx2(row, starts, weights, expanded, safe, 4, out_width, out);
+    }
+}
+
+/// One channel of one output row: eight columns at a time, the rest as the baseline.
+static inline __attribute__((always_inline)) AVX2 void
+vertical_channel_avx2(const uint8_t *base, intptr_t row_bytes, intptr_t count, const int32_t *w,
+                      intptr_t out_width, const float *mean_std, uint8_t *bytes, float *floats) {
+    intptr_t x = 0;
+    if (mean_std) {
+        const __m256 scale = _mm256_set1_ps(255.0f);
+        const __m256 mean = _mm256_set1_ps(mean_std[0]);
+        const __m256 std = _mm256_set1_ps(mean_std[1]);
+        const __m256i zero = _mm256_setzero_si256(), top = _mm256_set1_epi32(255);
+        for (; x + 8 <= out_width; x += 8) {
+            __m256i sum = _mm256_set1_epi32(half);
+            for (intptr_t t = 0; t < count; t++) {
+                __m256i p = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(base + t * row_bytes + x)));
+                sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(p, _mm256_set1_epi32(w[t])));
+            }
+            __m256i value = _mm256_min_epi32(_mm256_max_epi32(_mm256_srai_epi32(sum, precision_bits), zero), top);
+            __m256 f = _mm256_div_ps(_mm256_sub_ps(_mm256_div_ps(_mm256_cvtepi32_ps(value), scale), mean), std);
+            // Normal stores: non-temporal ones (_mm256_stream_ps) served 2-3 times fewer
+            // images/s end to end, the batch being read again soon after.
+            _mm256_storeu_ps(floats + x, f);
+        }
+    } else {
+        for (; x + 8 <= out_width; x += 8) {
+            __m256i sum = _mm256_set1_epi32(half);
+            for (intptr_t t = 0; t < count; t++) {
+                __m256i p = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(base + t * row_bytes + x)));
+                sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(p, _mm256_set1_epi32(w[t])));
+            }
+            // Packing with saturation clamps to 0...255.
+            _mm_storel_epi64((__m128i *)(bytes + x), bytes_of(_mm256_srai_epi32(sum, precision_bits)));
+        }
+    }
+    vertical_channel_baseline(base, row_bytes, count, w, x, out_width, mean_std, mean_std ? (void *)floats : (void *)bytes);
+}
+
+static AVX2 void vertical_avx2(const uint8_t *rows, intptr_t first_row, intptr_t out_width, intptr_t out_height,
+                               const intptr_t *bounds, const int32_t *weights, intptr_t taps,
+                               const float *mean_std, int channels_first, void *planes, void *destination) {
+    intptr_t row_bytes = 3 * out_width;
+    int converts = mean_std != NULL;
+    for (intptr_t y = 0; y < out_height; y++) {
+        intptr_t count = bounds[2 * y + 1];
+        intptr_t first = count > 0 ? bounds[2 * y] - first_row : 0;
+        const int32_t *w = weights + y * taps;
+        for (intptr_t c = 0; c < 3; c++) {
+            const uint8_t *base = rows + first * row_bytes + c * out_width;
+            void *target = channel_target(c, y, out_width, out_height, converts, channels_first, planes, destination);
+            const float *ms = converts ? mean_std + 2 * c : NULL;
+            if (count == 1) vertical_channel_avx2(base, row_bytes, 1, w, out_width, ms, target, target);
+            else if (count == 2) vertical_channel_avx2(base, row_bytes, 2, w, out_width, ms, target, target);
+            else if (count == 3) vertical_channel_avx2(base, row_bytes, 3, w, out_width, ms, target, target);
+            else if (count == 4) vertical_channel_avx2(base, row_bytes, 4, w, out_width, ms, target, target);
+            else vertical_channel_avx2(base, row_bytes, count, w, out_width, ms, target, target);
+        }
+        if (!channels_first)
+            interleave(planes, out_width, converts, (char *)destination + y * row_bytes * (converts ? 4 : 1));
+    }
+}
+
+#endif
+
+// MARK: Dispatch
+
+void dg_rgb_horizontal_rows(int isa, const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
+                            const intptr_t *starts, const int32_t *weights, intptr_t taps,
+                            intptr_t out_width, int32_t *scratch, uint8_t *target) {
+#if DG_HAVE_AVX2_VARIANT
+    if (isa == DG_KERNEL_ISA_AVX2 && taps >= 2 && taps <= 4 && dg_image_kernels_isa_available(isa)) {
+        horizontal_avx2(source, source_row_bytes, rows, starts, weights, taps, out_width, scratch, target);
+        return;
+    }
+#endif
+    (void)isa;
+    (void)scratch;
+    horizontal_baseline(source, source_row_bytes, rows, starts, weights, taps, out_width, target);
+}
+
+void dg_rgb_vertical(int isa, const uint8_t *rows, intptr_t first_row, intptr_t out_width, intptr_t out_height,
+                     const intptr_t *bounds, const int32_t *weights, intptr_t taps,
+                     const float *mean_std, int channels_first, void *planes, void *destination) {
+#if DG_HAVE_AVX2_VARIANT
+    if (isa == DG_KERNEL_ISA_AVX2 && dg_image_kernels_isa_available(isa)) {
+        vertical_avx2(rows, first_row, out_width, out_height, bounds, weights, taps, mean_std, channels_first,
+                      planes, destination);
+        return;
+    }
+#endif
+    (void)isa;
+    vertical_baseline(rows, first_row, out_width, out_height, bounds, weights, taps, mean_std, channels_first,
+                      planes, destination);
+}
