@@ -268,7 +268,8 @@ class EngineCache:
                 transform_column: Optional[str] = None) -> Batches:
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
         (0: on the calling thread) up to ``prefetch`` batches ahead (0: ``2 * (workers + 1)``,
-        twice the gathering threads, for the ring; twice the workers for new arrays).
+        twice the gathering threads, for the ring, fewer while its arrays would pass 64 MiB;
+        twice the workers for new arrays).
 
         By default, when every column has a fixed shape, the engine's workers write each batch
         straight into numpy arrays this iterator owns (a ring of ``prefetch + 2`` sets, their
