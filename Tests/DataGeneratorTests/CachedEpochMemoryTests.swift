@@ -141,4 +141,20 @@ import Glibc
         #expect(CachedDataSet.prefetchDepth(requested: BatchOptions(workers: 1).defaultPrefetch, workers: 1,
                                             slotBytes: imageBatch, available: 200_000_000) == 1)
     }
+
+    @Test func theDefaultPrefetchKeepsLargeSlotsToOnePerWorker() {
+        let options = BatchOptions(workers: 2)
+        // Small batches (MNIST: 128 × 784 bytes) keep the full default.
+        #expect(options.defaultPrefetch(slotBytes: 128 * 784) == 6)
+        // 10 MB slots: 6 slots fit in 64 MiB, so a depth of 5.
+        #expect(options.defaultPrefetch(slotBytes: 10_000_000) == 5)
+        // An image batch (77 MB): none fit; the ring raises the depth to the workers, 3 slots
+        // instead of 7 written for the first time in the first epoch.
+        let imageBatch = 128 * 3 * 224 * 224 * 4
+        #expect(options.defaultPrefetch(slotBytes: imageBatch) == 0)
+        #expect(CachedDataSet.prefetchDepth(requested: options.defaultPrefetch(slotBytes: imageBatch), workers: 2,
+                                            slotBytes: imageBatch, available: 1 << 40) == 2)
+        // An explicit prefetch is kept (within the budget).
+        #expect(CachedDataSet.prefetchDepth(requested: 6, workers: 2, slotBytes: imageBatch, available: 1 << 40) == 6)
+    }
 }

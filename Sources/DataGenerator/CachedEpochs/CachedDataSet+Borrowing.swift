@@ -47,8 +47,9 @@ extension CachedDataSet {
         let plan = try BatchPlan(options: options, rowCount: size)
         let columns = try fixedServedColumns(for: "forEachBatch")
         let rowBytes = columns.map { servedRowBytes($0) }
-        let depth = Self.prefetchDepth(requested: options.prefetch ?? options.defaultPrefetch, workers: options.workers,
-                                       slotBytes: rowBytes.reduce(0, +) * plan.batchSize,
+        let slotBytes = rowBytes.reduce(0, +) * plan.batchSize
+        let depth = Self.prefetchDepth(requested: options.prefetch ?? options.defaultPrefetch(slotBytes: slotBytes),
+                                       workers: options.workers, slotBytes: slotBytes,
                                        available: resident.budget - resident.residentBytes)
         // One more slot than the prefetch depth: the consumer holds one while workers fill the rest.
         let buffers = (0...depth).map { _ in

@@ -66,6 +66,24 @@ public struct BatchOptions: Sendable, Hashable {
     /// "Prefetch depth").
     public var defaultPrefetch: Int { 2 * (max(workers, 0) + 1) }
 
+    /// The memory that the default prefetch of a lending ring may give its slots: 64 MiB.
+    /// Large slots (an image batch of 128 × 3 × 224 × 224 float32 is 77 MB) get fewer of them.
+    public static let defaultRingBytes = 64 << 20
+
+    /// The prefetch depth of a lending ring (``CachedDataSet/forEachBatch(_:_:)``, the C API's
+    /// ring) whose slots hold `slotBytes` bytes each, when ``prefetch`` is not set:
+    /// ``defaultPrefetch``, lowered so that its `depth + 1` slots fit in ``defaultRingBytes``
+    /// (the ring then raises it to the workers again, so that each has a slot).
+    ///
+    /// Why: every slot is new memory that the first epoch writes first, and first writes cost
+    /// page faults (about 0.85 ms per MB on the 2-core benchmark machine, against 0.06 ms to
+    /// rewrite it), while a deeper ring only helps when batches are so small that handing them
+    /// over costs as much as gathering them (docs/EPOCHS.md, "The first epoch").
+    public func defaultPrefetch(slotBytes: Int) -> Int {
+        guard slotBytes > 0 else { return defaultPrefetch }
+        return max(0, min(defaultPrefetch, Self.defaultRingBytes / slotBytes - 1))
+    }
+
     /// The prefetch depth of a cursor of owned batches (``CachedDataSet/batches(_:)``, the
     /// generator's) when ``prefetch`` is not set: twice the workers, at least 2. Each of its
     /// batches is a new allocation that no memory budget bounds, so it stays shallower than

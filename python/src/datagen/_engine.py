@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import mmap
 import os
 import re
 import sys
@@ -267,7 +268,8 @@ class EngineCache:
                 transform_column: Optional[str] = None) -> Batches:
         """Batches as :meth:`datagen.NumpyCache.batches`, gathered by ``workers`` engine threads
         (0: on the calling thread) up to ``prefetch`` batches ahead (0: ``2 * (workers + 1)``,
-        twice the gathering threads, for the ring; twice the workers for new arrays).
+        twice the gathering threads, for the ring, fewer while its arrays would pass 64 MiB;
+        twice the workers for new arrays).
 
         By default, when every column has a fixed shape, the engine's workers write each batch
         straight into numpy arrays this iterator owns (a ring of ``prefetch + 2`` sets, their
@@ -420,11 +422,18 @@ class EngineBatchIterator:
         """Registers a ring of slot arrays with the engine (dg_iterator_attach)."""
         full = self.plan.batch_size
         self._full_rows = full
-        count = max(prefetch if prefetch > 0 else 2 * (workers + 1), workers, 1) + 2
-        # Fewer slots when they would not fit the memory budget (an image batch of 128 x 3 x 224 x
-        # 224 float32 is 77 MB), but never fewer than the ring needs (the workers plus the two held).
         slot_bytes = full * sum(int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
                                 for _, dtype, shape, _, _ in self._columns)
+        if prefetch <= 0:
+            # The engine's default (BatchOptions.defaultPrefetch(slotBytes:)): twice the gathering
+            # threads while the slots fit in 64 MiB; large slots (an image batch) get fewer, since
+            # the first epoch pays a page fault for every 4 KiB of every slot it writes first.
+            prefetch = 2 * (workers + 1)
+            if slot_bytes > 0:
+                prefetch = max(0, min(prefetch, _DEFAULT_RING_BYTES // slot_bytes - 1))
+        count = max(prefetch, workers, 1) + 2
+        # Fewer slots when they would not fit the memory budget (an image batch of 128 x 3 x 224 x
+        # 224 float32 is 77 MB), but never fewer than the ring needs (the workers plus the two held).
         budget = self._cache._budget or _default_budget()
         if slot_bytes > 0:
             count = max(min(count, budget // slot_bytes), workers + 2, 3)
@@ -448,7 +457,7 @@ class EngineBatchIterator:
 
     def _new_slot(self, rows: int) -> _Slot:
         """One set of new arrays for ``rows`` rows."""
-        return _Slot([np.empty((rows,) + shape, dtype=dtype) for _, dtype, shape, _, _ in self._columns])
+        return _Slot([_slot_array((rows,) + shape, dtype) for _, dtype, shape, _, _ in self._columns])
 
     def _next_from_ring(self, slots: List[_Slot]) -> Batch:
         lib, handle = self._lib, self._live()
@@ -587,6 +596,27 @@ class EngineBatchIterator:
 
     def __del__(self) -> None:
         self.close()
+
+
+_DEFAULT_RING_BYTES = 64 << 20
+"""The memory the default prefetch of a ring may give its slots (``BatchOptions.defaultRingBytes``)."""
+
+
+def _slot_array(shape: Tuple[int, ...], dtype: np.dtype) -> NDArray[Any]:
+    """A new array for a ring slot. A large one is mapped on its own (anonymous, private) in the
+    system's default pages rather than by ``np.empty``, which advises transparent huge pages for
+    arrays of 4 MiB and more: on a virtual machine that hands free memory back to its host, the
+    first write to a new huge page waits for the host to supply all of it, and the first epoch
+    of an image ring took several times a steady one (docs/EPOCHS.md, "The first epoch")."""
+    count = int(np.prod(shape, dtype=np.int64))
+    nbytes = count * dtype.itemsize
+    if nbytes < (4 << 20) or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.empty(shape, dtype=dtype)
+    try:
+        memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    except (OSError, ValueError, AttributeError):
+        return np.empty(shape, dtype=dtype)
+    return np.frombuffer(memory, dtype=dtype, count=count).reshape(shape)
 
 
 class _Slot:
