@@ -59,12 +59,15 @@ let package = Package(
         // Our C around libjpeg and libpng: their errors longjmp, and every setjmp is in this C, so
         // that no longjmp crosses a Swift frame.
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+        // Linux file calls the Glibc module leaves out (sync_file_range, for the cache writer).
+        .target(name: "CFileHints"),
         .target(
             name: "DataGenerator",
             dependencies: [
                 "CLZ4",
                 "CCRC32Fold",
                 "CImageCodecs",
+                "CFileHints",
                 "CZlib",
                 "CCrypto",
                 .product(name: "SystemPackage", package: "swift-system"),
