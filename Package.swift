@@ -62,6 +62,8 @@ let package = Package(
         // The 3-channel resampling loops of the image transforms, with an AVX2 variant chosen at
         // run time (the package is compiled for baseline x86-64).
         .target(name: "CImageKernels"),
+        // Linux file calls the Glibc module leaves out (sync_file_range, for the cache writer).
+        .target(name: "CFileHints"),
         .target(
             name: "DataGenerator",
             dependencies: [
@@ -69,6 +71,7 @@ let package = Package(
                 "CCRC32Fold",
                 "CImageCodecs",
                 "CImageKernels",
+                "CFileHints",
                 "CZlib",
                 "CCrypto",
                 .product(name: "SystemPackage", package: "swift-system"),

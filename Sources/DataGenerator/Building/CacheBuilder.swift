@@ -5,7 +5,7 @@ import SystemPackage
 ///
 /// Row groups are encoded and compressed on worker threads and handed to the writer strictly in
 /// order, so the file's bytes never depend on the number of threads, and memory stays bounded (a
-/// few groups in flight) whatever the data set's size.
+/// few groups in flight: twice the workers plus four) whatever the data set's size.
 ///
 /// The writer writes `OUTPUT.partial` and renames it over `OUTPUT` only once it is complete and
 /// synced, so a published cache is never modified in place. An exclusive `flock` on
@@ -102,8 +102,11 @@ public struct CacheBuilder: Sendable {
         let schema = writer.schema
         let firstGroup = try writer.start()
         let workers = max(0, options.workers ?? processorCount)
+        // The consumer encodes a group itself while its next one is not ready; a window of only
+        // `workers + 2` groups then filled up behind it and parked the workers (2.5-3.8 s of
+        // waiting in a 4,000-image build on 2 workers), which twice as many groups never do.
         let prefetcher = OrderedPrefetcher<EncodedGroup>(count: schema.groupCount - firstGroup, workers: workers,
-                                                         depth: workers + 2) { item in
+                                                         depth: 2 * (workers + 2)) { item in
             let index = firstGroup + item
             return try encoder.encode(group: index, rows: schema.rows(ofGroup: index))
         }

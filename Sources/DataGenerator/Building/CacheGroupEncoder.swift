@@ -83,13 +83,16 @@ struct CacheGroupEncoder: Sendable {
             return result
         }
         // One record at a time: variable lengths, or finding which records of a failed batch fail.
+        // The records' bytes are kept (not copied) until all are encoded, then copied once into
+        // a buffer of their total size: appending as they come regrew and recopied it (5% of a
+        // pixels@512 build's CPU in memmove).
+        var recordBytes = [[UInt8]?]()
+        recordBytes.reserveCapacity(records.count)
         for (position, record) in records.enumerated() {
             do {
                 if column.encoding == .jpeg {
                     let stored = try encodeJPEG(column: column, record: record)
-                    let start = result.bytes.count
-                    result.bytes.append(contentsOf: stored.bytes)
-                    result.ranges.append(start..<result.bytes.count)
+                    recordBytes.append(stored.bytes)
                     result.shapes.append(stored.shape)
                     continue
                 }
@@ -98,15 +101,23 @@ struct CacheGroupEncoder: Sendable {
                     : column.spec.isVariableLength
                     ? try encodeVariable(column: column, record: record)
                     : try encodeFixed(column: column, records: [record])
-                let start = result.bytes.count
-                result.bytes.append(contentsOf: array.bytes)
-                result.ranges.append(start..<result.bytes.count)
+                recordBytes.append(array.bytes)
                 result.shapes.append(array.shape)
             } catch {
-                result.ranges.append(nil)
+                recordBytes.append(nil)
                 result.shapes.append(nil)
                 if failures[position] == nil { failures[position] = String(describing: error) }
             }
+        }
+        result.bytes.reserveCapacity(recordBytes.reduce(0) { $0 + ($1?.count ?? 0) })
+        for bytes in recordBytes {
+            guard let bytes else {
+                result.ranges.append(nil)
+                continue
+            }
+            let start = result.bytes.count
+            result.bytes.append(contentsOf: bytes)
+            result.ranges.append(start..<result.bytes.count)
         }
         return result
     }

@@ -13,18 +13,35 @@ public struct EncodedUnit: Sendable {
     /// A unit of `rowCount` rows: `raw` compressed with `codec`, or kept raw when compression does
     /// not make it smaller.
     public init(compressing raw: [UInt8], codec: CacheCodec, rowCount: Int) {
-        if let level = codec.level, !raw.isEmpty {
-            var output = [UInt8](repeating: 0, count: LZ4.compressBound(raw.count))
-            let written = raw.withUnsafeBytes { source in
-                output.withUnsafeMutableBytes { LZ4.compress(source, into: $0, level: level) }
-            }
-            if let written, written > 0, written < raw.count {
-                output.removeLast(output.count - written)
-                self.init(stored: output, crc: CRC32.checksum(output), flags: 0, rowCount: rowCount)
-                return
-            }
+        if let compressed = raw.withUnsafeBytes({ Self.compressed($0, codec: codec) }) {
+            self.init(stored: compressed, crc: CRC32.checksum(compressed), flags: 0, rowCount: rowCount)
+        } else {
+            self.init(stored: raw, crc: CRC32.checksum(raw), flags: CacheFormat.flagStoredRaw, rowCount: rowCount)
         }
-        self.init(stored: raw, crc: CRC32.checksum(raw), flags: CacheFormat.flagStoredRaw, rowCount: rowCount)
+    }
+
+    /// A unit of `rowCount` rows, the bytes `raw` points to (copied only when stored raw), as
+    /// ``init(compressing:codec:rowCount:)`` makes it.
+    init(compressing raw: UnsafeRawBufferPointer, codec: CacheCodec, rowCount: Int) {
+        if let compressed = Self.compressed(raw, codec: codec) {
+            self.init(stored: compressed, crc: CRC32.checksum(compressed), flags: 0, rowCount: rowCount)
+        } else {
+            self.init(stored: [UInt8](raw), crc: CRC32.checksum(raw), flags: CacheFormat.flagStoredRaw, rowCount: rowCount)
+        }
+    }
+
+    /// `raw` compressed with `codec`, or `nil` when the codec stores raw or compression does not
+    /// make it smaller. The output buffer is left uninitialised: LZ4 writes what it returns.
+    private static func compressed(_ raw: UnsafeRawBufferPointer, codec: CacheCodec) -> [UInt8]? {
+        guard let level = codec.level, !raw.isEmpty else { return nil }
+        let bound = LZ4.compressBound(raw.count)
+        var written: Int? = nil
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, initialized in
+            written = LZ4.compress(raw, into: UnsafeMutableRawBufferPointer(buffer), level: level)
+            initialized = min(max(written ?? 0, 0), bound)
+        }
+        guard let written, written > 0, written < raw.count else { return nil }
+        return output
     }
 
     init(stored: [UInt8], crc: UInt32, flags: UInt32, rowCount: Int) {
@@ -70,9 +87,14 @@ public struct EncodedColumnPart: Sendable {
                 if length >= CacheFormat.ownUnitThreshold || pending.count + length > CacheFormat.packedUnitBytes {
                     flush()
                 }
+                if length >= CacheFormat.ownUnitThreshold {
+                    // A row alone in its unit is compressed where it lies, never copied first.
+                    units.append(EncodedUnit(compressing: UnsafeRawBufferPointer(rebasing: bytes[range]),
+                                             codec: column.codec, rowCount: 1))
+                    continue
+                }
                 pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
                 pendingRows += 1
-                if length >= CacheFormat.ownUnitThreshold { flush() }
             } else {
                 pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
                 pendingRows += 1

@@ -139,13 +139,14 @@ public final class CacheWriter {
         guard zip(group.skipped, group.skipped.dropFirst()).allSatisfy({ $0.row < $1.row }) else {
             throw .invalidOption("group \(group.index): the skipped records' rows are not in ascending order, or repeat")
         }
-        let (summary, bytes) = Self.layOut(group, at: state.dataEnd)
+        let summary = Self.layOut(group, at: state.dataEnd)
         guard state.accepts(summary, plans: schema.columns, groupRows: schema.rowsPerGroup, total: schema.recordCount,
                             stamped: schema.sourceColumn != nil) else {
             throw .invalidOption("group \(group.index) (rows \(group.rows)) does not fit the schema: its skipped rows, units, row lengths or source stamps disagree with its columns")
         }
         try io { () throws(WritableFile.Failure) in
-            try partial.write(bytes, at: state.dataEnd)
+            try Self.write(group, laidOut: summary, from: state.dataEnd, to: partial)
+            partial.startWriteback(from: state.dataEnd, count: summary.dataEnd - state.dataEnd)
             state.apply(summary)
             try journal.append(summary)
         }
@@ -210,9 +211,8 @@ public final class CacheWriter {
         lock = nil
     }
 
-    /// A group's bytes (each unit at an 8-byte boundary after `dataEnd`) and its journal record.
-    private static func layOut(_ group: EncodedGroup, at dataEnd: UInt64) -> (GroupSummary, [UInt8]) {
-        var buffer = [UInt8]()
+    /// A group's journal record: where each unit goes (each at an 8-byte boundary after `dataEnd`).
+    private static func layOut(_ group: EncodedGroup, at dataEnd: UInt64) -> GroupSummary {
         var end = dataEnd
         var columns = [GroupSummary.Column]()
         for part in group.columns {
@@ -220,8 +220,6 @@ public final class CacheWriter {
                                              rawBytes: part.rawBytes, rowShapes: part.rowShapes)
             for unit in part.units {
                 let offset = CacheFormat.aligned(end)
-                buffer.append(contentsOf: repeatElement(0, count: Int(offset - end)))
-                buffer.append(contentsOf: unit.stored)
                 end = offset + UInt64(unit.stored.count)
                 column.units.append(UnitEntry(offset: offset, length: UInt64(unit.stored.count), crc: unit.crc,
                                               flags: unit.flags))
@@ -229,10 +227,37 @@ public final class CacheWriter {
             }
             columns.append(column)
         }
-        let summary = GroupSummary(index: group.index, rows: group.rows, skipped: group.skipped, dataEnd: end,
-                                   columns: columns, sources: group.sources)
-        return (summary, buffer)
+        return GroupSummary(index: group.index, rows: group.rows, skipped: group.skipped, dataEnd: end,
+                            columns: columns, sources: group.sources)
     }
+
+    /// Writes a group's units where `summary` lays them out, the zero padding before each unit
+    /// included. Small units are gathered into one write; a unit of ``directWriteBytes`` or more
+    /// is written from its own buffer, never copied first.
+    private static func write(_ group: EncodedGroup, laidOut summary: GroupSummary, from dataEnd: UInt64,
+                              to file: WritableFile) throws(WritableFile.Failure) {
+        var staged = [UInt8]()
+        var stagedAt = dataEnd
+        var end = dataEnd
+        for (part, column) in zip(group.columns, summary.columns) {
+            for (unit, entry) in zip(part.units, column.units) {
+                staged.append(contentsOf: repeatElement(0, count: Int(entry.offset - end)))
+                end = entry.offset + entry.length
+                if unit.stored.count >= directWriteBytes {
+                    if !staged.isEmpty { try file.write(staged, at: stagedAt) }
+                    try file.write(unit.stored, at: entry.offset)
+                    staged.removeAll(keepingCapacity: true)
+                    stagedAt = end
+                } else {
+                    staged.append(contentsOf: unit.stored)
+                }
+            }
+        }
+        if !staged.isEmpty { try file.write(staged, at: stagedAt) }
+    }
+
+    /// The size from which a unit is written by its own `pwrite` rather than gathered.
+    static let directWriteBytes = 64 << 10
 
     /// Whether the partial file still holds a journaled group's units (their CRCs match).
     private static func unitsIntact(_ summary: GroupSummary, in file: WritableFile) throws(WritableFile.Failure) -> Bool {
@@ -258,3 +283,4 @@ public final class CacheWriter {
         return .invalidOption("\(path): \(error)")
     }
 }
+

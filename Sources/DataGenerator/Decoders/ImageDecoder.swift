@@ -86,12 +86,15 @@ public struct ImageDecoder: Sendable, Hashable {
             throw .tooManyPixels(width: width, height: height, limit: maxPixels)
         }
         let byteCount = width * height * components
-        var decoded = [UInt8](repeating: 0, count: byteCount)
-        let status = bytes.withUnsafeBufferPointer { buffer in
-            decoded.withUnsafeMutableBufferPointer { out in
+        // Left uninitialised: a successful decode writes every byte (no memset of a buffer larger
+        // than what is kept), and a failed one's buffer is dropped.
+        var status: Int32 = -1
+        let decoded = [UInt8](unsafeUninitializedCapacity: byteCount) { out, initialized in
+            status = bytes.withUnsafeBufferPointer { buffer in
                 format == .jpeg ? dg_jpeg_decode(buffer.baseAddress, buffer.count, out.baseAddress, out.count, &info)
                                 : dg_png_decode(buffer.baseAddress, buffer.count, out.baseAddress, out.count, &info)
             }
+            initialized = byteCount
         }
         guard status == 0 else { throw .corrupt(format: format, reason: Self.message(of: info)) }
         var pixels = PixelConversion.convert(decoded, components: components, to: channels, cmyk: format == .jpeg)

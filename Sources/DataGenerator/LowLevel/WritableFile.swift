@@ -1,4 +1,5 @@
 import SystemPackage
+internal import CFileHints
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,6 +83,14 @@ final class WritableFile {
         while fsync(fd.rawValue) != 0 {
             if errno != EINTR { throw Failure(operation: "fsync", errno: Errno(rawValue: errno), path: path) }
         }
+    }
+
+    /// Starts writing `count` bytes from `offset` back to the disk without waiting for them
+    /// (Linux's `sync_file_range(SYNC_FILE_RANGE_WRITE)`; nothing elsewhere), so that the final
+    /// ``sync()`` finds little left to write: the build's last step no longer waits for the whole
+    /// file to reach the disk. Only a hint: a failure is left to ``sync()`` to report.
+    func startWriteback(from offset: UInt64, count: UInt64) {
+        _ = dg_start_writeback(fd.rawValue, Int64(offset), Int64(count))
     }
 
     /// Closes the file.
