@@ -425,12 +425,30 @@ static inline __attribute__((always_inline)) uint32_t pixel_bits(const uint8_t *
     return v;
 }
 
+/// `sum` plus `taps` (at most 5) pixels of `pixels` spread by `spreads[t]`, times `weight[t]`.
+static inline __attribute__((always_inline)) AVX2 __m256i
+spread_taps(__m256i sum, __m256i pixels, const __m256i *spreads, const int32_t *weight, intptr_t taps) {
+    for (intptr_t t = 0; t < taps; t++) {
+        __m256i spread = _mm256_shuffle_epi8(pixels, spreads[t]);
+        sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(spread, _mm256_set1_epi32(weight[t])));
+    }
+    return sum;
+}
+
 /// Two rows at once: each column's R, G, B (and a lane ignored) of row A in the low 128 bits,
-/// of row B in the high 128 bits, both multiplied by the same broadcast weight per tap.
+/// of row B in the high 128 bits, both multiplied by the same broadcast weight per tap. With at
+/// most 5 weights a column, columns whose 16 bytes lie in the row load them at once and run all
+/// the weights (zero past the column's count); the others read a pixel at a time.
 static AVX2 void resample_horizontal_avx2(const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
                                           const intptr_t *starts, const intptr_t *counts, const int32_t *weights,
                                           intptr_t weight_stride, intptr_t out_width, uint8_t *target) {
     const __m256i rounding = _mm256_set1_epi32(half);
+    __m256i spreads[5];
+    for (int t = 0; t < 5; t++) {
+        const char z = -1, p = (char)(3 * t);
+        spreads[t] = _mm256_setr_epi8(p, z, z, z, p + 1, z, z, z, p + 2, z, z, z, z, z, z, z,
+                                      p, z, z, z, p + 1, z, z, z, p + 2, z, z, z, z, z, z, z);
+    }
     intptr_t y = 0;
     for (; y + 1 < rows; y += 2) {
         const uint8_t *rowA = source + y * source_row_bytes, *rowB = rowA + source_row_bytes;
@@ -441,6 +459,16 @@ static AVX2 void resample_horizontal_avx2(const uint8_t *source, intptr_t source
             const uint8_t *a = rowA + start, *b = rowB + start;
             __m256i sum = rounding;
             intptr_t t = 0;
+            if (weight_stride <= 5 && start + 16 <= source_row_bytes) {
+                // Up to 5 pixels in one 16-byte load a row, spread to 32-bit lanes per tap by a
+                // shuffle; all `weight_stride` taps, those past `count` weighing 0.
+                __m256i pixels = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
+                                                         _mm_loadu_si128((const __m128i *)b), 1);
+                if (weight_stride == 5) sum = spread_taps(sum, pixels, spreads, weight, 5);
+                else if (weight_stride == 3) sum = spread_taps(sum, pixels, spreads, weight, 3);
+                else sum = spread_taps(sum, pixels, spreads, weight, weight_stride);
+                t = count;
+            }
             for (; t + 1 < count; t++) {
                 __m128i both = _mm_insert_epi32(_mm_cvtsi32_si128((int)pixel_bits(a + 3 * t, 1)),
                                                 (int)pixel_bits(b + 3 * t, 1), 1);
