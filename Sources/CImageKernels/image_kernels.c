@@ -437,8 +437,8 @@ spread_taps(__m256i sum, __m256i pixels, const __m256i *spreads, const int32_t *
 
 /// Two rows at once: each column's R, G, B (and a lane ignored) of row A in the low 128 bits,
 /// of row B in the high 128 bits, both multiplied by the same broadcast weight per tap. With at
-/// most 5 weights a column, columns whose 16 bytes lie in the row load them at once and run all
-/// the weights (zero past the column's count); the others read a pixel at a time.
+/// most 10 weights a column, columns whose 16 (or 31) bytes lie in the row load them at once and
+/// run all the weights (zero past the column's count); the others read a pixel at a time.
 static AVX2 void resample_horizontal_avx2(const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
                                           const intptr_t *starts, const intptr_t *counts, const int32_t *weights,
                                           intptr_t weight_stride, intptr_t out_width, uint8_t *target) {
@@ -467,6 +467,18 @@ static AVX2 void resample_horizontal_avx2(const uint8_t *source, intptr_t source
                 if (weight_stride == 5) sum = spread_taps(sum, pixels, spreads, weight, 5);
                 else if (weight_stride == 3) sum = spread_taps(sum, pixels, spreads, weight, 3);
                 else sum = spread_taps(sum, pixels, spreads, weight, weight_stride);
+                t = count;
+            } else if (weight_stride <= 10 && start + 31 <= source_row_bytes) {
+                // 6 to 10 weights (reductions of 2.5 to 4.5): pixels 0-4 from the first 16 bytes,
+                // 5-9 from the 16 bytes at 15.
+                __m256i pixels = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
+                                                         _mm_loadu_si128((const __m128i *)b), 1);
+                __m256i more = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(a + 15))),
+                                                       _mm_loadu_si128((const __m128i *)(b + 15)), 1);
+                sum = spread_taps(sum, pixels, spreads, weight, 5);
+                if (weight_stride == 7) sum = spread_taps(sum, more, spreads, weight + 5, 2);
+                else if (weight_stride == 9) sum = spread_taps(sum, more, spreads, weight + 5, 4);
+                else sum = spread_taps(sum, more, spreads, weight + 5, weight_stride - 5);
                 t = count;
             }
             for (; t + 1 < count; t++) {

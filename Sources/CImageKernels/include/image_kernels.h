@@ -75,7 +75,7 @@ void dg_rgb_vertical(int isa, const uint8_t *rows, intptr_t first_row, intptr_t 
 /// from `counts[x]` to `weight_stride` (the AVX2 variant may add those zero terms); `source` holds
 /// `rows * source_row_bytes` bytes (rows may be padded: `source_row_bytes >= 3 * width`);
 /// `target` holds `rows * 3 * out_width` bytes. Nothing outside those ranges is read or written
-/// (the AVX2 variant reads 4 or 16 bytes from a pixel only where they lie inside the same row).
+/// (the AVX2 variant reads 4, 16 or 31 bytes from a pixel only where they lie inside the same row).
 /// An unavailable `isa` runs the baseline.
 void dg_resample_rgb_horizontal(int isa, const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
                                 const intptr_t *starts, const intptr_t *counts, const int32_t *weights,
