@@ -322,6 +322,251 @@ static AVX2 void vertical_avx2(const uint8_t *rows, intptr_t first_row, intptr_t
 
 #endif
 
+// MARK: ImageResampler, baseline
+
+/// One row's RGB pixels of the resampler's horizontal pass, interleaved.
+static void resample_row_baseline(const uint8_t *row, const intptr_t *starts, const intptr_t *counts,
+                                  const int32_t *weights, intptr_t weight_stride, intptr_t out_width, uint8_t *out) {
+    for (intptr_t x = 0; x < out_width; x++) {
+        const uint8_t *pixel = row + starts[x];
+        const int32_t *weight = weights + x * weight_stride;
+        uint32_t r = half, g = half, b = half;
+        for (intptr_t t = 0; t < counts[x]; t++) {
+            uint32_t w = (uint32_t)weight[t];
+            r += pixel[3 * t] * w;
+            g += pixel[3 * t + 1] * w;
+            b += pixel[3 * t + 2] * w;
+        }
+        out[3 * x] = (uint8_t)clamp_value((int32_t)r);
+        out[3 * x + 1] = (uint8_t)clamp_value((int32_t)g);
+        out[3 * x + 2] = (uint8_t)clamp_value((int32_t)b);
+    }
+}
+
+/// Two rows at once, so that each weight is loaded once for both.
+static void resample_row_pair_baseline(const uint8_t *rowA, const uint8_t *rowB, const intptr_t *starts,
+                                       const intptr_t *counts, const int32_t *weights, intptr_t weight_stride,
+                                       intptr_t out_width, uint8_t *outA, uint8_t *outB) {
+    for (intptr_t x = 0; x < out_width; x++) {
+        const uint8_t *a = rowA + starts[x], *b = rowB + starts[x];
+        const int32_t *weight = weights + x * weight_stride;
+        uint32_t a0 = half, a1 = half, a2 = half, b0 = half, b1 = half, b2 = half;
+        for (intptr_t t = 0; t < counts[x]; t++) {
+            uint32_t w = (uint32_t)weight[t];
+            a0 += a[3 * t] * w;
+            a1 += a[3 * t + 1] * w;
+            a2 += a[3 * t + 2] * w;
+            b0 += b[3 * t] * w;
+            b1 += b[3 * t + 1] * w;
+            b2 += b[3 * t + 2] * w;
+        }
+        outA[3 * x] = (uint8_t)clamp_value((int32_t)a0);
+        outA[3 * x + 1] = (uint8_t)clamp_value((int32_t)a1);
+        outA[3 * x + 2] = (uint8_t)clamp_value((int32_t)a2);
+        outB[3 * x] = (uint8_t)clamp_value((int32_t)b0);
+        outB[3 * x + 1] = (uint8_t)clamp_value((int32_t)b1);
+        outB[3 * x + 2] = (uint8_t)clamp_value((int32_t)b2);
+    }
+}
+
+static void resample_horizontal_baseline(const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
+                                         const intptr_t *starts, const intptr_t *counts, const int32_t *weights,
+                                         intptr_t weight_stride, intptr_t out_width, uint8_t *target) {
+    intptr_t y = 0;
+    for (; y + 1 < rows; y += 2) {
+        const uint8_t *rowA = source + y * source_row_bytes;
+        uint8_t *outA = target + y * 3 * out_width;
+        resample_row_pair_baseline(rowA, rowA + source_row_bytes, starts, counts, weights, weight_stride, out_width,
+                                   outA, outA + 3 * out_width);
+    }
+    if (y < rows)
+        resample_row_baseline(source + y * source_row_bytes, starts, counts, weights, weight_stride, out_width,
+                              target + y * 3 * out_width);
+}
+
+/// Sums a row at a time into a block of 512 columns on the stack: loops without a branch inside,
+/// which the compiler vectorises.
+static void resample_vertical_baseline(const uint8_t *source, intptr_t row_bytes, const intptr_t *firsts,
+                                       const intptr_t *counts, const int32_t *weights, intptr_t weight_stride,
+                                       intptr_t out_height, uint8_t *target) {
+    enum { block = 512 };
+    uint32_t sums[block];
+    for (intptr_t y = 0; y < out_height; y++) {
+        const uint8_t *base = source + firsts[y] * row_bytes;
+        const int32_t *w = weights + y * weight_stride;
+        intptr_t count = counts[y];
+        uint8_t *out = target + y * row_bytes;
+        for (intptr_t i0 = 0; i0 < row_bytes; i0 += block) {
+            intptr_t n = row_bytes - i0 < block ? row_bytes - i0 : block;
+            for (intptr_t i = 0; i < n; i++) sums[i] = half;
+            for (intptr_t t = 0; t < count; t++) {
+                const uint8_t *restrict row = base + t * row_bytes + i0;
+                uint32_t weight = (uint32_t)w[t];
+                for (intptr_t i = 0; i < n; i++) sums[i] += row[i] * weight;
+            }
+            for (intptr_t i = 0; i < n; i++) out[i0 + i] = (uint8_t)clamp_value((int32_t)sums[i]);
+        }
+    }
+}
+
+#if DG_HAVE_AVX2_VARIANT
+
+// MARK: ImageResampler, AVX2
+
+/// A pixel's three bytes in the low 24 bits: four bytes read when `wide` (the fourth is in the
+/// row), else three.
+static inline __attribute__((always_inline)) uint32_t pixel_bits(const uint8_t *p, int wide) {
+    uint32_t v;
+    if (wide) {
+        memcpy(&v, p, 4);
+    } else {
+        v = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16);
+    }
+    return v;
+}
+
+/// `sum` plus `taps` (at most 5) pixels of `pixels` spread by `spreads[t]`, times `weight[t]`.
+static inline __attribute__((always_inline)) AVX2 __m256i
+spread_taps(__m256i sum, __m256i pixels, const __m256i *spreads, const int32_t *weight, intptr_t taps) {
+    for (intptr_t t = 0; t < taps; t++) {
+        __m256i spread = _mm256_shuffle_epi8(pixels, spreads[t]);
+        sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(spread, _mm256_set1_epi32(weight[t])));
+    }
+    return sum;
+}
+
+/// Two rows at once: each column's R, G, B (and a lane ignored) of row A in the low 128 bits,
+/// of row B in the high 128 bits, both multiplied by the same broadcast weight per tap. With at
+/// most 10 weights a column, columns whose 16 (or 31) bytes lie in the row load them at once and
+/// run all the weights (zero past the column's count); the others read a pixel at a time.
+static AVX2 void resample_horizontal_avx2(const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
+                                          const intptr_t *starts, const intptr_t *counts, const int32_t *weights,
+                                          intptr_t weight_stride, intptr_t out_width, uint8_t *target) {
+    const __m256i rounding = _mm256_set1_epi32(half);
+    __m256i spreads[5];
+    for (int t = 0; t < 5; t++) {
+        const char z = -1, p = (char)(3 * t);
+        spreads[t] = _mm256_setr_epi8(p, z, z, z, p + 1, z, z, z, p + 2, z, z, z, z, z, z, z,
+                                      p, z, z, z, p + 1, z, z, z, p + 2, z, z, z, z, z, z, z);
+    }
+    intptr_t y = 0;
+    for (; y + 1 < rows; y += 2) {
+        const uint8_t *rowA = source + y * source_row_bytes, *rowB = rowA + source_row_bytes;
+        uint8_t *outA = target + y * 3 * out_width, *outB = outA + 3 * out_width;
+        for (intptr_t x = 0; x < out_width; x++) {
+            const intptr_t count = counts[x], start = starts[x];
+            const int32_t *weight = weights + x * weight_stride;
+            const uint8_t *a = rowA + start, *b = rowB + start;
+            __m256i sum = rounding;
+            intptr_t t = 0;
+            if (weight_stride <= 5 && start + 16 <= source_row_bytes) {
+                // Up to 5 pixels in one 16-byte load a row, spread to 32-bit lanes per tap by a
+                // shuffle; all `weight_stride` taps, those past `count` weighing 0.
+                __m256i pixels = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
+                                                         _mm_loadu_si128((const __m128i *)b), 1);
+                if (weight_stride == 5) sum = spread_taps(sum, pixels, spreads, weight, 5);
+                else if (weight_stride == 3) sum = spread_taps(sum, pixels, spreads, weight, 3);
+                else sum = spread_taps(sum, pixels, spreads, weight, weight_stride);
+                t = count;
+            } else if (weight_stride <= 10 && start + 31 <= source_row_bytes) {
+                // 6 to 10 weights (reductions of 2.5 to 4.5): pixels 0-4 from the first 16 bytes,
+                // 5-9 from the 16 bytes at 15.
+                __m256i pixels = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
+                                                         _mm_loadu_si128((const __m128i *)b), 1);
+                __m256i more = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(a + 15))),
+                                                       _mm_loadu_si128((const __m128i *)(b + 15)), 1);
+                sum = spread_taps(sum, pixels, spreads, weight, 5);
+                if (weight_stride == 7) sum = spread_taps(sum, more, spreads, weight + 5, 2);
+                else if (weight_stride == 9) sum = spread_taps(sum, more, spreads, weight + 5, 4);
+                else sum = spread_taps(sum, more, spreads, weight + 5, weight_stride - 5);
+                t = count;
+            }
+            for (; t + 1 < count; t++) {
+                __m128i both = _mm_insert_epi32(_mm_cvtsi32_si128((int)pixel_bits(a + 3 * t, 1)),
+                                                (int)pixel_bits(b + 3 * t, 1), 1);
+                __m256i wide = _mm256_cvtepu8_epi32(both);
+                sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(wide, _mm256_set1_epi32(weight[t])));
+            }
+            if (t < count) {
+                const int fits = start + 3 * count + 1 <= source_row_bytes;
+                __m128i both = _mm_insert_epi32(_mm_cvtsi32_si128((int)pixel_bits(a + 3 * t, fits)),
+                                                (int)pixel_bits(b + 3 * t, fits), 1);
+                __m256i wide = _mm256_cvtepu8_epi32(both);
+                sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(wide, _mm256_set1_epi32(weight[t])));
+            }
+            // Values >> 22 lie in -512...511: the two saturating packs clamp them to 0...255.
+            __m256i shifted = _mm256_srai_epi32(sum, precision_bits);
+            __m256i words = _mm256_packus_epi32(shifted, shifted);
+            __m256i bytes = _mm256_packus_epi16(words, words);
+            uint32_t pixelA = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(bytes));
+            uint32_t pixelB = (uint32_t)_mm_cvtsi128_si32(_mm256_extracti128_si256(bytes, 1));
+            if (x + 1 < out_width) {
+                // The fourth byte lands on the next pixel's red, written next.
+                memcpy(outA + 3 * x, &pixelA, 4);
+                memcpy(outB + 3 * x, &pixelB, 4);
+            } else {
+                outA[3 * x] = (uint8_t)pixelA;
+                outA[3 * x + 1] = (uint8_t)(pixelA >> 8);
+                outA[3 * x + 2] = (uint8_t)(pixelA >> 16);
+                outB[3 * x] = (uint8_t)pixelB;
+                outB[3 * x + 1] = (uint8_t)(pixelB >> 8);
+                outB[3 * x + 2] = (uint8_t)(pixelB >> 16);
+            }
+        }
+    }
+    if (y < rows)
+        resample_row_baseline(source + y * source_row_bytes, starts, counts, weights, weight_stride, out_width,
+                              target + y * 3 * out_width);
+}
+
+/// Eight bytes from `p` as eight int32, times `w`, added to `sum`.
+static inline __attribute__((always_inline)) AVX2 __m256i
+accumulate8(__m256i sum, const uint8_t *p, __m256i w) {
+    __m256i values = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+    return _mm256_add_epi32(sum, _mm256_mullo_epi32(values, w));
+}
+
+static AVX2 void resample_vertical_avx2(const uint8_t *source, intptr_t row_bytes, const intptr_t *firsts,
+                                        const intptr_t *counts, const int32_t *weights, intptr_t weight_stride,
+                                        intptr_t out_height, uint8_t *target) {
+    const __m256i rounding = _mm256_set1_epi32(half);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (intptr_t y = 0; y < out_height; y++) {
+        const uint8_t *base = source + firsts[y] * row_bytes;
+        const int32_t *w = weights + y * weight_stride;
+        const intptr_t count = counts[y];
+        uint8_t *out = target + y * row_bytes;
+        intptr_t i = 0;
+        for (; i + 32 <= row_bytes; i += 32) {
+            __m256i s0 = rounding, s1 = rounding, s2 = rounding, s3 = rounding;
+            for (intptr_t t = 0; t < count; t++) {
+                const uint8_t *p = base + t * row_bytes + i;
+                __m256i weight = _mm256_set1_epi32(w[t]);
+                s0 = accumulate8(s0, p, weight);
+                s1 = accumulate8(s1, p + 8, weight);
+                s2 = accumulate8(s2, p + 16, weight);
+                s3 = accumulate8(s3, p + 24, weight);
+            }
+            __m256i words01 = _mm256_packus_epi32(_mm256_srai_epi32(s0, precision_bits), _mm256_srai_epi32(s1, precision_bits));
+            __m256i words23 = _mm256_packus_epi32(_mm256_srai_epi32(s2, precision_bits), _mm256_srai_epi32(s3, precision_bits));
+            __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(words01, words23), order);
+            _mm256_storeu_si256((__m256i *)(out + i), bytes);
+        }
+        for (; i + 8 <= row_bytes; i += 8) {
+            __m256i s = rounding;
+            for (intptr_t t = 0; t < count; t++) s = accumulate8(s, base + t * row_bytes + i, _mm256_set1_epi32(w[t]));
+            _mm_storel_epi64((__m128i *)(out + i), bytes_of(_mm256_srai_epi32(s, precision_bits)));
+        }
+        for (; i < row_bytes; i++) {
+            uint32_t sum = half;
+            for (intptr_t t = 0; t < count; t++) sum += base[t * row_bytes + i] * (uint32_t)w[t];
+            out[i] = (uint8_t)clamp_value((int32_t)sum);
+        }
+    }
+}
+
+#endif
+
 // MARK: Dispatch
 
 void dg_rgb_horizontal_rows(int isa, const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
@@ -351,4 +596,33 @@ void dg_rgb_vertical(int isa, const uint8_t *rows, intptr_t first_row, intptr_t 
     (void)isa;
     vertical_baseline(rows, first_row, out_width, out_height, bounds, weights, taps, mean_std, channels_first,
                       planes, destination);
+}
+
+void dg_resample_rgb_horizontal(int isa, const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
+                                const intptr_t *starts, const intptr_t *counts, const int32_t *weights,
+                                intptr_t weight_stride, intptr_t out_width, uint8_t *target) {
+#if DG_HAVE_AVX2_VARIANT
+    if (isa == DG_KERNEL_ISA_AVX2 && dg_image_kernels_isa_available(isa)) {
+        resample_horizontal_avx2(source, source_row_bytes, rows, starts, counts, weights, weight_stride, out_width,
+                                 target);
+        return;
+    }
+#endif
+    (void)isa;
+    resample_horizontal_baseline(source, source_row_bytes, rows, starts, counts, weights, weight_stride, out_width,
+                                 target);
+}
+
+void dg_resample_vertical(int isa, const uint8_t *source, intptr_t row_bytes, intptr_t in_height,
+                          const intptr_t *firsts, const intptr_t *counts, const int32_t *weights,
+                          intptr_t weight_stride, intptr_t out_height, uint8_t *target) {
+    (void)in_height;
+#if DG_HAVE_AVX2_VARIANT
+    if (isa == DG_KERNEL_ISA_AVX2 && dg_image_kernels_isa_available(isa)) {
+        resample_vertical_avx2(source, row_bytes, firsts, counts, weights, weight_stride, out_height, target);
+        return;
+    }
+#endif
+    (void)isa;
+    resample_vertical_baseline(source, row_bytes, firsts, counts, weights, weight_stride, out_height, target);
 }

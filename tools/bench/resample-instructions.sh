@@ -2,7 +2,8 @@
 # Instructions per image of the --max-side resize (ImageResampler) alone, the way the build runs
 # it: a 460 × 450 RGB image (the image set's mean size) shrunk to 256 × 250. Compiles
 # Sources/DataGenerator/Decoders/ImageResampler.swift with a small driver (swiftc -O, no package
-# build), counts instructions under callgrind for 1 and for 11 resizes, and prints the difference
+# build; its C loops, Sources/CImageKernels, with clang -O2, the variant chosen at run time as in
+# the build: DATAGEN_KERNEL_ISA=baseline counts the baseline's), counts instructions under callgrind for 1 and for 11 resizes, and prints the difference
 # over 10, so that process start and the driver's set-up cancel out. Needs swiftc and valgrind.
 # Usage: tools/bench/resample-instructions.sh [RESAMPLER_SWIFT_FILE]
 set -euo pipefail
@@ -30,7 +31,13 @@ cat > "$work/main.swift" <<'SWIFT'
     }
 }
 SWIFT
-swiftc -O -wmo -parse-as-library "$work/main.swift" "$work/ImageResampler.swift" -lm -o "$work/driver"
+kernels="$(dirname "$0")/../../Sources/CImageKernels"
+extra=()
+if grep -q CImageKernels "$work/ImageResampler.swift"; then
+    clang -O2 -fPIC -I "$kernels/include" -c "$kernels/image_kernels.c" -o "$work/image_kernels.o"
+    extra=(-I "$kernels/include" "$work/image_kernels.o")
+fi
+swiftc -O -wmo -parse-as-library "$work/main.swift" "$work/ImageResampler.swift" "${extra[@]}" -lm -o "$work/driver"
 count() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$work/driver" "$1" 2>&1 \
         | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'

@@ -6,7 +6,10 @@
 // and the same float32 operations in the same order (no FMA contraction): their outputs are the
 // same bits, on every CPU.
 //
-// Every pointer is sized by the caller (ImageTransformKernel.swift); nothing here allocates,
+// It also holds the two passes of ImageResampler (the cache build's `--max-side` resize), whose
+// output is interleaved and whose columns read any number of taps.
+//
+// Every pointer is sized by the caller (ImageTransformKernel.swift, ImageResampler.swift); nothing here allocates,
 // and nothing reads or writes outside the ranges each function's contract states.
 
 #include <stdint.h>
@@ -59,6 +62,38 @@ void dg_rgb_horizontal_rows(int isa, const uint8_t *source, intptr_t source_row_
 void dg_rgb_vertical(int isa, const uint8_t *rows, intptr_t first_row, intptr_t out_width, intptr_t out_height,
                      const intptr_t *bounds, const int32_t *weights, intptr_t taps,
                      const float *mean_std, int channels_first, void *planes, void *destination);
+
+/// The horizontal pass of ImageResampler (the `--max-side` resize) on interleaved RGB: for each
+/// of `rows` source rows (row `y` at `source + y * source_row_bytes`) writes `out_width` RGB
+/// pixels to `target + y * 3 * out_width`, pixel `x`'s channel `c` being
+/// `clamp((2^21 + sum over t < counts[x] of row[starts[x] + 3t + c] * weights[x * weight_stride + t]) >> 22, 0, 255)`
+/// with wrapping int32 sums (Pillow's `int` arithmetic).
+///
+/// Contract: `starts` and `counts` hold `out_width` values each, with `starts[x] >= 0`,
+/// `counts[x] >= 0` and `starts[x] + 3 * counts[x] <= source_row_bytes`; `weights` holds
+/// `out_width * weight_stride` coefficients with `counts[x] <= weight_stride`, non-negative, and 0
+/// from `counts[x]` to `weight_stride` (the AVX2 variant may add those zero terms); `source` holds
+/// `rows * source_row_bytes` bytes (rows may be padded: `source_row_bytes >= 3 * width`);
+/// `target` holds `rows * 3 * out_width` bytes. Nothing outside those ranges is read or written
+/// (the AVX2 variant reads 4, 16 or 31 bytes from a pixel only where they lie inside the same row).
+/// An unavailable `isa` runs the baseline.
+void dg_resample_rgb_horizontal(int isa, const uint8_t *source, intptr_t source_row_bytes, intptr_t rows,
+                                const intptr_t *starts, const intptr_t *counts, const int32_t *weights,
+                                intptr_t weight_stride, intptr_t out_width, uint8_t *target);
+
+/// The vertical pass of ImageResampler on rows of `row_bytes` interleaved bytes (any channel
+/// count): output row `y` (at `target + y * row_bytes`) reads `counts[y]` rows from source row
+/// `firsts[y]` (row `r` at `source + r * row_bytes`); its byte `i` is
+/// `clamp((2^21 + sum over t of source[(firsts[y] + t) * row_bytes + i] * weights[y * weight_stride + t]) >> 22, 0, 255)`
+/// with wrapping int32 sums.
+///
+/// Contract: `firsts` and `counts` hold `out_height` values, with `0 <= firsts[y]`,
+/// `counts[y] <= weight_stride` and `firsts[y] + counts[y] <= in_height`; `source` holds
+/// `in_height * row_bytes` bytes; `weights` holds `out_height * weight_stride` coefficients;
+/// `target` holds `out_height * row_bytes` bytes. An unavailable `isa` runs the baseline.
+void dg_resample_vertical(int isa, const uint8_t *source, intptr_t row_bytes, intptr_t in_height,
+                          const intptr_t *firsts, const intptr_t *counts, const int32_t *weights,
+                          intptr_t weight_stride, intptr_t out_height, uint8_t *target);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,11 @@
+internal import CImageKernels
+
 /// Pillow's antialiased bilinear resize of 8-bit interleaved pixels (`Image.resize(size,
 /// Image.BILINEAR)`): a triangle filter whose support grows with the reduction factor, fixed-point
 /// coefficients of 22 fractional bits, a horizontal pass then a vertical pass, each rounded and
-/// clipped to 8 bits, as Pillow's `Resample.c` computes them.
+/// clipped to 8 bits, as Pillow's `Resample.c` computes them. The 3-channel horizontal pass and
+/// the vertical pass run on C loops (CImageKernels) with an AVX2 variant chosen at run time; both
+/// variants give the same bytes.
 public enum ImageResampler {
     private static let precisionBits = 32 - 8 - 2
 
@@ -19,14 +23,24 @@ public enum ImageResampler {
     /// `pixels` (height × width × channels) resized to `newHeight` × `newWidth`.
     public static func resize(_ pixels: [UInt8], height: Int, width: Int, channels: Int,
                               toHeight newHeight: Int, width newWidth: Int) -> [UInt8] {
+        resize(pixels, height: height, width: width, channels: channels, toHeight: newHeight, width: newWidth,
+               instructionSet: dg_image_kernels_default_isa())
+    }
+
+    /// `pixels` resized on the C loops' variant `instructionSet` (`DG_KERNEL_ISA_BASELINE` or
+    /// `DG_KERNEL_ISA_AVX2`; an unavailable one runs the baseline): the same bytes on every variant.
+    static func resize(_ pixels: [UInt8], height: Int, width: Int, channels: Int,
+                       toHeight newHeight: Int, width newWidth: Int, instructionSet: CInt) -> [UInt8] {
         var current = pixels
         var currentWidth = width
         if newWidth != width {
-            current = horizontal(current, height: height, width: width, channels: channels, newWidth: newWidth)
+            current = horizontal(current, height: height, width: width, channels: channels, newWidth: newWidth,
+                                 instructionSet: instructionSet)
             currentWidth = newWidth
         }
         if newHeight != height {
-            current = vertical(current, height: height, width: currentWidth, channels: channels, newHeight: newHeight)
+            current = vertical(current, height: height, width: currentWidth, channels: channels, newHeight: newHeight,
+                               instructionSet: instructionSet)
         }
         return current
     }
@@ -82,13 +96,14 @@ public enum ImageResampler {
         return UInt8(truncatingIfNeeded: floored > 255 ? 255 : floored)
     }
 
-    // The passes below sum in Int32 with wrapping operators, as Pillow's `int` sums do: the weights
+    // The passes below (and their C loops) sum in Int32 with wrapping operators, as Pillow's `int` sums do: the weights
     // of one output position are non-negative and total 2^22 plus at most half a unit per tap, so a
     // sum of 255 × weights plus the rounding half stays below 2^31 and never wraps; integer sums
     // being exact, the order of their terms (the vertical pass adds row by row) changes nothing.
     private static let half = Int32(1 << (precisionBits - 1))
 
-    static func horizontal(_ pixels: [UInt8], height: Int, width: Int, channels: Int, newWidth: Int) -> [UInt8] {
+    static func horizontal(_ pixels: [UInt8], height: Int, width: Int, channels: Int, newWidth: Int,
+                           instructionSet: CInt = dg_image_kernels_default_isa()) -> [UInt8] {
         let c = coefficients(inSize: width, outSize: newWidth)
         let count = height * newWidth * channels
         return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
@@ -97,11 +112,16 @@ public enum ImageResampler {
                     c.bounds.withUnsafeBufferPointer { bounds in
                         guard let source = sourceBuffer.baseAddress, let weights = weightBuffer.baseAddress,
                               let target = out.baseAddress, let bounds = bounds.baseAddress else { return }
-                        let rows = HorizontalRows(source: source, target: target, weights: weights, bounds: bounds,
-                                                  size: c.size, width: width, newWidth: newWidth, channels: channels)
-                        switch channels {
-                        case 3: rows.resampleRGB(height: height)
-                        default: rows.resampleAny(height: height)
+                        if channels == 3 {
+                            // The C loops (CImageKernels): starts in bytes, each column's count of taps.
+                            let starts = (0..<newWidth).map { bounds[$0].first * 3 }
+                            let counts = (0..<newWidth).map { bounds[$0].count }
+                            dg_resample_rgb_horizontal(instructionSet, source, width * 3, height, starts, counts,
+                                                       weights, c.size, newWidth, target)
+                        } else {
+                            HorizontalRows(source: source, target: target, weights: weights, bounds: bounds,
+                                           size: c.size, width: width, newWidth: newWidth, channels: channels)
+                                .resampleAny(height: height)
                         }
                     }
                 }
@@ -110,7 +130,8 @@ public enum ImageResampler {
         }
     }
 
-    /// The horizontal pass over raw pointers, the coefficients computed once for every row.
+    /// The horizontal pass over raw pointers for channel counts other than 3, the coefficients
+    /// computed once for every row.
     private struct HorizontalRows {
         let source: UnsafePointer<UInt8>
         let target: UnsafeMutablePointer<UInt8>
@@ -120,61 +141,6 @@ public enum ImageResampler {
         let width: Int
         let newWidth: Int
         let channels: Int
-
-        /// Three interleaved channels, two rows at a time so that each weight is loaded once for both.
-        func resampleRGB(height: Int) {
-            let inStride = width * 3, outStride = newWidth * 3
-            var y = 0
-            while y + 1 < height {
-                let rowA = source + y * inStride, rowB = rowA + inStride
-                let outA = target + y * outStride, outB = outA + outStride
-                for xx in 0..<newWidth {
-                    let (first, taps) = bounds[xx]
-                    let k = weights + xx * size
-                    var a = rowA + first * 3, b = rowB + first * 3
-                    var a0 = half, a1 = half, a2 = half, b0 = half, b1 = half, b2 = half
-                    for x in 0..<taps {
-                        let w = k[x]
-                        a0 = a0 &+ Int32(a[0]) &* w
-                        a1 = a1 &+ Int32(a[1]) &* w
-                        a2 = a2 &+ Int32(a[2]) &* w
-                        b0 = b0 &+ Int32(b[0]) &* w
-                        b1 = b1 &+ Int32(b[1]) &* w
-                        b2 = b2 &+ Int32(b[2]) &* w
-                        a += 3
-                        b += 3
-                    }
-                    let o = xx * 3
-                    outA[o] = clip(a0)
-                    outA[o + 1] = clip(a1)
-                    outA[o + 2] = clip(a2)
-                    outB[o] = clip(b0)
-                    outB[o + 1] = clip(b1)
-                    outB[o + 2] = clip(b2)
-                }
-                y += 2
-            }
-            if y < height {
-                let row = source + y * inStride, outRow = target + y * outStride
-                for xx in 0..<newWidth {
-                    let (first, taps) = bounds[xx]
-                    let k = weights + xx * size
-                    var p = row + first * 3
-                    var s0 = half, s1 = half, s2 = half
-                    for x in 0..<taps {
-                        let w = k[x]
-                        s0 = s0 &+ Int32(p[0]) &* w
-                        s1 = s1 &+ Int32(p[1]) &* w
-                        s2 = s2 &+ Int32(p[2]) &* w
-                        p += 3
-                    }
-                    let o = xx * 3
-                    outRow[o] = clip(s0)
-                    outRow[o + 1] = clip(s1)
-                    outRow[o + 2] = clip(s2)
-                }
-            }
-        }
 
         /// Any number of interleaved channels, one sample at a time.
         func resampleAny(height: Int) {
@@ -197,30 +163,20 @@ public enum ImageResampler {
         }
     }
 
-    static func vertical(_ pixels: [UInt8], height: Int, width: Int, channels: Int, newHeight: Int) -> [UInt8] {
+    static func vertical(_ pixels: [UInt8], height: Int, width: Int, channels: Int, newHeight: Int,
+                         instructionSet: CInt = dg_image_kernels_default_isa()) -> [UInt8] {
         let c = coefficients(inSize: height, outSize: newHeight)
         let stride = width * channels
         let count = newHeight * stride
-        var sums = [Int32](repeating: 0, count: stride)
+        let firsts = c.bounds.map(\.first), counts = c.bounds.map(\.count)
         return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
             pixels.withUnsafeBufferPointer { sourceBuffer in
                 c.weights.withUnsafeBufferPointer { weightBuffer in
-                    sums.withUnsafeMutableBufferPointer { sumBuffer in
-                        guard let source = sourceBuffer.baseAddress, let weights = weightBuffer.baseAddress,
-                              let sum = sumBuffer.baseAddress, let target = out.baseAddress else { return }
-                        for yy in 0..<newHeight {
-                            let (first, taps) = c.bounds[yy]
-                            let k = weights + yy * c.size
-                            sum.update(repeating: half, count: stride)
-                            for y in 0..<taps {
-                                let w = k[y]
-                                let row = source + (first + y) * stride
-                                for i in 0..<stride { sum[i] = sum[i] &+ Int32(row[i]) &* w }
-                            }
-                            let outRow = target + yy * stride
-                            for i in 0..<stride { outRow[i] = clip(sum[i]) }
-                        }
-                    }
+                    guard let source = sourceBuffer.baseAddress, let weights = weightBuffer.baseAddress,
+                          let target = out.baseAddress else { return }
+                    // The C loops (CImageKernels), on rows of bytes whatever the channel count.
+                    dg_resample_vertical(instructionSet, source, stride, height, firsts, counts, weights, c.size,
+                                         newHeight, target)
                 }
             }
             initialized = count
