@@ -39,6 +39,25 @@ import Testing
         #expect(try JPEGImageStore(decoder: ImageDecoder(channels: 1)).store(grey).wasKept)
     }
 
+    /// The store proves a kept file whole by a decode at 1/8 scale: every damage the pixels
+    /// store's full decode refuses, it refuses too, and a file over `--max-pixels` is refused
+    /// from its header.
+    @Test func aDamagedJPEGThatWouldBeKeptIsRefusedAsTheFullDecodeRefusesIt() throws {
+        let whole = try Self.jpeg(height: 96, width: 128, seed: 3)
+        #expect(try JPEGImageStore().store(whole).wasKept)
+        // Truncated inside the scan, at several points; and the scan's bytes overwritten.
+        var damaged = [60, 45, 30].map { Array(whole.prefix(whole.count * $0 / 100)) }
+        var scrambled = whole
+        for offset in stride(from: whole.count / 2, to: whole.count - 2, by: 5) { scrambled[offset] = 0xFF }
+        damaged.append(scrambled)
+        for bytes in damaged {
+            #expect(throws: ImageDecodingError.self) { _ = try ImageDecoder().decodePixels(bytes) }
+            #expect(throws: ImageDecodingError.self) { _ = try JPEGImageStore().store(bytes) }
+        }
+        let limited = JPEGImageStore(decoder: ImageDecoder(maxPixels: 96 * 128 - 1))
+        #expect(throws: ImageDecodingError.tooManyPixels(width: 128, height: 96, limit: 96 * 128 - 1)) { _ = try limited.store(whole) }
+    }
+
     @Test func aProgressiveJPEGIsRewrittenAsBaselineWithTheSamePixels() throws {
         let bytes = try Self.file("progressive.jpg")
         #expect(JPEGImageStore.probe(bytes)?.progressive == true)
