@@ -143,34 +143,54 @@ enum PixelConversion {
     /// `pixels × max(components, channels)` bytes. Widening runs from the last pixel, narrowing
     /// from the first, so that no pixel is overwritten before it is read.
     static func convert(_ buffer: UnsafeMutableRawPointer, pixels count: Int, components: Int, to channels: Int, cmyk: Bool) {
-        guard components != channels else { return }
+        guard components != channels, count > 0 else { return }
         let bytes = buffer.assumingMemoryBound(to: UInt8.self)
-        func convertPixel(_ i: Int) {
-            let s = i * components
-            var r: Int, g: Int, b: Int
-            switch components {
-            case 1, 2:
-                r = Int(bytes[s]); g = r; b = r
-            default:
-                r = Int(bytes[s]); g = Int(bytes[s + 1]); b = Int(bytes[s + 2])
+        // One loop per case, with no branch per pixel (the fuzzer's coverage build, and grey or
+        // CMYK files in a build, run these over every pixel).
+        switch (components, channels) {
+        case (1, 3), (2, 3):
+            // Widening (or as wide): from the last pixel, which no write overtakes.
+            for i in stride(from: count - 1, through: 0, by: -1) {
+                let grey = bytes[i * components]
+                bytes[i * 3] = grey; bytes[i * 3 + 1] = grey; bytes[i * 3 + 2] = grey
             }
-            if components == 4 && cmyk {
+        case (2, 1):
+            for i in 0..<count { bytes[i] = bytes[i * 2] }
+        case (4, 3) where cmyk:
+            for i in 0..<count {
+                let s = i * 4
                 let nk = 255 - Int(bytes[s + 3])
-                r = nk - mulDiv255(r, nk); g = nk - mulDiv255(g, nk); b = nk - mulDiv255(b, nk)
+                let (c, m, y) = (Int(bytes[s]), Int(bytes[s + 1]), Int(bytes[s + 2]))
+                bytes[i * 3] = UInt8(nk - mulDiv255(c, nk))
+                bytes[i * 3 + 1] = UInt8(nk - mulDiv255(m, nk))
+                bytes[i * 3 + 2] = UInt8(nk - mulDiv255(y, nk))
             }
-            if channels == 3 {
-                bytes[i * 3] = UInt8(r); bytes[i * 3 + 1] = UInt8(g); bytes[i * 3 + 2] = UInt8(b)
-            } else if components <= 2 {
-                bytes[i] = UInt8(r)
-            } else {
-                bytes[i] = UInt8((19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16)
+        case (_, 3) where components > 3:
+            for i in 0..<count {
+                let s = i * components
+                bytes[i * 3] = bytes[s]; bytes[i * 3 + 1] = bytes[s + 1]; bytes[i * 3 + 2] = bytes[s + 2]
             }
+        case (4, 1) where cmyk:
+            for i in 0..<count {
+                let s = i * 4
+                let nk = 255 - Int(bytes[s + 3])
+                bytes[i] = luma(nk - mulDiv255(Int(bytes[s]), nk), nk - mulDiv255(Int(bytes[s + 1]), nk),
+                                nk - mulDiv255(Int(bytes[s + 2]), nk))
+            }
+        case (_, 1) where components >= 3:
+            for i in 0..<count {
+                let s = i * components
+                bytes[i] = luma(Int(bytes[s]), Int(bytes[s + 1]), Int(bytes[s + 2]))
+            }
+        default:
+            preconditionFailure("no conversion from \(components) samples to \(channels) channels")
         }
-        if channels > components {
-            for i in stride(from: count - 1, through: 0, by: -1) { convertPixel(i) }
-        } else {
-            for i in 0..<count { convertPixel(i) }
-        }
+    }
+
+    /// Pillow's `L` from `RGB` (ITU-R 601-2 luma, 16-bit fixed point, rounded).
+    @inline(__always)
+    static func luma(_ r: Int, _ g: Int, _ b: Int) -> UInt8 {
+        UInt8((19595 * r + 38470 * g + 7471 * b + 0x8000) >> 16)
     }
 
     /// Pillow's `MULDIV255`: `((x·y + 128) + ((x·y + 128) >> 8)) >> 8`.
