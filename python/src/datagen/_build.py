@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -849,15 +850,29 @@ def _stop(pool: concurrent.futures.ProcessPoolExecutor, processes: Dict[int, Any
             pass
 
 
+def _exit_code(process: Any) -> Optional[int]:
+    """The process's exit code, or None while it runs (or cannot be asked)."""
+    try:
+        return process.exitcode
+    except Exception:
+        return None
+
+
 def _worker_died(processes: Dict[int, Any], slots: Any, pending: Dict[int, Any], group: int, rows_per_group: int,
                  records: int, output: str) -> WorkerDiedError:
     """The error naming the group whose worker died (the one that did not end by the pool's own
     SIGTERM), or the group the build waited for when that cannot be told."""
+    # The pool's own thread reaps the workers while this one asks: a waitpid that loses that race
+    # reads "no such child" and the exit code stays unknown for a moment. Wait until every worker's
+    # code is known (the pool terminates the survivors of a broken pool), for at most 5 s.
+    deadline = time.monotonic() + 5
     for process in processes.values():
         try:
-            process.join(timeout=1)
+            process.join(timeout=max(0.0, deadline - time.monotonic()))
         except Exception:
             pass
+    while time.monotonic() < deadline and any(_exit_code(process) is None for process in processes.values()):
+        time.sleep(0.01)
     table = {int(slots[index]): int(slots[index + 1]) for index in range(0, len(slots) - 1, 2) if slots[index] > 0}
     dead: Optional[Tuple[int, int]] = None
     for pid, process in processes.items():
