@@ -354,7 +354,10 @@ int dg_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint3
     cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, quality, TRUE);
-    cinfo.optimize_coding = TRUE;
+    // Standard Huffman tables, not optimised ones: optimising runs the entropy coder twice, in
+    // plain C, and was a quarter of a jpeg@512 first pass (4,000 images: 6.2 -> 4.6 CPU-s, the
+    // store 1.4% larger; docs/BENCHMARKS.md "The first pass at 512").
+    cinfo.optimize_coding = FALSE;
     cinfo.dct_method = JDCT_ISLOW;
     jpeg_start_compress(&cinfo, TRUE);
     size_t stride = (size_t)width * components;

@@ -173,7 +173,7 @@ import Testing
         }
     }
 
-    /// An encoder whose "JPEG" is cut after its header: the build accepts it (it reads headers
+    /// An encoder whose "JPEG" is cut 40 bytes into its scan: the build accepts it (it reads headers
     /// only), so that serving and verifying meet damaged stored bytes whose CRC is right.
     struct CutJPEGEncoder: DataEncoder {
         let bytes: [UInt8]
@@ -181,7 +181,19 @@ import Testing
         var outputSpec: ArraySpec { ImageDecoder().outputSpec }
         var columnEncoding: CacheColumnEncoding { .jpeg }
         func encode(_ record: Record) throws -> NDArray {
-            record.row == 1 ? NDArray(Array(bytes.prefix(400))) : NDArray(bytes)
+            record.row == 1 ? NDArray(Array(bytes.prefix(Self.scanStart(of: bytes) + 40))) : NDArray(bytes)
+        }
+
+        /// The offset of the first byte of entropy-coded data: just past the start-of-scan
+        /// segment (FF DA, then its big-endian length).
+        static func scanStart(of jpeg: [UInt8]) -> Int {
+            var offset = 2  // past FF D8
+            while offset + 4 <= jpeg.count, jpeg[offset] == 0xFF {
+                let length = Int(jpeg[offset + 2]) << 8 | Int(jpeg[offset + 3])
+                if jpeg[offset + 1] == 0xDA { return offset + 2 + length }
+                offset += 2 + length
+            }
+            return jpeg.count
         }
     }
 

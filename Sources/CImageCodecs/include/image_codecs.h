@@ -61,7 +61,7 @@ int dg_jpeg_probe(const uint8_t *data, size_t size, dg_jpeg_layout *layout);
 
 /// Compresses `pixels` (height x width x components bytes, components 1 (grey) or 3 (RGB)) as a
 /// baseline JFIF JPEG at `quality` (1...100) with libjpeg's defaults (4:2:0 chroma, accurate
-/// integer DCT) and optimised Huffman tables. On success `*out` is a malloc'd buffer of `*out_size`
+/// integer DCT, standard Huffman tables). On success `*out` is a malloc'd buffer of `*out_size`
 /// bytes that the caller releases with dg_jpeg_free. The same pixels always give the same bytes.
 int dg_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint32_t components, int quality,
                    uint8_t **out, size_t *out_size, dg_image_info *info);

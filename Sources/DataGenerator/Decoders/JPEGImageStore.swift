@@ -13,7 +13,7 @@ import CImageCodecs
 /// does): the same pixels, about 3 % more bytes, decoded about twice as fast. Any other file (a PNG, a CMYK or YCCK JPEG, a rotated
 /// one, one larger than `--max-side`, a colour JPEG under `--channels 1`) is decoded as the
 /// pixels store decodes it (``ImageDecoder/decodePixels(_:)``: orientation, conversion, resize)
-/// and compressed as a baseline JFIF JPEG (grey or RGB, 4:2:0, accurate DCT, optimised Huffman
+/// and compressed as a baseline JFIF JPEG (grey or RGB, 4:2:0, accurate DCT, standard Huffman
 /// tables, no EXIF): its served pixels are those of that JPEG, close to but not equal to the
 /// pixels store's.
 ///
