@@ -130,6 +130,13 @@ import Glibc
         #expect(CachedDataSet.prefetchDepth(requested: 3, workers: 2, slotBytes: 100, available: 1 << 20) == 3)
     }
 
+    @Test func theDefaultWorkersCountTheConsumerAsAGatherer() {
+        #expect(BatchOptions.defaultWorkers == max(1, processorCount - 1))
+        #expect(BatchOptions().workers == BatchOptions.defaultWorkers)
+        #expect(BatchOptions(workers: 3).workers == 3)
+        #expect(BatchOptions(workers: 0).workers == 0)
+    }
+
     @Test func theDefaultPrefetchCountsTheConsumerAsAGatherer() {
         #expect(BatchOptions(workers: 0).defaultPrefetch == 2)
         #expect(BatchOptions(workers: 1).defaultPrefetch == 4)

@@ -73,12 +73,19 @@ import Testing
         #expect(try CLI.run(["cache", "bench", fixture.cache, "--workers", "-1"]).status == 2)
     }
 
-    @Test func defaultWorkersAreTheCPUsTheProcessMayUseNotTheHosts() throws {
+    /// Serving counts the consumer as a gatherer: one worker fewer than the CPUs the process may
+    /// use (not the host's), at least one.
+    @Test func defaultServingWorkersAreOneFewerThanTheCPUsTheProcessMayUse() throws {
         let taskset = "/usr/bin/taskset"
         try #require(FileManager.default.isExecutableFile(atPath: taskset), "taskset (util-linux) is needed")
         let fixture = try Self.labelledCache()
         defer { fixture.remove() }
         #expect(try Self.bench(fixture.cache, [], launcher: [taskset, "-c", "0"])["workers"] as? Int == 1)
+        let cpus = min(3, ProcessInfo.processInfo.activeProcessorCount)
+        if cpus >= 2 {
+            let pinned = try Self.bench(fixture.cache, [], launcher: [taskset, "-c", "0-\(cpus - 1)"])
+            #expect(pinned["workers"] as? Int == cpus - 1)
+        }
         #expect((try Self.bench(fixture.cache, [])["workers"] as? Int ?? 0) >= 1)
     }
 

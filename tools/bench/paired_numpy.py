@@ -2,7 +2,7 @@
 cache, as medians of alternating pairs of processes, quiet and beside one busy process that this
 script starts and stops itself (`sh -c 'while :; do :; done'`).
 
-    python tools/bench/paired_numpy.py --datagen DATAGEN --work WORK [--pairs 9] [--epochs 6] [--workers 2]
+    python tools/bench/paired_numpy.py --datagen DATAGEN --work WORK [--pairs 9] [--epochs 6] [--workers N]
 
 WORK holds f32-lz4.dgcache and the x.npy / y.npy that `tools/bench/bench.py tool prepare` writes.
 A process's steady epoch is the median of its epochs after the first; a pair's ratio is numpy's
@@ -33,14 +33,15 @@ def main():
     parser.add_argument("--work", required=True)
     parser.add_argument("--pairs", type=int, default=9)
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="datagen's workers (default: its own, one fewer than the cores, at least 1)")
     args = parser.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     here = os.path.dirname(os.path.abspath(__file__))
     engine = [args.datagen, "cache", "bench", os.path.join(args.work, "f32-lz4.dgcache"), "--json", "--batch-size", "128",
-              "--epochs", str(args.epochs), "--seed", "0", "--workers", str(args.workers)]
+              "--epochs", str(args.epochs), "--seed", "0"] + ([] if args.workers is None else ["--workers", str(args.workers)])
     numpy = [sys.executable, os.path.join(here, "bench.py"), "tool", "numpy", "--work", args.work,
-             "--epochs", str(args.epochs), "--batch-size", "128", "--workers", str(args.workers)]
+             "--epochs", str(args.epochs), "--batch-size", "128", "--workers", str(args.workers or 1)]
     for busy in (False, True):
         competitor = subprocess.Popen(["sh", "-c", "while :; do :; done"]) if busy else None
         if competitor:

@@ -6,7 +6,7 @@ import Glibc
 /// Cached epochs against plain memory, in one release run, on a 60,000 × float32[784]
 /// MNIST-like cache (``SyntheticDigits``), batches of 128, full shuffle:
 ///
-/// * steady epoch (`forEachBatch`, 2 workers, columns resident) against a plain in-memory gather
+/// * steady epoch (`forEachBatch`, the default workers, columns resident) against a plain in-memory gather
 ///   of the same rows on one thread (`memcpy` of each row into a reused buffer: numpy's `X[idx]`),
 ///   and against the same copies on two threads (the ceiling of both cores); the engine with no
 ///   workers against the one-thread copies (its per-row cost beside the copying);
@@ -16,8 +16,10 @@ import Glibc
 ///   in an untimed pass);
 /// * a uint8-stored column served as float32 / 255 against the float32-stored column.
 ///
-/// * steady epochs (2 workers, then 1) against the one- and two-thread copies as medians of
-///   alternating pairs, quiet and beside a busy process the benchmark starts and stops itself;
+/// * steady epochs (the default workers, one fewer than the cores, then one more) against the
+///   one- and two-thread copies as medians of alternating pairs, quiet and beside a busy process
+///   the benchmark starts and stops itself; two threads of copies into one buffer each against
+///   the same rotating over as many buffers as the ring's slots;
 /// * CPU time of an epoch whose consumer sleeps 2 ms a batch (a training step).
 ///
 ///     datagen-bench epochs [rows=60000] [repeats=3] [pairs=15]
@@ -49,11 +51,11 @@ func runEpochBenchmark(arguments: [String]) throws {
         _ = try CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(codec: codec)).build()
     }
     let batchSize = 128
-    let workers = 2
+    let workers = BatchOptions.defaultWorkers
     func options(_ order: EpochOrder, epoch: Int) -> BatchOptions {
         BatchOptions(batchSize: batchSize, epochs: 1, truncate: false, order: order, seed: 7, startEpoch: epoch, workers: workers)
     }
-    print("\(rows) MNIST-like rows, float32[784], batches of \(batchSize), full shuffle, \(workers) workers, \(processorCount) cores")
+    print("\(rows) MNIST-like rows, float32[784], batches of \(batchSize), full shuffle, \(workers) worker\(workers == 1 ? "" : "s") (the default), \(processorCount) cores")
 
     /// Opens the cache at `path` and serves epoch 0 (timed together), then the median steady epoch.
     func openAndServe(_ path: String) throws -> (first: Double, steady: Double, dataSet: CachedDataSet) {
@@ -161,15 +163,22 @@ func runEpochBenchmark(arguments: [String]) throws {
     for busy in [false, true] {
         let competitor = busy ? try BusyProcess() : nil
         print("\(busy ? "beside one busy process" : "quiet"), medians of \(pairs) alternating pairs, load average \(loadAverage()):")
-        for workers in [workers, 1] {
-            let single = try pairedRatio(pairs, engine: engine(workers: workers), baseline: oneThread)
-            let double = try pairedRatio(pairs, engine: engine(workers: workers), baseline: bothCores)
-            let goal = workers == 2 ? (busy ? "   goal >= 0.85 against 2 threads" : "   goal >= 0.95 against 2 threads") : ""
-            print("  steady epoch, \(workers) worker\(workers == 1 ? "" : "s") (prefetch \(options(.full, epoch: 1).defaultPrefetchFor(workers))): "
+        for count in [workers, workers + 1] {
+            let single = try pairedRatio(pairs, engine: engine(workers: count), baseline: oneThread)
+            let double = try pairedRatio(pairs, engine: engine(workers: count), baseline: bothCores)
+            let goal = count == workers ? (busy ? "   goal >= 0.85 against 2 threads" : "   goal >= 0.95 against 2 threads") : ""
+            print("  steady epoch, \(count) worker\(count == 1 ? "" : "s")\(count == workers ? " (default)" : "") (prefetch \(options(.full, epoch: 1).defaultPrefetchFor(count))): "
                   + "\(single.description) x 1-thread copies, \(double.description) x 2-thread copies\(goal)")
         }
+        if !busy {
+            let slots = options(.full, epoch: 1).defaultPrefetchFor(workers) + 1
+            let ringCopies = { (_: Int) in _ = gatherRowsOnTwoThreads(hugeMatrix.bytes, rowBytes: 784 * 4, order: order, batchSize: batchSize, buffers: (slots + 1) / 2) }
+            let rotating = try pairedRatio(pairs, engine: ringCopies, baseline: bothCores)
+            print("  2-thread copies rotating over \(slots) batch buffers (the ring's slots) / into one each: \(rotating.description)")
+        }
         let switches = try contextSwitches { try consume(floats, options(.full, epoch: 1)) }
-        print("  one steady epoch: \(switches.voluntary) voluntary, \(switches.involuntary) involuntary context switches")
+        print("  one steady epoch: \(switches.voluntary) voluntary, \(switches.involuntary) involuntary context switches, "
+              + "\(switches.minorFaults) page faults (2-thread copies: \(try contextSwitches { bothCores() }.minorFaults))")
         competitor?.stop()
     }
 
@@ -288,11 +297,11 @@ private func cpuSeconds(_ body: () throws -> Void) throws -> (wall: Double, cpu:
 }
 
 /// The context switches of every thread of the process during `body`.
-private func contextSwitches(_ body: () throws -> Void) throws -> (voluntary: Int, involuntary: Int) {
+private func contextSwitches(_ body: () throws -> Void) throws -> (voluntary: Int, involuntary: Int, minorFaults: Int) {
     let before = resourceUsage()
     try body()
     let after = resourceUsage()
-    return (after.ru_nvcsw - before.ru_nvcsw, after.ru_nivcsw - before.ru_nivcsw)
+    return (after.ru_nvcsw - before.ru_nvcsw, after.ru_nivcsw - before.ru_nivcsw, after.ru_minflt - before.ru_minflt)
 }
 
 /// Runs one epoch through `forEachBatch`, reading one value of each batch.
@@ -306,18 +315,22 @@ private func consume(_ dataSet: CachedDataSet, _ options: BatchOptions) throws {
     if sink == 1 { print("", terminator: "") }
 }
 
-/// Copies the rows of `order` from `source`, `batchSize` at a time, into one reused buffer: every
-/// batch, or with `threads` > 1 batches `thread`, `thread + threads`, … (how the engine's workers
-/// share an epoch).
+/// Copies the rows of `order` from `source`, `batchSize` at a time, into one reused buffer (or
+/// into `buffers` in turn, as a ring's slots): every batch, or with `threads` > 1 batches
+/// `thread`, `thread + threads`, … (how the engine's workers share an epoch).
 @inline(never)
 private func gatherRows(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int,
-                        thread: Int = 0, threads: Int = 1) -> UInt8 {
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: rowBytes * batchSize, alignment: 64)
-    defer { buffer.deallocate() }
+                        thread: Int = 0, threads: Int = 1, buffers: Int = 1) -> UInt8 {
+    let batchBytes = rowBytes * batchSize
+    let ring = UnsafeMutableRawPointer.allocate(byteCount: batchBytes * max(1, buffers), alignment: 64)
+    defer { ring.deallocate() }
     var sink: UInt8 = 0
     var start = thread * batchSize
+    var batch = 0
     while start < order.count {
         let end = min(order.count, start + batchSize)
+        let buffer = ring + (batch % max(1, buffers)) * batchBytes
+        batch += 1
         for position in start..<end {
             memcpy(buffer + (position - start) * rowBytes, source.baseAddress! + order[position] * rowBytes, rowBytes)
         }
@@ -330,25 +343,27 @@ private func gatherRows(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: 
 /// ``gatherRows(_:rowBytes:order:batchSize:thread:threads:)`` on two threads, this one and a
 /// second: the bare memory-copying speed of two cores, the engine's ceiling.
 @inline(never)
-private func gatherRowsOnTwoThreads(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int) -> UInt8 {
+private func gatherRowsOnTwoThreads(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int,
+                                    buffers: Int = 1) -> UInt8 {
     final class Share: @unchecked Sendable {
         // @unchecked: written before the thread starts, read by it alone until it is joined.
-        let source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int
+        let source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int, buffers: Int
         var sink: UInt8 = 0
-        init(_ source: UnsafeRawBufferPointer, _ rowBytes: Int, _ order: [Int], _ batchSize: Int) {
-            (self.source, self.rowBytes, self.order, self.batchSize) = (source, rowBytes, order, batchSize)
+        init(_ source: UnsafeRawBufferPointer, _ rowBytes: Int, _ order: [Int], _ batchSize: Int, _ buffers: Int) {
+            (self.source, self.rowBytes, self.order, self.batchSize, self.buffers) = (source, rowBytes, order, batchSize, buffers)
         }
     }
-    let share = Share(source, rowBytes, order, batchSize)
+    let share = Share(source, rowBytes, order, batchSize, buffers)
     var second = pthread_t()
     let started = pthread_create(&second, nil, { argument in
         let share = Unmanaged<Share>.fromOpaque(argument!).takeUnretainedValue()
         share.sink = gatherRows(share.source, rowBytes: share.rowBytes, order: share.order, batchSize: share.batchSize,
-                                thread: 1, threads: 2)
+                                thread: 1, threads: 2, buffers: share.buffers)
         return nil
     }, Unmanaged.passUnretained(share).toOpaque())
     precondition(started == 0, "pthread_create failed")
-    let sink = gatherRows(source, rowBytes: rowBytes, order: order, batchSize: batchSize, thread: 0, threads: 2)
+    let sink = gatherRows(source, rowBytes: rowBytes, order: order, batchSize: batchSize, thread: 0, threads: 2,
+                          buffers: buffers)
     pthread_join(second, nil)
     return sink &+ share.sink
 }

@@ -53,12 +53,21 @@ public struct BatchOptions: Sendable, Hashable {
     public var startBatch: Int = 0
     /// This process's share of each epoch.
     public var shard: Shard
-    /// Worker threads encoding batches ahead (default: ``processorCount``, the CPUs this process may
-    /// use; 0 encodes on the caller's thread).
+    /// Worker threads encoding batches ahead (default: ``defaultWorkers``, one fewer than the CPUs
+    /// this process may use; 0 encodes on the caller's thread).
     public var workers: Int
     /// Batches prepared ahead of the consumer (default: ``defaultPrefetch`` for the lending paths,
     /// ``owningPrefetch`` for cursors of owned batches).
     public var prefetch: Int?
+
+    /// The workers when none are given: one fewer than ``processorCount`` (the CPUs this process
+    /// may use), at least 1. The consumer gathers too (while its next batch is not ready it
+    /// computes one of the window itself), so the workers and the consumer then keep every CPU
+    /// busy without one thread more than there are CPUs: on the 2-core benchmark machine, 1
+    /// worker served steady epochs at 0.96× of two threads of bare copies against 0.92× for 2
+    /// workers, and `datagen cache bench` at 1.15× numpy's `X[idx]` beside a busy process against
+    /// 1.06× (docs/EPOCHS.md, "Prefetch depth and the hand-off").
+    public static var defaultWorkers: Int { max(1, processorCount - 1) }
 
     /// The prefetch depth when ``prefetch`` is not set: twice the threads that gather, the
     /// workers and the consumer (which gathers an item of the window itself while its next one
@@ -101,7 +110,7 @@ public struct BatchOptions: Sendable, Hashable {
         self.seed = seed
         self.startEpoch = startEpoch
         self.shard = shard
-        self.workers = workers ?? processorCount
+        self.workers = workers ?? Self.defaultWorkers
         self.prefetch = prefetch
     }
 }
