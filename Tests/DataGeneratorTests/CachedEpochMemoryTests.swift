@@ -126,8 +126,13 @@ import Glibc
         // Room for none: still one slot per worker.
         #expect(CachedDataSet.prefetchDepth(requested: 8, workers: 2, slotBytes: 100, available: 0) == 2)
         #expect(CachedDataSet.prefetchDepth(requested: 8, workers: 0, slotBytes: 100, available: -5) == 1)
-        // Plenty of room: as requested.
+        // Plenty of room: as requested, but at least one batch per gathering thread (the
+        // workers and the consumer).
         #expect(CachedDataSet.prefetchDepth(requested: 3, workers: 2, slotBytes: 100, available: 1 << 20) == 3)
+        #expect(CachedDataSet.prefetchDepth(requested: 1, workers: 2, slotBytes: 100, available: 1 << 20) == 3)
+        #expect(CachedDataSet.prefetchDepth(requested: 0, workers: 1, slotBytes: 0, available: 0) == 2)
+        // Room for 3 slots with 2 workers: the consumer's batch goes first, the workers' stay.
+        #expect(CachedDataSet.prefetchDepth(requested: 0, workers: 2, slotBytes: 100, available: 300) == 2)
     }
 
     @Test func theDefaultWorkersCountTheConsumerAsAGatherer() {
@@ -149,18 +154,19 @@ import Glibc
                                             slotBytes: imageBatch, available: 200_000_000) == 1)
     }
 
-    @Test func theDefaultPrefetchKeepsLargeSlotsToOnePerWorker() {
+    @Test func theDefaultPrefetchKeepsLargeSlotsToOnePerGatheringThread() {
         let options = BatchOptions(workers: 2)
         // Small batches (MNIST: 128 × 784 bytes) keep the full default.
         #expect(options.defaultPrefetch(slotBytes: 128 * 784) == 6)
         // 10 MB slots: 6 slots fit in 64 MiB, so a depth of 5.
         #expect(options.defaultPrefetch(slotBytes: 10_000_000) == 5)
-        // An image batch (77 MB): none fit; the ring raises the depth to the workers, 3 slots
-        // instead of 7 written for the first time in the first epoch.
+        // An image batch (77 MB): none fit; the ring raises the depth to a batch per gathering
+        // thread (the 2 workers and the consumer), 4 slots instead of 7 written for the first
+        // time in the first epoch.
         let imageBatch = 128 * 3 * 224 * 224 * 4
         #expect(options.defaultPrefetch(slotBytes: imageBatch) == 0)
         #expect(CachedDataSet.prefetchDepth(requested: options.defaultPrefetch(slotBytes: imageBatch), workers: 2,
-                                            slotBytes: imageBatch, available: 1 << 40) == 2)
+                                            slotBytes: imageBatch, available: 1 << 40) == 3)
         // An explicit prefetch is kept (within the budget).
         #expect(CachedDataSet.prefetchDepth(requested: 6, workers: 2, slotBytes: imageBatch, available: 1 << 40) == 6)
     }

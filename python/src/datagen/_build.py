@@ -853,7 +853,8 @@ def _stop(pool: concurrent.futures.ProcessPoolExecutor, processes: Dict[int, Any
 def _exit_code(process: Any) -> Optional[int]:
     """The process's exit code, or None while it runs (or cannot be asked)."""
     try:
-        return process.exitcode
+        code: Optional[int] = process.exitcode
+        return code
     except Exception:
         return None
 
