@@ -7,10 +7,13 @@ struct CacheGroupEncoder: Sendable {
     let policy: RecordErrorPolicy
 
     /// The rows of each column for some records: one flat byte array and each record's byte range
-    /// (`nil` for a record that failed, with its error in `failures`).
+    /// (`nil` for a record that failed, with its error in `failures`), or, when encoded one
+    /// record at a time, each record's own bytes.
     private struct ColumnRows {
         var bytes: [UInt8] = []
         var ranges: [Range<Int>?] = []
+        /// Encoded one record at a time: each record's bytes (`nil` for a record that failed).
+        var records: [[UInt8]?]? = nil
         /// Variable-shape columns: each record's shape (`nil` for a record that failed).
         var shapes: [[Int]?] = []
     }
@@ -33,7 +36,9 @@ struct CacheGroupEncoder: Sendable {
         }
         let kept = records.indices.filter { failures[$0] == nil }
         let parts = zip(columns, encoded).map { column, rows in
-            var part = rows.bytes.withUnsafeBytes { bytes in
+            var part = rows.records.map { records in
+                EncodedColumnPart(packing: column, rowArrays: kept.map { records[$0]! })
+            } ?? rows.bytes.withUnsafeBytes { bytes in
                 EncodedColumnPart(packing: column, rows: kept.map { rows.ranges[$0]! }, in: bytes)
             }
             if column.spec.isVariableShape {
@@ -83,9 +88,8 @@ struct CacheGroupEncoder: Sendable {
             return result
         }
         // One record at a time: variable lengths, or finding which records of a failed batch fail.
-        // The records' bytes are kept (not copied) until all are encoded, then copied once into
-        // a buffer of their total size: appending as they come regrew and recopied it (5% of a
-        // pixels@512 build's CPU in memmove).
+        // The records' bytes are kept as they are and packed from there, never copied into one
+        // buffer (a copy of every pixel of a group of images, into fresh pages).
         var recordBytes = [[UInt8]?]()
         recordBytes.reserveCapacity(records.count)
         for (position, record) in records.enumerated() {
@@ -109,16 +113,7 @@ struct CacheGroupEncoder: Sendable {
                 if failures[position] == nil { failures[position] = String(describing: error) }
             }
         }
-        result.bytes.reserveCapacity(recordBytes.reduce(0) { $0 + ($1?.count ?? 0) })
-        for bytes in recordBytes {
-            guard let bytes else {
-                result.ranges.append(nil)
-                continue
-            }
-            let start = result.bytes.count
-            result.bytes.append(contentsOf: bytes)
-            result.ranges.append(start..<result.bytes.count)
-        }
+        result.records = recordBytes
         return result
     }
 

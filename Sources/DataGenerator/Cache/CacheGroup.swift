@@ -69,7 +69,27 @@ public struct EncodedColumnPart: Sendable {
     /// compressed with the column's codec. The same rows always give the same units.
     /// - Precondition: every range lies within `bytes`.
     public init(packing column: ColumnPlan, rows: [Range<Int>], in bytes: UnsafeRawBufferPointer) {
-        self.init(units: [], rowLengths: [], rawBytes: 0)
+        self.init(packing: column, rowCount: rows.count) { index, use in
+            use(UnsafeRawBufferPointer(rebasing: bytes[rows[index]]))
+        }
+    }
+
+    /// The kept rows of `column`, one array each, split into units and compressed exactly as
+    /// ``init(packing:rows:in:)`` does with the same rows laid end to end, without first copying
+    /// them into one buffer (decoded images: a copy of every pixel and the page faults of a
+    /// fresh group-sized buffer, about 7% of a pixels@512 build's CPU).
+    init(packing column: ColumnPlan, rowArrays: [[UInt8]]) {
+        self.init(packing: column, rowCount: rowArrays.count) { index, use in
+            rowArrays[index].withUnsafeBytes { use($0) }
+        }
+    }
+
+    /// The packing itself: `withRow(i, use)` calls `use` with the bytes of row `i`.
+    private init(packing column: ColumnPlan, rowCount: Int,
+                 withRow: (Int, (UnsafeRawBufferPointer) -> Void) -> Void) {
+        var units = [EncodedUnit]()
+        var rowLengths = [UInt64]()
+        var rawBytes: UInt64 = 0
         var pending = [UInt8]()
         var pendingRows = 0
         func flush() {
@@ -79,29 +99,31 @@ public struct EncodedColumnPart: Sendable {
             pendingRows = 0
         }
         let perUnit = column.oneRowPerUnit ? 1 : column.rowsPerPackedUnit
-        for range in rows {
-            let length = range.count
-            rawBytes += UInt64(length)
-            if column.spec.isVariableLength {
-                rowLengths.append(UInt64(length))
-                if length >= CacheFormat.ownUnitThreshold || pending.count + length > CacheFormat.packedUnitBytes {
-                    flush()
+        for index in 0..<rowCount {
+            withRow(index) { row in
+                let length = row.count
+                rawBytes += UInt64(length)
+                if column.spec.isVariableLength {
+                    rowLengths.append(UInt64(length))
+                    if length >= CacheFormat.ownUnitThreshold || pending.count + length > CacheFormat.packedUnitBytes {
+                        flush()
+                    }
+                    if length >= CacheFormat.ownUnitThreshold {
+                        // A row alone in its unit is compressed where it lies, never copied first.
+                        units.append(EncodedUnit(compressing: row, codec: column.codec, rowCount: 1))
+                        return
+                    }
+                    pending.append(contentsOf: row)
+                    pendingRows += 1
+                } else {
+                    pending.append(contentsOf: row)
+                    pendingRows += 1
+                    if pendingRows == perUnit { flush() }
                 }
-                if length >= CacheFormat.ownUnitThreshold {
-                    // A row alone in its unit is compressed where it lies, never copied first.
-                    units.append(EncodedUnit(compressing: UnsafeRawBufferPointer(rebasing: bytes[range]),
-                                             codec: column.codec, rowCount: 1))
-                    continue
-                }
-                pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
-                pendingRows += 1
-            } else {
-                pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[range]))
-                pendingRows += 1
-                if pendingRows == perUnit { flush() }
             }
         }
         flush()
+        self.init(units: units, rowLengths: rowLengths, rawBytes: rawBytes)
     }
 
     /// A part from units already made.
