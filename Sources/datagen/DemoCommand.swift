@@ -70,7 +70,7 @@ struct DemoCommand: ParsableCommand {
 
         let options = BatchOptions(batchSize: batchSize, epochs: epochs, truncate: false, order: .full,
                                    seed: seed, workers: threads.count)
-        log.write("uncached: \(counted(epochs, "epoch")) of \(dataSet.size) records, batch \(batchSize), full shuffle, \(options.workers) workers, reading and parsing every file\n")
+        log.write("uncached: \(counted(epochs, "epoch")) of \(dataSet.size) records, batch \(batchSize), full shuffle, \(counted(options.workers, "worker")), reading and parsing every file\n")
         let uncached = try EpochTimer.run(epochs: epochs) { try dataSet.batches(options) }
         for (epoch, seconds) in uncached.enumerated() {
             print("uncached epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(dataSet.size) / seconds)) samples/s")
