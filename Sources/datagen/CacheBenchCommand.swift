@@ -173,7 +173,7 @@ struct CacheBenchCommand: ParsableCommand {
                 ("digest", .string(hex)),
             ]).print()
         } else {
-            print("\(mode): \(samples) samples, batch \(batchSize), \(shuffle.rawValue) shuffle, \(options.workers) worker\(options.workers == 1 ? "" : "s"); open \(Report.seconds(openSeconds))")
+            print("\(mode): \(samples) samples, batch \(batchSize), \(shuffle.rawValue) shuffle, \(Report.counted(options.workers, "worker")); open \(Report.seconds(openSeconds))")
             if let transform { print("  transform \(transform)") }
             for (epoch, seconds) in times.enumerated() {
                 print("  epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(samples) / seconds)) samples/s")

@@ -70,13 +70,13 @@ struct DemoCommand: ParsableCommand {
 
         let options = BatchOptions(batchSize: batchSize, epochs: epochs, truncate: false, order: .full,
                                    seed: seed, workers: threads.count)
-        log.write("uncached: \(counted(epochs, "epoch")) of \(dataSet.size) records, batch \(batchSize), full shuffle, \(counted(options.workers, "worker")), reading and parsing every file\n")
+        log.write("uncached: \(Report.counted(epochs, "epoch")) of \(dataSet.size) records, batch \(batchSize), full shuffle, \(Report.counted(options.workers, "worker")), reading and parsing every file\n")
         let uncached = try EpochTimer.run(epochs: epochs) { try dataSet.batches(options) }
         for (epoch, seconds) in uncached.enumerated() {
             print("uncached epoch \(epoch): \(Report.seconds(seconds)), \(Report.rate(Double(dataSet.size) / seconds)) samples/s")
         }
         let uncachedRate = Double(dataSet.size) / EpochTimer.median(uncached)
-        print("uncached: \(Report.rate(uncachedRate)) samples/s (median of \(counted(epochs, "epoch")))")
+        print("uncached: \(Report.rate(uncachedRate)) samples/s (median of \(Report.counted(epochs, "epoch")))")
 
         let cachePath = PathJoin.join(directory, "mnist.dgcache")
         log.write("building the cache \(cachePath) (lz4, one pass over every file)\n")
@@ -91,7 +91,7 @@ struct DemoCommand: ParsableCommand {
         let opened = ContinuousClock.now
         let cached = try CachedDataSet(path: cachePath)
         let cachedEpochs = max(epochs, 3)
-        log.write("cached: \(counted(cachedEpochs, "epoch")) gathered from the cache, same order\n")
+        log.write("cached: \(Report.counted(cachedEpochs, "epoch")) gathered from the cache, same order\n")
         let times = try EpochTimer.run(epochs: cachedEpochs) {
             try cached.batches(BatchOptions(batchSize: batchSize, epochs: cachedEpochs, truncate: false, order: .full,
                                             seed: seed, workers: threads.count))
@@ -170,6 +170,9 @@ enum Report {
     static func seconds(_ value: Double) -> String { fixed(value, digits: 3) + " s" }
 
     /// A rate with thousands separators, e.g. `1,234,567`.
+    /// "1 worker", "2 workers".
+    static func counted(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }
+
     static func rate(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "0" : "∞" }  // 0 rows in 0 s; or too fast to time
         let whole = Int(value.rounded())
@@ -224,6 +227,3 @@ extension Report {
         }
     }
 }
-
-/// `1 epoch`, `3 epochs`.
-private func counted(_ value: Int, _ noun: String) -> String { "\(value) \(noun)\(value == 1 ? "" : "s")" }

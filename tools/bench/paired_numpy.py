@@ -41,7 +41,7 @@ def main():
     engine = [args.datagen, "cache", "bench", os.path.join(args.work, "f32-lz4.dgcache"), "--json", "--batch-size", "128",
               "--epochs", str(args.epochs), "--seed", "0"] + ([] if args.workers is None else ["--workers", str(args.workers)])
     numpy = [sys.executable, os.path.join(here, "bench.py"), "tool", "numpy", "--work", args.work,
-             "--epochs", str(args.epochs), "--batch-size", "128", "--workers", str(args.workers or 1)]
+             "--epochs", str(args.epochs), "--batch-size", "128", "--workers", str(1 if args.workers is None else args.workers)]
     for busy in (False, True):
         competitor = subprocess.Popen(["sh", "-c", "while :; do :; done"]) if busy else None
         if competitor:

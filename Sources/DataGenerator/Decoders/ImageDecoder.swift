@@ -81,10 +81,7 @@ public struct ImageDecoder: Sendable, Hashable {
         guard headerStatus == 0 else { throw .corrupt(format: format, reason: Self.message(of: info)) }
         let width = Int(info.width), height = Int(info.height), components = Int(info.components)
         guard width > 0, height > 0 else { throw .emptyImage(width: width, height: height) }
-        let (pixelCount, overflow) = width.multipliedReportingOverflow(by: height)
-        guard !overflow, pixelCount <= maxPixels else {
-            throw .tooManyPixels(width: width, height: height, limit: maxPixels)
-        }
+        try checkPixelCount(width: width, height: height)
         let byteCount = width * height * components
         // Left uninitialised: a successful decode writes every byte (no memset of a buffer larger
         // than what is kept), and a failed one's buffer is dropped.
@@ -113,6 +110,15 @@ public struct ImageDecoder: Sendable, Hashable {
             }
         }
         return Pixels(height: outHeight, width: outWidth, pixels: pixels)
+    }
+
+    /// Refuses an image whose header claims more than ``maxPixels`` pixels, before anything is
+    /// allocated for it (the pixels store's decode and the jpeg store's check both ask).
+    func checkPixelCount(width: Int, height: Int) throws(ImageDecodingError) {
+        let (pixelCount, overflow) = width.multipliedReportingOverflow(by: height)
+        guard !overflow, pixelCount <= maxPixels else {
+            throw .tooManyPixels(width: width, height: height, limit: maxPixels)
+        }
     }
 
     private static func message(of info: dg_image_info) -> String {

@@ -116,10 +116,7 @@ public struct JPEGImageStore: Sendable, Hashable {
     /// conversion (0.48 ms instead of 0.81 ms on the images benchmark's ~460-pixel photos: the
     /// jpeg store's first pass is mostly this check).
     private func provesWhole(_ bytes: [UInt8], height: Int, width: Int) throws(ImageDecodingError) {
-        let (pixelCount, overflow) = width.multipliedReportingOverflow(by: height)
-        guard !overflow, pixelCount <= decoder.maxPixels else {
-            throw .tooManyPixels(width: width, height: height, limit: decoder.maxPixels)
-        }
+        try decoder.checkPixelCount(width: width, height: height)
         let columns = 0..<JPEGRegionDecoder.scaledSide(width, scaleNumerator: 1)
         let rows = 0..<JPEGRegionDecoder.scaledSide(height, scaleNumerator: 1)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: JPEGRegionDecoder.capacity(columns: columns.count, rows: rows.count),
