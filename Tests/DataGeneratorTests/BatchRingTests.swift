@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import DataGenerator
 
@@ -109,7 +111,10 @@ import Testing
             let small = Slots(count: 1, rowBytes: rowBytes.map { $0 - 1 }, batchSize: 5)
             #expect(throws: DataSetError.self) { try ring.replaceBuffers(ofSlot: first.slot, with: small.sets[0]) }
             #expect(throws: DataSetError.self) {
-                _ = try BatchRing(dataSet: cached, options: options, held: 2, firstSlot: 1, heldSlots: [3], buffers: slots.sets)
+                _ = try BatchRing(dataSet: cached, options: options, held: 2, firstSlot: 1, heldSlots: [3, 3], buffers: slots.sets)
+            }
+            #expect(throws: DataSetError.self) {
+                _ = try BatchRing(dataSet: cached, options: options, held: 2, firstSlot: 1, heldSlots: [0, 4], buffers: slots.sets)
             }
         }
     }
@@ -133,6 +138,56 @@ import Testing
             var count = 3
             while try second.next() != nil { count += 1 }
             #expect(count == owned.count)
+        }
+    }
+}
+
+extension BatchRingTests {
+    @Test(arguments: [1, 2])
+    func aBatchTakenOverFromALateWorkerComesFromTheSpareAndTheLateSlotBecomesTheSpare(held: Int) throws {
+        try withRingCache { cached, rowBytes in
+            let options = BatchOptions(batchSize: 4, epochs: 2, truncate: false, order: .full, seed: 5, workers: 1)
+            let owned = try cached.batches(options).collect()
+            // 4 batches ahead, the held ones, and the spare.
+            let slots = Slots(count: 4 + held + 1, rowBytes: rowBytes, batchSize: 4)
+            let log = OrderedPrefetcherTests.Log()
+            let released = Atomic<Bool>(false)
+            let ring = try BatchRing(dataSet: cached, options: options, startingAt: 0, held: held, firstSlot: 0, heldSlots: [],
+                                     buffers: slots.sets) { offset, takeover in
+                if takeover {
+                    log.add("takeover \(offset)")
+                    released.store(true, ordering: .releasing)
+                    return
+                }
+                log.add("worker \(offset)")
+                // The worker loses its core on batch 3 until the consumer has written it again.
+                guard offset == 3 else { return }
+                let deadline = Date().addingTimeInterval(10)
+                while !released.load(ordering: .acquiring), Date() < deadline { usleep(1_000) }
+            }
+            let deadline = Date().addingTimeInterval(10)
+            while !log.contains("worker 3"), Date() < deadline { usleep(1_000) }
+            var served = 0
+            var heldSlots = [Int]()
+            var deliveredSlots = Set<Int>()
+            while let delivery = try ring.next() {
+                heldSlots.append(delivery.slot)
+                if heldSlots.count > held { heldSlots.removeFirst() }
+                #expect(Set(heldSlots).count == heldSlots.count, "a held slot was delivered again")
+                deliveredSlots.insert(delivery.slot)
+                let expected = owned[served]
+                let buffers = ring.buffers(ofSlot: delivery.slot)
+                #expect(delivery.epoch == expected.epoch && delivery.index == expected.index)
+                #expect(Array(buffers[0][..<(delivery.count * rowBytes[0])]) == expected.inputs[0].bytes)
+                #expect(Array(buffers[1][..<(delivery.count * rowBytes[1])]) == expected.targets!.bytes)
+                if served == 3 { #expect(delivery.slot == slots.sets.count - 1, "batch 3 comes from the spare") }
+                served += 1
+            }
+            #expect(served == owned.count)
+            #expect(log.all.filter { $0.hasPrefix("takeover") } == ["takeover 3"])
+            #expect(ring.takeovers == 1)
+            // The spare took the place of the late worker's slot (3), which became the spare.
+            #expect(deliveredSlots == Set(0..<slots.sets.count).subtracting([3]))
         }
     }
 }

@@ -156,9 +156,10 @@ def test_the_ring_recycles_the_arrays_of_batches_nobody_holds(caches):
         np.testing.assert_array_equal(batch["target"], expected["target"])
         addresses.add(batch["data"].__array_interface__["data"][0])
         del batch
-    # 28 batches written into the ring's 5 slots (a batch ahead for each of the 2 workers and
-    # the consuming thread: prefetch 2 raised to 3; and the 2 held): no new arrays.
-    assert len(addresses) == 5
+    # 28 batches written into the ring's 6 slots (a batch ahead for each of the 2 workers and
+    # the consuming thread: prefetch 2 raised to 3; the 2 held; and the spare, which delivers
+    # batches only when a worker lost its core): no new arrays.
+    assert 5 <= len(addresses) <= 6
 
 
 def test_batches_kept_while_iterating_keep_their_values(caches):

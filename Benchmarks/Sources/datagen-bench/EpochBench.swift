@@ -235,7 +235,7 @@ private func pairedRatio(_ pairs: Int, engine: (Int) throws -> Void, baseline: (
 }
 
 /// A process spinning on a core until stopped: `sh -c 'while :; do :; done'`.
-private final class BusyProcess {
+final class BusyProcess {
     private var pid: pid_t = 0
 
     init() throws {
@@ -266,7 +266,7 @@ private final class BusyProcess {
 }
 
 /// The 1-, 5- and 15-minute load averages.
-private func loadAverage() -> String {
+func loadAverage() -> String {
     var averages = [Double](repeating: 0, count: 3)
     _ = getloadavg(&averages, 3)
     return averages.map { format2($0) }.joined(separator: " ")
@@ -420,3 +420,4 @@ private func residentMemory() throws -> (anonymous: Int, file: Int) {
     }
     return (anonymous, mapped)
 }
+

@@ -12,6 +12,7 @@ let benchmarks: [(name: String, summary: String, run: ([String]) throws -> Void)
     ("uncached", "uncached epochs over MNIST-like savetxt text files", runUncachedBenchmark),
     ("cache", "cache build, ratio, open time and random gathers", runCacheBenchmark),
     ("epochs", "cached epochs: steady, open + first, window over budget, uint8 served as float32", runEpochBenchmark),
+    ("takeovers", "soak: batches taken over from late workers beside busy processes, checked byte for byte", runTakeoverSoak),
     ("crc", "CRC-32 of cache units: folded against zlib", runCRCBenchmark),
     ("set-open", "cache sets: open time and memory of 1,000 shards and of 10^8 rows", runSetOpenBenchmark),
 ]

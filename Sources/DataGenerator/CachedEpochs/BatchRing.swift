@@ -1,14 +1,22 @@
+import Synchronization
+
 /// A run of batches that worker threads write, ahead of the consumer, into a ring of buffer sets
 /// (slots) that the caller owns: the engine under ``CachedDataSet/forEachBatch(_:_:)`` and under
 /// the C API, where the slots are numpy arrays that Python owns, so that a batch is gathered
 /// straight into its final memory and never copied again.
 ///
-/// The ring's `k`-th batch is written into slot `(firstSlot + k) mod slotCount`. The slots of the last `held`
-/// batches handed out by ``next()`` belong to the caller (the last one only, by default): the
-/// slot of batch `k` goes back to the workers when batch `k + held` is asked for, and they may
-/// then write a later batch into it. To keep a batch's memory, give its slot new buffers with
-/// ``replaceBuffers(ofSlot:with:)`` while it is still held. Results never depend on the number
-/// of workers.
+/// Batches go to the slots in turn from `firstSlot` on; each ``Delivery`` names the slot that
+/// holds its batch. The slots of the last `held` batches handed out by ``next()`` belong to the
+/// caller (the last one only, by default): the slot of batch `k` goes back to the workers when
+/// batch `k + held` is asked for, and they may then write a later batch into it. To keep a
+/// batch's memory, give its slot new buffers with ``replaceBuffers(ofSlot:with:)`` while it is
+/// still held. Results never depend on the number of workers.
+///
+/// Given a slot more than `held` plus the workers need, the ring keeps one spare: when the batch
+/// the caller waits for is still being written by a worker that lost its core (a busy process
+/// beside the training loop), the caller's thread writes that batch again into the spare, and
+/// delivers it from there; the late worker's slot becomes the spare once it is done. The order
+/// of the slots then changes, never the batches.
 ///
 /// Buffers are raw pointers: the caller keeps every buffer it passed alive and unchanged by
 /// others until ``stop()`` returns (or until it replaced them).
@@ -31,6 +39,8 @@ public final class BatchRing {
     public let rowBytes: [Int]
     /// The slots' buffers; workers read a slot's entry only while filling it.
     let slots: [BatchSlot]
+    /// Which slot each batch goes to, and the spare.
+    private let order: SlotOrder
     private let prefetcher: OrderedPrefetcher<Int>
     /// The slots the caller holds, oldest first.
     private var heldSlots: [Int] = []
@@ -51,8 +61,18 @@ public final class BatchRing {
     /// - Throws: ``DataSetError/invalidOption(_:)`` for too few slots, a cache with
     ///   augmentations, or a buffer too small; ``CacheError/wrongColumnKind(column:reason:)``
     ///   for a variable-length column; the plan's errors.
-    public init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int = 0, held: Int = 1,
-                firstSlot: Int = 0, heldSlots: [Int] = [], buffers: [[UnsafeMutableRawBufferPointer]]) throws {
+    public convenience init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int = 0, held: Int = 1,
+                            firstSlot: Int = 0, heldSlots: [Int] = [], buffers: [[UnsafeMutableRawBufferPointer]]) throws {
+        try self.init(dataSet: dataSet, options: options, startingAt: sequence, held: held, firstSlot: firstSlot,
+                      heldSlots: heldSlots, buffers: buffers, beforeFilling: nil)
+    }
+
+    /// The ring of ``init(dataSet:options:startingAt:held:firstSlot:heldSlots:buffers:)``, calling
+    /// `beforeFilling(offset, takeover)` before it writes batch `offset` of the ring (`takeover`:
+    /// on the consumer's thread, again, into the spare): tests make a worker late with it.
+    init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int, held: Int, firstSlot: Int,
+         heldSlots: [Int], buffers: [[UnsafeMutableRawBufferPointer]],
+         beforeFilling: (@Sendable (_ offset: Int, _ takeover: Bool) -> Void)?) throws {
         let plan = try BatchPlan(options: options, rowCount: dataSet.size)
         let held = max(1, held)
         self.held = held
@@ -71,11 +91,18 @@ public final class BatchRing {
         let resident = dataSet.resident
         let count = slots.count
         let firstSlot = ((firstSlot % count) + count) % count
-        let previous = heldSlots.suffix(held)
-        guard previous.enumerated().allSatisfy({ $0.element == (firstSlot - previous.count + $0.offset + 2 * count) % count }) else {
-            throw DataSetError.invalidOption("held slots \(heldSlots) must be the ones just before slot \(firstSlot)")
+        let previous = Array(heldSlots.suffix(held))
+        guard Set(previous).count == previous.count, previous.allSatisfy({ (0..<count).contains($0) }) else {
+            throw DataSetError.invalidOption("held slots \(heldSlots) must be distinct slots of the \(count) given")
         }
-        self.heldSlots = Array(previous)
+        self.heldSlots = previous
+        // The slots in the order batches take them: the free ones in turn from `firstSlot`, then
+        // the held ones, so that those are written last (after their release); one free slot
+        // is kept as the hedge's spare when there is one to keep.
+        let free = (0..<count).map { (firstSlot + $0) % count }.filter { !previous.contains($0) }
+        let hedging = options.workers > 0 && count - held - 1 >= options.workers
+        let order = SlotOrder(slots: (hedging ? Array(free.dropLast()) : free) + previous, spare: hedging ? free.last : nil)
+        self.order = order
         // The resident fast path, checked once here rather than per row: an epoch order is a
         // bijection on `0..<rows.count`, so a batch's positions are in range, and so are the cache
         // rows they stand for when every entry of `rows` is (and they need no remapping when
@@ -85,9 +112,10 @@ public final class BatchRing {
         let identity = rows.isAll(of: dataSet.source.rowCount)
         let fast = rowsInRange ? zip(names, kernels).map { name, kernel in kernel == nil ? resident.decoded(name) : nil }
                                : names.map { _ in nil }
-        prefetcher = OrderedPrefetcher<Int>(count: plan.batchesPerEpoch == 0 ? 0 : remaining,
-                                            workers: options.workers, depth: count - held) { offset in
-            let slot = slots[(firstSlot + offset) % count]
+        /// Writes batch `offset` of the ring into slot `target`.
+        let fill: @Sendable (Int, Int, Bool) throws -> Void = { offset, target, takeover in
+            beforeFilling?(offset, takeover)
+            let slot = slots[target]
             let (epoch, index) = plan.locate(start + offset)
             let filled = plan.fillRows(epoch: epoch, index: index, into: slot.rows)
             let cacheRows: UnsafeBufferPointer<Int>
@@ -110,7 +138,21 @@ public final class BatchRing {
             slot.count = filled
             slot.epoch = epoch
             slot.index = index
-            return (firstSlot + offset) % count
+        }
+        let hedge = order.spare.map { _ in
+            OrderedPrefetcher<Int>.Hedge(prepare: { offset in order.prepareTakeover(of: offset) },
+                                         produce: { offset in
+                                             let target = order.takeSpare(for: offset)
+                                             try fill(offset, target, true)
+                                             return target
+                                         },
+                                         discard: { _ in order.returnOrphan() })
+        }
+        prefetcher = OrderedPrefetcher<Int>(count: plan.batchesPerEpoch == 0 ? 0 : remaining, workers: options.workers,
+                                            depth: order.count - held, hedge: hedge) { offset in
+            let target = order.slot(of: offset)
+            try fill(offset, target, false)
+            return target
         }
     }
 
@@ -166,6 +208,10 @@ public final class BatchRing {
         try slots[slot].replace(columns: buffers)
     }
 
+    /// The batches so far that the caller's thread wrote again into the spare slot, because the
+    /// worker writing them was late (see the type's discussion): 0 unless a worker lost its core.
+    public var takeovers: Int { order.takeovers.load(ordering: .relaxed) }
+
     /// The buffers of `slot` (the last delivered one holds its batch).
     public func buffers(ofSlot slot: Int) -> [UnsafeMutableRawBufferPointer] { slots[slot].columns }
 
@@ -176,6 +222,61 @@ public final class BatchRing {
 
     /// Stops the workers and waits for them; later ``next()`` calls return `nil`.
     public func stop() { prefetcher.stop() }
+}
+
+/// Which slot each batch of a ring is written into: batch `k` into `slots[k mod count]`, except
+/// that a takeover (``OrderedPrefetcher/Hedge``) writes batch `k` into the spare instead, which
+/// then takes the place of the late worker's slot in the order, and that slot becomes the spare
+/// once the late worker is done with it.
+///
+/// `@unchecked Sendable`: `slots` changes only in ``takeSpare(for:)``, on the consumer's thread,
+/// at the place of batch `k`, which workers read again only for batch `k + count`, claimed after
+/// the consumer delivered `k` (publishing the change); `orphan` is written in
+/// ``prepareTakeover(of:)`` before the takeover is settled (releasing) and read by the late worker
+/// after it found the item settled (acquiring); at most one orphan is out at a time (the spare is
+/// `-1` until it returns).
+final class SlotOrder: @unchecked Sendable {
+    /// The places in the order.
+    let count: Int
+    private let slots: UnsafeMutablePointer<Int>
+    private let spareSlot: Atomic<Int>
+    private var orphan = -1
+    /// The takeovers so far.
+    let takeovers = Atomic<Int>(0)
+    /// The spare slot the ring started with, if any.
+    let spare: Int?
+
+    init(slots: [Int], spare: Int?) {
+        count = slots.count
+        self.slots = .allocate(capacity: max(1, slots.count))
+        self.slots.initialize(from: slots, count: slots.count)
+        spareSlot = Atomic(spare ?? -1)
+        self.spare = spare
+    }
+
+    deinit { slots.deallocate() }
+
+    /// The slot batch `offset` is written into.
+    func slot(of offset: Int) -> Int { slots[offset % count] }
+
+    /// Whether the spare is free for a takeover of batch `offset`; records the slot the late
+    /// worker writes (to become the spare once it is done).
+    func prepareTakeover(of offset: Int) -> Bool {
+        guard spareSlot.load(ordering: .acquiring) >= 0 else { return false }
+        orphan = slots[offset % count]
+        return true
+    }
+
+    /// The spare, which takes the place of batch `offset`'s slot in the order.
+    func takeSpare(for offset: Int) -> Int {
+        let spare = spareSlot.exchange(-1, ordering: .acquiring)
+        slots[offset % count] = spare
+        takeovers.add(1, ordering: .relaxed)
+        return spare
+    }
+
+    /// The late worker is done with its slot: it is the spare now.
+    func returnOrphan() { spareSlot.store(orphan, ordering: .releasing) }
 }
 
 /// The buffers of one batch in flight, and the batch's rows.

@@ -48,11 +48,14 @@ extension CachedDataSet {
         let columns = try fixedServedColumns(for: "forEachBatch")
         let rowBytes = columns.map { servedRowBytes($0) }
         let slotBytes = rowBytes.reduce(0, +) * plan.batchSize
+        let available = resident.budget - resident.residentBytes
         let depth = Self.prefetchDepth(requested: options.prefetch ?? options.defaultPrefetch(slotBytes: slotBytes),
-                                       workers: options.workers, slotBytes: slotBytes,
-                                       available: resident.budget - resident.residentBytes)
-        // One more slot than the prefetch depth: the consumer holds one while workers fill the rest.
-        let buffers = (0...depth).map { _ in
+                                       workers: options.workers, slotBytes: slotBytes, available: available)
+        // One more slot than the prefetch depth: the consumer holds one while workers fill the
+        // rest; and with workers, a spare when the budget has room for it, into which the consumer
+        // writes its batch again when the worker writing it lost its core (``BatchRing``).
+        let spare = options.workers > 0 && (slotBytes == 0 || (depth + 2) <= max(0, available) / slotBytes) ? 1 : 0
+        let buffers = (0..<(depth + 1 + spare)).map { _ in
             rowBytes.map { UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, $0 * plan.batchSize), alignment: 64) }
         }
         defer { for set in buffers { for buffer in set { buffer.deallocate() } } }

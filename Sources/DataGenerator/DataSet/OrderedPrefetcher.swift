@@ -9,6 +9,11 @@ import Glibc
 /// With zero workers items are computed on the consumer's thread when asked for. An error ends
 /// the sequence: it is delivered in place of its item and nothing after it is delivered.
 /// Releasing the prefetcher stops and joins its threads.
+///
+/// With a ``Hedge``, a consumer whose item is still being computed after it spun for about one
+/// item's time computes that item again itself, on the hedge's spare resources, and takes its own
+/// result: a worker that lost its core (preempted beside another process) then delays nothing but
+/// itself, and its late result is handed to the hedge's `discard` instead of being delivered.
 final class OrderedPrefetcher<Output: Sendable> {
     private let core: Core
     private var threads: [WorkerThread] = []
@@ -18,8 +23,9 @@ final class OrderedPrefetcher<Output: Sendable> {
     ///   - workers: threads computing items (0: compute on demand in ``next()``).
     ///   - depth: how many items may be computed ahead of the consumer (at least `workers`).
     ///   - produce: computes item `i`; called from worker threads.
-    init(count: Int?, workers: Int, depth: Int, produce: @escaping @Sendable (Int) throws -> Output) {
-        core = Core(count: count, depth: max(depth, workers, 1), produce: produce)
+    ///   - hedge: how the consumer may compute an item a worker is late with (`nil`: never).
+    init(count: Int?, workers: Int, depth: Int, hedge: Hedge? = nil, produce: @escaping @Sendable (Int) throws -> Output) {
+        core = Core(count: count, depth: max(depth, workers, 1), hedge: hedge, produce: produce)
         let core = self.core
         for _ in 0..<max(0, workers) {
             threads.append(WorkerThread { core.work() })
@@ -27,6 +33,21 @@ final class OrderedPrefetcher<Output: Sendable> {
     }
 
     deinit { stop() }
+
+    /// How the consumer computes an item again when the worker computing it is late: only for
+    /// items whose computation has no effect beyond its result, so that computing one twice
+    /// changes nothing.
+    struct Hedge: Sendable {
+        /// Readies a second computation of item `i` (on the consumer's thread), before the
+        /// consumer tries to take the item over: whether one may start now (its spare resources
+        /// are free). What it records is seen by `discard`, should the takeover succeed.
+        let prepare: @Sendable (Int) -> Bool
+        /// Computes item `i` a second time, on the consumer's thread, on the spare resources.
+        let produce: @Sendable (Int) throws -> Output
+        /// Called on the late worker's thread once its computation of item `i`, superseded by the
+        /// consumer's, has ended (whatever its outcome): its resources are free again.
+        let discard: @Sendable (Int) -> Void
+    }
 
     /// The next item in order, `nil` after the last.
     /// - Throws: the error item `i` threw, after which the sequence ends.
@@ -45,7 +66,10 @@ final class OrderedPrefetcher<Output: Sendable> {
     ///
     /// Lock-free in the steady state: item `i` is stored in result slot `i mod depth` and
     /// published by that slot's sequence number becoming `i + 1`; threads claim items by
-    /// compare-and-exchange on `claimed`, within the window `claimed < delivered + depth`. A
+    /// compare-and-exchange on `claimed`, within the window `claimed < delivered + depth`. Before
+    /// publishing, the computing thread settles the item in its slot's `settled` word, against a
+    /// consumer that may take the item over (hedging): `2(i + 1)` when its computer publishes it,
+    /// `2(i + 1) + 1` when the consumer computed it again and delivered its own result. A
     /// thread that must wait (the consumer for its item, a worker for window space) spins for
     /// about one item's time, yielding its core, then parks on a ``ParkingSpot`` of its own kind;
     /// a wake-up goes only to a kind with a parked thread (the consumer when it waits for this
@@ -56,6 +80,7 @@ final class OrderedPrefetcher<Output: Sendable> {
         // and cleared by the consumer before it publishes `delivered`, which a claimer of item
         // `i + depth` acquires first. `consumerSpin` and `computeNext` are the consumer's alone.
         private let produce: @Sendable (Int) throws -> Output
+        private let hedge: Hedge?
         private let total: Int
         private let depth: Int
         /// The next item to claim.
@@ -65,6 +90,8 @@ final class OrderedPrefetcher<Output: Sendable> {
         private let stopped = Atomic<Bool>(false)
         /// Per result slot: `i + 1` once item `i`'s result is stored there.
         private let sequence: UnsafeMutablePointer<Atomic<Int>>
+        /// Per result slot: who settled the last item there (see above).
+        private let settled: UnsafeMutablePointer<Atomic<Int>>
         private let results: UnsafeMutablePointer<Result<Output, any Error>?>
         /// The item the consumer is parked for, plus one (0: not parked).
         private let awaited = Atomic<Int>(0)
@@ -74,14 +101,17 @@ final class OrderedPrefetcher<Output: Sendable> {
         private let workerSpot = ParkingSpot()
         private var consumerSpin = SpinPolicy()
 
-        init(count: Int?, depth: Int, produce: @escaping @Sendable (Int) throws -> Output) {
+        init(count: Int?, depth: Int, hedge: Hedge?, produce: @escaping @Sendable (Int) throws -> Output) {
             total = count ?? Int.max
             self.depth = depth
+            self.hedge = hedge
             self.produce = produce
             // Allocated once: the steady state allocates nothing (the micro-benchmarks count
             // mallocs per batch).
             sequence = .allocate(capacity: depth)
             for slot in 0..<depth { (sequence + slot).initialize(to: Atomic(0)) }
+            settled = .allocate(capacity: depth)
+            for slot in 0..<depth { (settled + slot).initialize(to: Atomic(0)) }
             results = .allocate(capacity: depth)
             results.initialize(repeating: nil, count: depth)
         }
@@ -89,6 +119,8 @@ final class OrderedPrefetcher<Output: Sendable> {
         deinit {
             sequence.deinitialize(count: depth)
             sequence.deallocate()
+            settled.deinitialize(count: depth)
+            settled.deallocate()
             results.deinitialize(count: depth)
             results.deallocate()
         }
@@ -130,19 +162,47 @@ final class OrderedPrefetcher<Output: Sendable> {
         }
 
         /// Computes item `index` and publishes it; wakes the consumer only when it is parked for it.
+        /// When the consumer took the item over meanwhile, the result is discarded instead.
         private func compute(_ index: Int) {
             let start = monotonicNanos()
             let result = Result { try produce(index) }
             itemNanos.store(monotonicNanos() - start, ordering: .relaxed)
             let slot = index % depth
+            if hedge != nil, !settle(index, as: 2 * (index + 1)) {
+                hedge?.discard(index)
+                return
+            }
             results[slot] = result
             sequence[slot].store(index + 1, ordering: .sequentiallyConsistent)
             if awaited.load(ordering: .sequentiallyConsistent) == index + 1 { consumerSpot.wake(all: true) }
         }
 
+        /// Marks item `index` as settled by `mark` in its slot, unless it is settled already (by
+        /// the other party): whether this call settled it. Only the item's computer and the
+        /// consumer race here, since the slot's previous item was delivered before this one was
+        /// claimed, and its next one cannot be claimed before this one is delivered.
+        private func settle(_ index: Int, as mark: Int) -> Bool {
+            let slot = index % depth
+            var current = settled[slot].load(ordering: .acquiring)
+            while current < 2 * (index + 1) {
+                let (exchanged, original) = settled[slot].compareExchange(expected: current, desired: mark, ordering: .acquiringAndReleasing)
+                if exchanged { return true }
+                current = original
+            }
+            return false
+        }
+
+        /// The consumer's second computation of item `index`, whose worker is late: `nil` when
+        /// the hedge's spare is busy, or the worker settled the item first (it is publishing it).
+        private func takeOver(_ index: Int) -> Result<Output, any Error>? {
+            guard let hedge, hedge.prepare(index), settle(index, as: 2 * (index + 1) + 1) else { return nil }
+            return Result { try hedge.produce(index) }
+        }
+
         /// The next item from the workers. While it is not ready, the consumer computes an item
         /// of the window itself instead of waiting (with `w` workers, `w + 1` threads gather);
-        /// with none left to claim it spins, then parks until its item is published.
+        /// with none left to claim it spins, then computes its own item again when it can hedge
+        /// (the worker on it lost its core, most likely), else parks until its item is published.
         func takeNext() throws -> Output? {
             let index = delivered.load(ordering: .relaxed)
             let slot = index % depth
@@ -165,6 +225,12 @@ final class OrderedPrefetcher<Output: Sendable> {
                 let limit = consumerSpin.limit(itemNanos: itemNanos.load(ordering: .relaxed))
                 if spin(nanoseconds: limit, until: ready) {
                     consumerSpin.record(parked: false)
+                } else if let result = takeOver(index) {
+                    consumerSpin.record(parked: false)
+                    if case .failure = result { stop() }
+                    delivered.store(index + 1, ordering: .sequentiallyConsistent)
+                    workerSpot.wake(all: false)
+                    return try result.get()
                 } else {
                     awaited.store(index + 1, ordering: .sequentiallyConsistent)
                     consumerSpot.park(until: ready)

@@ -432,8 +432,10 @@ class EngineBatchIterator:
             if slot_bytes > 0:
                 prefetch = max(0, min(prefetch, _DEFAULT_RING_BYTES // slot_bytes - 1))
         # At least a batch per gathering thread: the workers and this thread, which gathers a
-        # batch of the window while its next one is not ready (the engine's prefetchDepth).
-        count = max(prefetch, workers + 1) + 2
+        # batch of the window while its next one is not ready (the engine's prefetchDepth); then
+        # the two held, and with workers a spare: the engine's ring writes a batch again into it
+        # on this thread when the worker writing it lost its core (BatchRing's takeover).
+        count = max(prefetch, workers + 1) + 2 + (1 if workers > 0 else 0)
         # Fewer slots when they would not fit the memory budget (an image batch of 128 x 3 x 224 x
         # 224 float32 is 77 MB), but never fewer than the ring needs (the workers plus the two held).
         budget = self._cache._budget or _default_budget()
