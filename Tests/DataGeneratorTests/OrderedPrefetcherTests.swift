@@ -74,6 +74,27 @@ import Testing
         #expect(!log.all.contains { $0.hasPrefix("takeover") || $0.hasPrefix("discard") })
     }
 
+    @Test func heavyItemsAreWaitedForNotTakenOver() throws {
+        let log = Log()
+        let consumer = pthread_self()
+        let hedge = OrderedPrefetcher<Int>.Hedge(
+            prepare: { index in log.add("prepare \(index)"); return true },
+            produce: { index in log.add("takeover \(index)"); return index },
+            discard: { index in log.add("discard \(index)") })
+        // Every item takes 2 ms, more than half the spin's ceiling; the worker's item 2 takes 40.
+        let prefetcher = OrderedPrefetcher<Int>(count: 6, workers: 1, depth: 3, hedge: hedge) { index in
+            let onWorker = pthread_equal(pthread_self(), consumer) == 0
+            if onWorker { log.add("worker started \(index)") }
+            usleep(onWorker && index == 2 ? 40_000 : 2_000)
+            return index
+        }
+        waitUntil { log.contains("worker started 2") }
+        var items = [Int]()
+        while let item = try prefetcher.next() { items.append(item) }
+        #expect(items == Array(0..<6))
+        #expect(!log.all.contains { $0.hasPrefix("prepare") || $0.hasPrefix("takeover") })
+    }
+
     @Test func anErrorInATakenOverItemEndsTheSequence() throws {
         struct Failure: Error, Equatable {}
         let released = Atomic<Bool>(false)

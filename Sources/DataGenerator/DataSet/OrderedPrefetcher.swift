@@ -10,10 +10,13 @@ import Glibc
 /// the sequence: it is delivered in place of its item and nothing after it is delivered.
 /// Releasing the prefetcher stops and joins its threads.
 ///
-/// With a ``Hedge``, a consumer whose item is still being computed after it spun for about one
-/// item's time computes that item again itself, on the hedge's spare resources, and takes its own
-/// result: a worker that lost its core (preempted beside another process) then delays nothing but
-/// itself, and its late result is handed to the hedge's `discard` instead of being delivered.
+/// With a ``Hedge``, a consumer whose item has been computing for twice an item's usual time
+/// computes that item again itself, on the hedge's spare resources, and takes its own result: a
+/// worker that lost its core (preempted beside another process) then delays nothing but itself,
+/// and its late result is handed to the hedge's `discard` instead of being delivered. Only light
+/// items are taken over (an item's usual time at most half of ``SpinPolicy/ceiling``): a heavy
+/// one is as long as the time slice a preempted worker waits for, so computing it again would
+/// cost about what it saves.
 final class OrderedPrefetcher<Output: Sendable> {
     private let core: Core
     private var threads: [WorkerThread] = []
@@ -92,6 +95,8 @@ final class OrderedPrefetcher<Output: Sendable> {
         private let sequence: UnsafeMutablePointer<Atomic<Int>>
         /// Per result slot: who settled the last item there (see above).
         private let settled: UnsafeMutablePointer<Atomic<Int>>
+        /// Per result slot: when its computer began the last item there (monotonic nanoseconds).
+        private let begun: UnsafeMutablePointer<Atomic<Int>>
         private let results: UnsafeMutablePointer<Result<Output, any Error>?>
         /// The item the consumer is parked for, plus one (0: not parked).
         private let awaited = Atomic<Int>(0)
@@ -112,6 +117,8 @@ final class OrderedPrefetcher<Output: Sendable> {
             for slot in 0..<depth { (sequence + slot).initialize(to: Atomic(0)) }
             settled = .allocate(capacity: depth)
             for slot in 0..<depth { (settled + slot).initialize(to: Atomic(0)) }
+            begun = .allocate(capacity: depth)
+            for slot in 0..<depth { (begun + slot).initialize(to: Atomic(0)) }
             results = .allocate(capacity: depth)
             results.initialize(repeating: nil, count: depth)
         }
@@ -121,6 +128,8 @@ final class OrderedPrefetcher<Output: Sendable> {
             sequence.deallocate()
             settled.deinitialize(count: depth)
             settled.deallocate()
+            begun.deinitialize(count: depth)
+            begun.deallocate()
             results.deinitialize(count: depth)
             results.deallocate()
         }
@@ -165,6 +174,7 @@ final class OrderedPrefetcher<Output: Sendable> {
         /// When the consumer took the item over meanwhile, the result is discarded instead.
         private func compute(_ index: Int) {
             let start = monotonicNanos()
+            if hedge != nil { begun[index % depth].store(start, ordering: .relaxed) }
             let result = Result { try produce(index) }
             itemNanos.store(monotonicNanos() - start, ordering: .relaxed)
             let slot = index % depth
@@ -190,6 +200,15 @@ final class OrderedPrefetcher<Output: Sendable> {
                 current = original
             }
             return false
+        }
+
+        /// When the worker on item `index` counts as late (twice an item's usual time after it
+        /// began it), or `nil` when items are too heavy to take over. A worker that has claimed
+        /// the item but not yet stored its start shows the slot's previous start: at worst the
+        /// item is computed twice.
+        private func lateAt(_ index: Int, usual: Int) -> Int? {
+            guard hedge != nil, usual <= SpinPolicy.ceiling / 2 else { return nil }
+            return begun[index % depth].load(ordering: .relaxed) + 2 * max(usual, 0)
         }
 
         /// The consumer's second computation of item `index`, whose worker is late: `nil` when
@@ -222,10 +241,13 @@ final class OrderedPrefetcher<Output: Sendable> {
                 let ready = { [self] in
                     stopped.load(ordering: .sequentiallyConsistent) || sequence[slot].load(ordering: .sequentiallyConsistent) == index + 1
                 }
-                let limit = consumerSpin.limit(itemNanos: itemNanos.load(ordering: .relaxed))
+                let usual = itemNanos.load(ordering: .relaxed)
+                let late = lateAt(index, usual: usual)
+                // With light items the spin lasts until the worker is late, at most 1 ms in all.
+                let limit = max(consumerSpin.limit(itemNanos: usual), late.map { min($0 - monotonicNanos(), SpinPolicy.ceiling) } ?? 0)
                 if spin(nanoseconds: limit, until: ready) {
                     consumerSpin.record(parked: false)
-                } else if let result = takeOver(index) {
+                } else if let late, monotonicNanos() >= late, let result = takeOver(index) {
                     consumerSpin.record(parked: false)
                     if case .failure = result { stop() }
                     delivered.store(index + 1, ordering: .sequentiallyConsistent)
