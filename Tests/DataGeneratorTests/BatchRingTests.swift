@@ -153,7 +153,7 @@ extension BatchRingTests {
             let log = OrderedPrefetcherTests.Log()
             let released = Atomic<Bool>(false)
             let ring = try BatchRing(dataSet: cached, options: options, startingAt: 0, held: held, firstSlot: 0, heldSlots: [],
-                                     buffers: slots.sets) { offset, takeover in
+                                     buffers: slots.sets, takingOver: true) { offset, takeover in
                 if takeover {
                     log.add("takeover \(offset)")
                     released.store(true, ordering: .releasing)
@@ -189,5 +189,11 @@ extension BatchRingTests {
             // The spare took the place of the late worker's slot (3), which became the spare.
             #expect(deliveredSlots == Set(0..<slots.sets.count).subtracting([3]))
         }
+    }
+
+    @Test func aRingWhoseThreadsOutnumberTheProcessorsKeepsNoSpare() {
+        #expect(!BatchRing.takesOver(workers: 0))
+        #expect(!BatchRing.takesOver(workers: processorCount))
+        #expect(BatchRing.takesOver(workers: processorCount - 1) == (processorCount > 1))
     }
 }

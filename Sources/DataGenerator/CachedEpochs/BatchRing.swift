@@ -12,11 +12,11 @@ import Synchronization
 /// batch's memory, give its slot new buffers with ``replaceBuffers(ofSlot:with:)`` while it is
 /// still held. Results never depend on the number of workers.
 ///
-/// Given a slot more than `held` plus the workers need, the ring keeps one spare: when the batch
-/// the caller waits for is still being written by a worker that lost its core (a busy process
-/// beside the training loop), the caller's thread writes that batch again into the spare, and
-/// delivers it from there; the late worker's slot becomes the spare once it is done. The order
-/// of the slots then changes, never the batches.
+/// Given a slot more than `held` plus the workers need, and fewer workers than processors, the
+/// ring keeps one spare: when the batch the caller waits for is still being written by a worker
+/// that lost its core (a busy process beside the training loop), the caller's thread writes that
+/// batch again into the spare, and delivers it from there; the late worker's slot becomes the
+/// spare once it is done. The order of the slots then changes, never the batches.
 ///
 /// Buffers are raw pointers: the caller keeps every buffer it passed alive and unchanged by
 /// others until ``stop()`` returns (or until it replaced them).
@@ -64,14 +64,15 @@ public final class BatchRing {
     public convenience init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int = 0, held: Int = 1,
                             firstSlot: Int = 0, heldSlots: [Int] = [], buffers: [[UnsafeMutableRawBufferPointer]]) throws {
         try self.init(dataSet: dataSet, options: options, startingAt: sequence, held: held, firstSlot: firstSlot,
-                      heldSlots: heldSlots, buffers: buffers, beforeFilling: nil)
+                      heldSlots: heldSlots, buffers: buffers, takingOver: nil, beforeFilling: nil)
     }
 
-    /// The ring of ``init(dataSet:options:startingAt:held:firstSlot:heldSlots:buffers:)``, calling
+    /// The ring of ``init(dataSet:options:startingAt:held:firstSlot:heldSlots:buffers:)``, taking
+    /// batches over when `takingOver` says so (`nil`: ``takesOver(workers:)``), and calling
     /// `beforeFilling(offset, takeover)` before it writes batch `offset` of the ring (`takeover`:
     /// on the consumer's thread, again, into the spare): tests make a worker late with it.
     init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int, held: Int, firstSlot: Int,
-         heldSlots: [Int], buffers: [[UnsafeMutableRawBufferPointer]],
+         heldSlots: [Int], buffers: [[UnsafeMutableRawBufferPointer]], takingOver: Bool?,
          beforeFilling: (@Sendable (_ offset: Int, _ takeover: Bool) -> Void)?) throws {
         let plan = try BatchPlan(options: options, rowCount: dataSet.size)
         let held = max(1, held)
@@ -100,7 +101,8 @@ public final class BatchRing {
         // the held ones, so that those are written last (after their release); one free slot
         // is kept as the hedge's spare when there is one to keep.
         let free = (0..<count).map { (firstSlot + $0) % count }.filter { !previous.contains($0) }
-        let hedging = options.workers > 0 && count - held - 1 >= options.workers
+        let hedging = options.workers > 0 && (takingOver ?? Self.takesOver(workers: options.workers))
+            && count - held - 1 >= options.workers
         let order = SlotOrder(slots: (hedging ? Array(free.dropLast()) : free) + previous, spare: hedging ? free.last : nil)
         self.order = order
         // The resident fast path, checked once here rather than per row: an epoch order is a
@@ -157,6 +159,13 @@ public final class BatchRing {
     }
 
     deinit { prefetcher.stop() }
+
+    /// Whether a ring with `workers` workers takes batches over from late workers (given a spare
+    /// slot): when the workers leave a processor to the consumer. When the ring's own threads
+    /// outnumber the processors, a late worker mostly waits for another of them, and writing its
+    /// batch again takes a core from a third: Python's engine backend with 2 workers on 2 CPUs
+    /// served 1.32–1.67× numpy's `X[idx]` with takeovers, 1.70–2.07× without (docs/EPOCHS.md).
+    static func takesOver(workers: Int) -> Bool { workers > 0 && workers < processorCount }
 
     /// Checks that `buffers` fit a ring of `dataSet` under `options`, without starting one.
     /// - Throws: the buffer and option errors of

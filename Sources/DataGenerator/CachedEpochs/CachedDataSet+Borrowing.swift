@@ -54,7 +54,7 @@ extension CachedDataSet {
         // One more slot than the prefetch depth: the consumer holds one while workers fill the
         // rest; and with workers, a spare when the budget has room for it, into which the consumer
         // writes its batch again when the worker writing it lost its core (``BatchRing``).
-        let spare = options.workers > 0 && (slotBytes == 0 || (depth + 2) <= max(0, available) / slotBytes) ? 1 : 0
+        let spare = BatchRing.takesOver(workers: options.workers) && (slotBytes == 0 || (depth + 2) <= max(0, available) / slotBytes) ? 1 : 0
         let buffers = (0..<(depth + 1 + spare)).map { _ in
             rowBytes.map { UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, $0 * plan.batchSize), alignment: 64) }
         }
