@@ -54,12 +54,14 @@ extension CachedDataSet {
         // One more slot than the prefetch depth: the consumer holds one while workers fill the
         // rest; and with workers, a spare when the budget has room for it, into which the consumer
         // writes its batch again when the worker writing it lost its core (``BatchRing``).
-        let spare = BatchRing.takesOver(workers: options.workers) && (slotBytes == 0 || (depth + 2) <= max(0, available) / slotBytes) ? 1 : 0
+        let takesOver = BatchRing.takesOver(workers: options.workers) && (slotBytes == 0 || (depth + 2) <= max(0, available) / slotBytes)
+        let spare = takesOver ? 1 : 0
         let buffers = (0..<(depth + 1 + spare)).map { _ in
             rowBytes.map { UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, $0 * plan.batchSize), alignment: 64) }
         }
         defer { for set in buffers { for buffer in set { buffer.deallocate() } } }
-        let ring = try BatchRing(dataSet: self, options: options, buffers: buffers)
+        let ring = try BatchRing(dataSet: self, options: options, startingAt: 0, held: 1, firstSlot: 0, heldSlots: [],
+                                 buffers: buffers, takingOver: takesOver, beforeFilling: nil)
         defer { ring.stop() }
         while let delivery = try ring.next() {
             let slot = ring.slots[delivery.slot]
