@@ -52,9 +52,11 @@ public final class BatchRing {
     /// - Parameters:
     ///   - buffers: one set per slot, each with a buffer per served column in schema order, each
     ///     holding at least `batchSize × rowBytes[c]` bytes. At least `workers + held` slots
-    ///     (`held + 1` without workers); more slots let the workers run further ahead.
+    ///     (`held + 1` without workers); more slots let the workers run further ahead, and with
+    ///     more than `workers + held` (and fewer workers than processors) one of them is kept
+    ///     as the spare for takeovers.
     ///   - held: how many of the last delivered batches the caller keeps using (at least 1).
-    ///   - firstSlot: the slot of the ring's first batch.
+    ///   - firstSlot: the slot of the ring's first batch (the others follow in turn).
     ///   - heldSlots: slots the caller holds already (oldest first, at most `held`), when this
     ///     ring continues another's run (after a fork, say): they are written only once released.
     ///     Pass the slots just before `firstSlot`.
