@@ -153,12 +153,13 @@ extension BatchRingTests {
             let log = OrderedPrefetcherTests.Log()
             let released = Atomic<Bool>(false)
             let ring = try BatchRing(dataSet: cached, options: options, startingAt: 0, held: held, firstSlot: 0, heldSlots: [],
-                                     buffers: slots.sets, takingOver: true) { offset, takeover in
-                if takeover {
+                                     buffers: slots.sets, takingOver: true) { offset, step in
+                if step == .takingOver {
                     log.add("takeover \(offset)")
                     released.store(true, ordering: .releasing)
                     return
                 }
+                guard step == .filling else { return }
                 log.add("worker \(offset)")
                 // The worker loses its core on batch 3 until the consumer has written it again.
                 guard offset == 3 else { return }
@@ -188,6 +189,36 @@ extension BatchRingTests {
             #expect(ring.takeovers == 1)
             // The spare took the place of the late worker's slot (3), which became the spare.
             #expect(deliveredSlots == Set(0..<slots.sets.count).subtracting([3]))
+        }
+    }
+
+    @Test func aBatchWhoseWorkerHasNotLookedUpItsSlotYetIsWaitedFor() throws {
+        try withRingCache { cached, rowBytes in
+            let options = BatchOptions(batchSize: 4, epochs: 1, truncate: false, order: .full, seed: 6, workers: 1)
+            let owned = try cached.batches(options).collect()
+            let slots = Slots(count: 4 + 1 + 1, rowBytes: rowBytes, batchSize: 4)
+            let log = OrderedPrefetcherTests.Log()
+            let ring = try BatchRing(dataSet: cached, options: options, startingAt: 0, held: 1, firstSlot: 0, heldSlots: [],
+                                     buffers: slots.sets, takingOver: true) { offset, step in
+                log.add("\(step) \(offset)")
+                // The worker loses its core on batch 3 before it looks its slot up: a takeover
+                // now would leave it writing into the spare the consumer delivers.
+                if step == .lookingUp, offset == 3, !log.contains("consumer waits") { usleep(100_000) }
+            }
+            let deadline = Date().addingTimeInterval(10)
+            while !log.contains("lookingUp 3"), Date() < deadline { usleep(1_000) }
+            var served = 0
+            while let delivery = try ring.next() {
+                if served == 2 { log.add("consumer waits") }
+                let expected = owned[served]
+                let buffers = ring.buffers(ofSlot: delivery.slot)
+                #expect(Array(buffers[0][..<(delivery.count * rowBytes[0])]) == expected.inputs[0].bytes)
+                #expect(Array(buffers[1][..<(delivery.count * rowBytes[1])]) == expected.targets!.bytes)
+                served += 1
+            }
+            #expect(served == owned.count)
+            #expect(ring.takeovers == 0)
+            #expect(!log.contains("takingOver 3"))
         }
     }
 

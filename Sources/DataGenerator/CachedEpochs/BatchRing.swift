@@ -59,23 +59,32 @@ public final class BatchRing {
     ///   - firstSlot: the slot of the ring's first batch (the others follow in turn).
     ///   - heldSlots: slots the caller holds already (oldest first, at most `held`), when this
     ///     ring continues another's run (after a fork, say): they are written only once released.
-    ///     Pass the slots just before `firstSlot`.
     /// - Throws: ``DataSetError/invalidOption(_:)`` for too few slots, a cache with
     ///   augmentations, or a buffer too small; ``CacheError/wrongColumnKind(column:reason:)``
     ///   for a variable-length column; the plan's errors.
     public convenience init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int = 0, held: Int = 1,
                             firstSlot: Int = 0, heldSlots: [Int] = [], buffers: [[UnsafeMutableRawBufferPointer]]) throws {
         try self.init(dataSet: dataSet, options: options, startingAt: sequence, held: held, firstSlot: firstSlot,
-                      heldSlots: heldSlots, buffers: buffers, takingOver: nil, beforeFilling: nil)
+                      heldSlots: heldSlots, buffers: buffers, takingOver: nil, observe: nil)
+    }
+
+    /// Where a ring's thread is in writing a batch, for ``init(dataSet:options:startingAt:held:firstSlot:heldSlots:buffers:takingOver:observe:)``.
+    enum Step: Sendable {
+        /// About to look up the slot of the batch (before a takeover may happen).
+        case lookingUp
+        /// About to write the batch into the slot it looked up.
+        case filling
+        /// About to write the batch again into the spare, on the consumer's thread.
+        case takingOver
     }
 
     /// The ring of ``init(dataSet:options:startingAt:held:firstSlot:heldSlots:buffers:)``, taking
     /// batches over when `takingOver` says so (`nil`: ``takesOver(workers:)``), and calling
-    /// `beforeFilling(offset, takeover)` before it writes batch `offset` of the ring (`takeover`:
-    /// on the consumer's thread, again, into the spare): tests make a worker late with it.
+    /// `observe(offset, step)` at each step of writing batch `offset` of the ring: tests make a
+    /// worker late with it.
     init(dataSet: CachedDataSet, options: BatchOptions, startingAt sequence: Int, held: Int, firstSlot: Int,
          heldSlots: [Int], buffers: [[UnsafeMutableRawBufferPointer]], takingOver: Bool?,
-         beforeFilling: (@Sendable (_ offset: Int, _ takeover: Bool) -> Void)?) throws {
+         observe: (@Sendable (_ offset: Int, _ step: Step) -> Void)?) throws {
         let plan = try BatchPlan(options: options, rowCount: dataSet.size)
         let held = max(1, held)
         self.held = held
@@ -118,7 +127,7 @@ public final class BatchRing {
                                : names.map { _ in nil }
         /// Writes batch `offset` of the ring into slot `target`.
         let fill: @Sendable (Int, Int, Bool) throws -> Void = { offset, target, takeover in
-            beforeFilling?(offset, takeover)
+            observe?(offset, takeover ? .takingOver : .filling)
             let slot = slots[target]
             let (epoch, index) = plan.locate(start + offset)
             let filled = plan.fillRows(epoch: epoch, index: index, into: slot.rows)
@@ -154,7 +163,8 @@ public final class BatchRing {
         }
         prefetcher = OrderedPrefetcher<Int>(count: plan.batchesPerEpoch == 0 ? 0 : remaining, workers: options.workers,
                                             depth: order.count - held, hedge: hedge) { offset in
-            let target = order.slot(of: offset)
+            observe?(offset, .lookingUp)
+            let target = order.lookUpSlot(of: offset)
             try fill(offset, target, false)
             return target
         }
@@ -240,16 +250,26 @@ public final class BatchRing {
 /// then takes the place of the late worker's slot in the order, and that slot becomes the spare
 /// once the late worker is done with it.
 ///
-/// `@unchecked Sendable`: `slots` changes only in ``takeSpare(for:)``, on the consumer's thread,
-/// at the place of batch `k`, which workers read again only for batch `k + count`, claimed after
-/// the consumer delivered `k` (publishing the change); `orphan` is written in
-/// ``prepareTakeover(of:)`` before the takeover is settled (releasing) and read by the late worker
-/// after it found the item settled (acquiring); at most one orphan is out at a time (the spare is
-/// `-1` until it returns).
+/// A batch can be taken over only once the thread writing it has looked its slot up and said so
+/// (``lookUpSlot(of:)``): the takeover then knows the late slot, and the late thread never sees
+/// the spare in its place.
+///
+/// `@unchecked Sendable`: `slots[p]` changes only in ``takeSpare(for:)``, on the consumer's
+/// thread, for batch `k` at place `p`, after the consumer acquired `looked[p] == k + 1`, which
+/// the thread writing `k` released after reading `slots[p]`; workers read `slots[p]` again only
+/// for batch `k + count`, claimed after the consumer delivered `k` (publishing the change).
+/// `lookedSlot[p]` is written before that release and read after that acquire; `orphan` is
+/// written in ``prepareTakeover(of:)`` before the takeover is settled (releasing) and read by the
+/// late worker after it found the item settled (acquiring); at most one orphan is out at a time
+/// (the spare is `-1` until it returns).
 final class SlotOrder: @unchecked Sendable {
     /// The places in the order.
     let count: Int
     private let slots: UnsafeMutablePointer<Int>
+    /// Per place: the batch whose slot was last looked up there, plus one.
+    private let looked: UnsafeMutablePointer<Atomic<Int>>
+    /// Per place: the slot looked up for that batch.
+    private let lookedSlot: UnsafeMutablePointer<Int>
     private let spareSlot: Atomic<Int>
     private var orphan = -1
     /// The takeovers so far.
@@ -261,20 +281,39 @@ final class SlotOrder: @unchecked Sendable {
         count = slots.count
         self.slots = .allocate(capacity: max(1, slots.count))
         self.slots.initialize(from: slots, count: slots.count)
+        looked = .allocate(capacity: max(1, slots.count))
+        for place in 0..<max(1, slots.count) { (looked + place).initialize(to: Atomic(0)) }
+        lookedSlot = .allocate(capacity: max(1, slots.count))
+        lookedSlot.initialize(repeating: -1, count: max(1, slots.count))
         spareSlot = Atomic(spare ?? -1)
         self.spare = spare
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        slots.deallocate()
+        looked.deinitialize(count: max(1, count))
+        looked.deallocate()
+        lookedSlot.deallocate()
+    }
 
-    /// The slot batch `offset` is written into.
-    func slot(of offset: Int) -> Int { slots[offset % count] }
+    /// The slot batch `offset` is written into, for the thread about to write it; from now on
+    /// the batch may be taken over.
+    func lookUpSlot(of offset: Int) -> Int {
+        let place = offset % count
+        let slot = slots[place]
+        lookedSlot[place] = slot
+        looked[place].store(offset + 1, ordering: .releasing)
+        return slot
+    }
 
-    /// Whether the spare is free for a takeover of batch `offset`; records the slot the late
-    /// worker writes (to become the spare once it is done).
+    /// Whether batch `offset` may be taken over now: the spare is free, and the thread writing
+    /// the batch has looked its slot up (that slot, recorded, becomes the spare once the late
+    /// thread is done with it).
     func prepareTakeover(of offset: Int) -> Bool {
         guard spareSlot.load(ordering: .acquiring) >= 0 else { return false }
-        orphan = slots[offset % count]
+        let place = offset % count
+        guard looked[place].load(ordering: .acquiring) == offset + 1 else { return false }
+        orphan = lookedSlot[place]
         return true
     }
 

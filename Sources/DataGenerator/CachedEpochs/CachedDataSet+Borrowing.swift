@@ -61,7 +61,7 @@ extension CachedDataSet {
         }
         defer { for set in buffers { for buffer in set { buffer.deallocate() } } }
         let ring = try BatchRing(dataSet: self, options: options, startingAt: 0, held: 1, firstSlot: 0, heldSlots: [],
-                                 buffers: buffers, takingOver: takesOver, beforeFilling: nil)
+                                 buffers: buffers, takingOver: takesOver, observe: nil)
         defer { ring.stop() }
         while let delivery = try ring.next() {
             let slot = ring.slots[delivery.slot]

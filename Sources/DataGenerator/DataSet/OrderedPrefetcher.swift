@@ -43,7 +43,9 @@ final class OrderedPrefetcher<Output: Sendable> {
     struct Hedge: Sendable {
         /// Readies a second computation of item `i` (on the consumer's thread), before the
         /// consumer tries to take the item over: whether one may start now (its spare resources
-        /// are free). What it records is seen by `discard`, should the takeover succeed.
+        /// are free, and the late computation has got as far as it must before it can be taken
+        /// over, which that computation publishes, releasing, and this acquires). What it records
+        /// is seen by `discard`, should the takeover succeed.
         let prepare: @Sendable (Int) -> Bool
         /// Computes item `i` a second time, on the consumer's thread, on the spare resources.
         let produce: @Sendable (Int) throws -> Output
@@ -203,18 +205,23 @@ final class OrderedPrefetcher<Output: Sendable> {
         }
 
         /// When the worker on item `index` counts as late (twice an item's usual time after it
-        /// began it), or `nil` when items are too heavy to take over. A worker that has claimed
-        /// the item but not yet stored its start shows the slot's previous start: at worst the
-        /// item is computed twice.
+        /// began it), or `nil` when items are too heavy to take over or none has been timed yet.
+        /// A worker that has claimed the item but not yet stored its start shows the slot's
+        /// previous start here; ``takeOver(_:usual:)`` reads it again once `prepare` has
+        /// acquired the worker's progress.
         private func lateAt(_ index: Int, usual: Int) -> Int? {
-            guard hedge != nil, usual <= SpinPolicy.ceiling / 2 else { return nil }
-            return begun[index % depth].load(ordering: .relaxed) + 2 * max(usual, 0)
+            guard hedge != nil, usual > 0, usual <= SpinPolicy.ceiling / 2 else { return nil }
+            return begun[index % depth].load(ordering: .relaxed) + 2 * usual
         }
 
         /// The consumer's second computation of item `index`, whose worker is late: `nil` when
-        /// the hedge's spare is busy, or the worker settled the item first (it is publishing it).
-        private func takeOver(_ index: Int) -> Result<Output, any Error>? {
-            guard let hedge, hedge.prepare(index), settle(index, as: 2 * (index + 1) + 1) else { return nil }
+        /// the hedge's spare is busy, the worker has not got far enough, is not late after all
+        /// (its start, read again after `prepare` acquired its progress, is fresh), or settled
+        /// the item first (it is publishing it).
+        private func takeOver(_ index: Int, usual: Int) -> Result<Output, any Error>? {
+            guard let hedge, hedge.prepare(index),
+                  monotonicNanos() >= begun[index % depth].load(ordering: .relaxed) + 2 * usual,
+                  settle(index, as: 2 * (index + 1) + 1) else { return nil }
             return Result { try hedge.produce(index) }
         }
 
@@ -247,7 +254,7 @@ final class OrderedPrefetcher<Output: Sendable> {
                 let limit = max(consumerSpin.limit(itemNanos: usual), late.map { min($0 - monotonicNanos(), SpinPolicy.ceiling) } ?? 0)
                 if spin(nanoseconds: limit, until: ready) {
                     consumerSpin.record(parked: false)
-                } else if let late, monotonicNanos() >= late, let result = takeOver(index) {
+                } else if let late, monotonicNanos() >= late, let result = takeOver(index, usual: usual) {
                     consumerSpin.record(parked: false)
                     if case .failure = result { stop() }
                     delivered.store(index + 1, ordering: .sequentiallyConsistent)
