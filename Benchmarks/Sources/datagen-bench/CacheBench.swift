@@ -18,19 +18,11 @@ func runCacheBenchmark(arguments: [String]) throws {
     let rows = arguments.count > 0 ? Int(arguments[0]) ?? 60_000 : 60_000
     let batches = arguments.count > 1 ? Int(arguments[1]) ?? 4_000 : 4_000
     let openRows = arguments.count > 2 ? Int(arguments[2]) ?? 1_000_000 : 1_000_000
-    var template = Array("/tmp/datagen-bench-cache-XXXXXX".utf8CString)
-    let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    defer { _ = system("rm -rf '\(directory)'") }
+    let directory = makeBenchDirectory("cache")
+    defer { removeBenchDirectory(directory) }
 
-    let digits = SyntheticDigits(seed: 1)
-    let inventory = try Inventory(columns: [("id", (0..<rows).map { "digit\($0)" }),
-                                            ("label", (0..<rows).map { String(digits.label(of: $0)) })])
-    let pixels = ClosureEncoder(identity: "synthetic-digits(seed=1,float32,scale=1/255)@1",
-                                output: ArraySpec(.float32, [784])) { record in
-        NDArray(digits.image(record.row).map { Float($0) / 255 }, shape: [784])
-    }
-    var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: pixels, targetEncoder: RecordTargetEncoder.label(column: "label"))
-    try dataSet.fitEncoders()
+    let workload = try DigitsWorkload(rows: rows)
+    let dataSet = try workload.dataSet(workload.floatPixels)
     print("\(rows) MNIST-like rows, float32[784], \(processorCount) cores")
 
     // One uncached epoch (data and targets, all cores) against the build (all cores).

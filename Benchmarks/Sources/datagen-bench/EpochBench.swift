@@ -26,29 +26,17 @@ import Glibc
 func runEpochBenchmark(arguments: [String]) throws {
     let rows = arguments.count > 0 ? Int(arguments[0]) ?? 60_000 : 60_000
     let repeats = max(1, arguments.count > 1 ? Int(arguments[1]) ?? 3 : 3)
-    var template = Array("/tmp/datagen-bench-epochs-XXXXXX".utf8CString)
-    let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    defer { _ = system("rm -rf '\(directory)'") }
+    let directory = makeBenchDirectory("epochs")
+    defer { removeBenchDirectory(directory) }
 
-    let digits = SyntheticDigits(seed: 1)
-    let inventory = try Inventory(columns: [("id", (0..<rows).map { "digit\($0)" }),
-                                            ("label", (0..<rows).map { String(digits.label(of: $0)) })])
-    let floatPixels = ClosureEncoder(identity: "synthetic-digits(seed=1,float32,scale=1/255)@1",
-                                     output: ArraySpec(.float32, [784])) { record in
-        NDArray(digits.image(record.row).map { Float($0) / 255 }, shape: [784])
-    }
-    let bytePixels = ClosureEncoder(identity: "synthetic-digits(seed=1,uint8)@1",
-                                    output: ArraySpec(.uint8, [784])) { record in
-        NDArray(digits.image(record.row), shape: [784])
-    }
+    let workload = try DigitsWorkload(rows: rows)
+    let (floatPixels, bytePixels) = (workload.floatPixels, workload.bytePixels)
     let floatPath = directory + "/digits-f32.dgcache"
     let bytePath = directory + "/digits-u8.dgcache"
     let plainPath = directory + "/digits-f32-none.dgcache"
     for (encoder, path, codec) in [(floatPixels, floatPath, CacheCodec.lz4), (bytePixels, bytePath, .lz4),
                                    (floatPixels, plainPath, .none)] {
-        var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: encoder, targetEncoder: RecordTargetEncoder.label(column: "label"))
-        try dataSet.fitEncoders()
-        _ = try CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(codec: codec)).build()
+        _ = try CacheBuilder(dataSet: workload.dataSet(encoder), output: path, options: CacheBuildOptions(codec: codec)).build()
     }
     let batchSize = 128
     let workers = BatchOptions.defaultWorkers

@@ -14,20 +14,12 @@ func runTakeoverSoak(arguments: [String]) throws {
     let epochs = max(1, arguments.count > 0 ? Int(arguments[0]) ?? 100 : 100)
     let rows = max(1, arguments.count > 1 ? Int(arguments[1]) ?? 30_000 : 30_000)
     let busy = max(0, arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1)
-    var template = Array("/tmp/datagen-bench-takeovers-XXXXXX".utf8CString)
-    let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    defer { _ = system("rm -rf '\(directory)'") }
+    let directory = makeBenchDirectory("takeovers")
+    defer { removeBenchDirectory(directory) }
 
-    let digits = SyntheticDigits(seed: 1)
-    let inventory = try Inventory(columns: [("id", (0..<rows).map { "digit\($0)" }),
-                                            ("label", (0..<rows).map { String(digits.label(of: $0)) })])
-    let pixels = ClosureEncoder(identity: "synthetic-digits(seed=1,float32,scale=1/255)@1", output: ArraySpec(.float32, [784])) { record in
-        NDArray(digits.image(record.row).map { Float($0) / 255 }, shape: [784])
-    }
+    let workload = try DigitsWorkload(rows: rows)
     let path = directory + "/digits.dgcache"
-    var dataSet = GeneratorDataSet(inventory: inventory, dataEncoder: pixels, targetEncoder: RecordTargetEncoder.label(column: "label"))
-    try dataSet.fitEncoders()
-    _ = try CacheBuilder(dataSet: dataSet, output: path, options: CacheBuildOptions(codec: .lz4)).build()
+    _ = try CacheBuilder(dataSet: workload.dataSet(workload.floatPixels), output: path, options: CacheBuildOptions(codec: .lz4)).build()
     let cached = try CachedDataSet(path: path)
     let rowBytes = [784 * 4, 8]
     let image = EpochImage(rows: rows, rowBytes: rowBytes)

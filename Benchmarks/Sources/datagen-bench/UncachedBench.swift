@@ -11,9 +11,8 @@ import Glibc
 func runUncachedBenchmark(arguments: [String]) throws {
     let records = arguments.count > 0 ? Int(arguments[0]) ?? 20_000 : 20_000
     let epochs = arguments.count > 1 ? Int(arguments[1]) ?? 3 : 3
-    var template = Array("/tmp/datagen-bench-uncached-XXXXXX".utf8CString)
-    let directory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    defer { _ = system("rm -rf '\(directory)'") }
+    let directory = makeBenchDirectory("uncached")
+    defer { removeBenchDirectory(directory) }
     print("writing \(records) savetxt files to \(directory)")
     let inventoryPath = try DemoDataWriter(records: records).write(to: directory)
 
