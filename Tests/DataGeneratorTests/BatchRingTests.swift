@@ -143,8 +143,11 @@ import Testing
 }
 
 extension BatchRingTests {
-    @Test(arguments: [1, 2])
-    func aBatchTakenOverFromALateWorkerComesFromTheSpareAndTheLateSlotBecomesTheSpare(held: Int) throws {
+    /// `alsoLate`: batches whose worker sleeps 20 ms (while the consumer takes 2 ms a batch, so
+    /// that the worker is the one that claims them, mostly): successive takeovers each swap the
+    /// spare with the late slot.
+    @Test(arguments: [(1, []), (2, []), (1, [12, 20])])
+    func aBatchTakenOverFromALateWorkerComesFromTheSpareAndTheLateSlotBecomesTheSpare(held: Int, alsoLate: [Int]) throws {
         try withRingCache { cached, rowBytes in
             let options = BatchOptions(batchSize: 4, epochs: 2, truncate: false, order: .full, seed: 5, workers: 1)
             let owned = try cached.batches(options).collect()
@@ -152,6 +155,7 @@ extension BatchRingTests {
             let slots = Slots(count: 4 + held + 1, rowBytes: rowBytes, batchSize: 4)
             let log = OrderedPrefetcherTests.Log()
             let released = Atomic<Bool>(false)
+            let consumer = pthread_self()
             let ring = try BatchRing(dataSet: cached, options: options, startingAt: 0, held: held, firstSlot: 0, heldSlots: [],
                                      buffers: slots.sets, takingOver: true) { offset, step in
                 if step == .takingOver {
@@ -161,6 +165,7 @@ extension BatchRingTests {
                 }
                 guard step == .filling else { return }
                 log.add("worker \(offset)")
+                if alsoLate.contains(offset), pthread_equal(pthread_self(), consumer) == 0 { usleep(20_000) }
                 // The worker loses its core on batch 3 until the consumer has written it again.
                 guard offset == 3 else { return }
                 let deadline = Date().addingTimeInterval(10)
@@ -170,25 +175,31 @@ extension BatchRingTests {
             while !log.contains("worker 3"), Date() < deadline { usleep(1_000) }
             var served = 0
             var heldSlots = [Int]()
-            var deliveredSlots = Set<Int>()
+            // The slot order as the ring keeps it: place `offset % places.count`, and the spare,
+            // which takes the place of a late worker's slot, which becomes the spare. A loaded
+            // machine may make other batches late too; the model follows every takeover logged.
+            var places = Array(0..<(slots.sets.count - 1))
+            var spare = slots.sets.count - 1
             while let delivery = try ring.next() {
                 heldSlots.append(delivery.slot)
                 if heldSlots.count > held { heldSlots.removeFirst() }
                 #expect(Set(heldSlots).count == heldSlots.count, "a held slot was delivered again")
-                deliveredSlots.insert(delivery.slot)
+                let place = served % places.count
+                if log.contains("takeover \(served)") { swap(&places[place], &spare) }
+                #expect(delivery.slot == places[place], "batch \(served) comes from the slot the order gives it")
                 let expected = owned[served]
                 let buffers = ring.buffers(ofSlot: delivery.slot)
                 #expect(delivery.epoch == expected.epoch && delivery.index == expected.index)
                 #expect(Array(buffers[0][..<(delivery.count * rowBytes[0])]) == expected.inputs[0].bytes)
                 #expect(Array(buffers[1][..<(delivery.count * rowBytes[1])]) == expected.targets!.bytes)
+                if !alsoLate.isEmpty { usleep(2_000) }
                 if served == 3 { #expect(delivery.slot == slots.sets.count - 1, "batch 3 comes from the spare") }
                 served += 1
             }
             #expect(served == owned.count)
-            #expect(log.all.filter { $0.hasPrefix("takeover") } == ["takeover 3"])
-            #expect(ring.takeovers == 1)
-            // The spare took the place of the late worker's slot (3), which became the spare.
-            #expect(deliveredSlots == Set(0..<slots.sets.count).subtracting([3]))
+            let takeovers = log.all.filter { $0.hasPrefix("takeover") }
+            #expect(takeovers.first == "takeover 3")
+            #expect(ring.takeovers == takeovers.count)
         }
     }
 
@@ -217,7 +228,7 @@ extension BatchRingTests {
                 served += 1
             }
             #expect(served == owned.count)
-            #expect(ring.takeovers == 0)
+            // Batch 3 is waited for; a loaded machine may still make another batch late.
             #expect(!log.contains("takingOver 3"))
         }
     }

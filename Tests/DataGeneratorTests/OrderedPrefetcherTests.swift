@@ -29,7 +29,8 @@ import Testing
             produce: { index in
                 log.add("takeover \(index)")
                 released.store(true, ordering: .releasing)
-                return "consumer's \(index)"
+                // A loaded machine may make other items late too: those come out the same.
+                return index == 2 ? "consumer's 2" : "\(index)"
             },
             discard: { index in log.add("discard \(index)") })
         let prefetcher = OrderedPrefetcher<String>(count: 8, workers: 1, depth: 4, hedge: hedge) { index in
@@ -49,7 +50,10 @@ import Testing
         #expect(items == ["0", "1", "consumer's 2", "3", "4", "5", "6", "7"])
         #expect(log.contains("takeover 2"))
         #expect(log.contains("discard 2"))
-        #expect(!log.all.contains { $0.hasPrefix("discard") && $0 != "discard 2" })
+        // Only results taken over are discarded.
+        let discarded = log.all.filter { $0.hasPrefix("discard ") }.map { $0.dropFirst("discard ".count) }
+        let takenOver = log.all.filter { $0.hasPrefix("takeover ") }.map { $0.dropFirst("takeover ".count) }
+        #expect(Set(discarded).isSubset(of: Set(takenOver)))
     }
 
     @Test func aConsumerWithoutASpareWaitsForTheLateWorker() throws {
