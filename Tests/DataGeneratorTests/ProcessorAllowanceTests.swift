@@ -40,6 +40,8 @@ struct ProcessorAllowanceTests {
 
     @Test("a thread pinned to one CPU counts one processor, whatever the host has")
     func affinityMaskBoundsTheCount() throws {
+        // Counted once before pinning: the quota's reading is kept a while, the mask's is not.
+        _ = processorCount
         let counted = try Self.pinnedToOneCPU { (ProcessorAllowance.affinityCount(), ProcessorAllowance.count(), processorCount) }
         #expect(counted.0 == 1)
         #expect(counted.1 == 1)
@@ -58,6 +60,14 @@ struct ProcessorAllowanceTests {
         }
         #expect(ProcessorAllowance.affinityCount() == allowed)
         #expect(ProcessorAllowance.count() <= allowed)
+    }
+
+    @Test("the quota counted is the one the cgroup files give")
+    func currentQuotaIsTheCgroupFilesQuota() throws {
+        let cgroups = String(decoding: try FileIO.readAll("/proc/self/cgroup"), as: UTF8.self)
+        let read = ProcessorAllowance.cgroupQuota(cgroups: cgroups, root: "/sys/fs/cgroup")
+        #expect(ProcessorAllowance.currentQuota() == read)
+        #expect(ProcessorAllowance.currentQuota() == read)
     }
 
     @Test("cpu.max reads as CPUs, max and garbage as no quota")
