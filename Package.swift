@@ -64,6 +64,8 @@ let package = Package(
         .target(name: "CImageKernels"),
         // Linux file calls the Glibc module leaves out (sync_file_range, for the cache writer).
         .target(name: "CFileHints"),
+        // Gathering resident rows by index with software prefetch (Swift has no prefetch).
+        .target(name: "CRowCopy"),
         .target(
             name: "DataGenerator",
             dependencies: [
@@ -72,6 +74,7 @@ let package = Package(
                 "CImageCodecs",
                 "CImageKernels",
                 "CFileHints",
+                "CRowCopy",
                 "CZlib",
                 "CCrypto",
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -99,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DataGeneratorTests",
-            dependencies: ["DataGenerator"],
+            dependencies: ["DataGenerator", "CRowCopy"],
             exclude: ["Resources"]
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import CRowCopy
 import DataGenerator
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,8 @@ import Glibc
 /// * steady epochs (the default workers, one fewer than the cores, then one more) against the
 ///   one- and two-thread copies as medians of alternating pairs, quiet and beside a busy process
 ///   the benchmark starts and stops itself; two threads of copies into one buffer each against
-///   the same rotating over as many buffers as the ring's slots;
+///   the same rotating over as many buffers as the ring's slots; copies asking for the rows
+///   ahead as the engine does (`dg_copy_rows`) against plain ones, and the engine against them;
 /// * CPU time of an epoch whose consumer sleeps 2 ms a batch (a training step).
 ///
 ///     datagen-bench epochs [rows=60000] [repeats=3] [pairs=15]
@@ -163,6 +165,15 @@ func runEpochBenchmark(arguments: [String]) throws {
             let ringCopies = { (_: Int) in _ = gatherRowsOnTwoThreads(hugeMatrix.bytes, rowBytes: 784 * 4, order: order, batchSize: batchSize, buffers: (slots + 1) / 2) }
             let rotating = try pairedRatio(pairs, engine: ringCopies, baseline: bothCores)
             print("  2-thread copies rotating over \(slots) batch buffers (the ring's slots) / into one each: \(rotating.description)")
+            // The engine asks for the rows ahead (dg_copy_rows); the same copies with that
+            // prefetch, on one thread against plain ones, and as the engine's ceiling instead.
+            let prefetching = { (_: Int) in _ = gatherRows(hugeMatrix.bytes, rowBytes: 784 * 4, order: order, batchSize: batchSize, prefetching: true) }
+            let bothPrefetching = {
+                _ = gatherRowsOnTwoThreads(hugeMatrix.bytes, rowBytes: 784 * 4, order: order, batchSize: batchSize, prefetching: true)
+            }
+            print("  1-thread copies prefetching the rows ahead as the engine does / plain: \(try pairedRatio(pairs, engine: prefetching, baseline: oneThread).description)")
+            print("  steady epoch, \(workers) worker\(workers == 1 ? "" : "s") (default) / 2-thread copies prefetching as the engine does: "
+                  + "\(try pairedRatio(pairs, engine: engine(workers: workers), baseline: bothPrefetching).description)")
         }
         let switches = try contextSwitches { try consume(floats, options(.full, epoch: 1)) }
         print("  one steady epoch: \(switches.voluntary) voluntary, \(switches.involuntary) involuntary context switches, "
@@ -308,7 +319,7 @@ private func consume(_ dataSet: CachedDataSet, _ options: BatchOptions) throws {
 /// `thread`, `thread + threads`, … (how the engine's workers share an epoch).
 @inline(never)
 private func gatherRows(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int,
-                        thread: Int = 0, threads: Int = 1, buffers: Int = 1) -> UInt8 {
+                        thread: Int = 0, threads: Int = 1, buffers: Int = 1, prefetching: Bool = false) -> UInt8 {
     let batchBytes = rowBytes * batchSize
     let ring = UnsafeMutableRawPointer.allocate(byteCount: batchBytes * max(1, buffers), alignment: 64)
     defer { ring.deallocate() }
@@ -319,8 +330,14 @@ private func gatherRows(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: 
         let end = min(order.count, start + batchSize)
         let buffer = ring + (batch % max(1, buffers)) * batchBytes
         batch += 1
-        for position in start..<end {
-            memcpy(buffer + (position - start) * rowBytes, source.baseAddress! + order[position] * rowBytes, rowBytes)
+        if prefetching {
+            order.withUnsafeBufferPointer { rows in
+                dg_copy_rows(buffer, source.baseAddress!, rows.baseAddress! + start, end - start, rowBytes)
+            }
+        } else {
+            for position in start..<end {
+                memcpy(buffer + (position - start) * rowBytes, source.baseAddress! + order[position] * rowBytes, rowBytes)
+            }
         }
         sink &+= buffer.load(as: UInt8.self)
         start += threads * batchSize
@@ -332,26 +349,26 @@ private func gatherRows(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: 
 /// second: the bare memory-copying speed of two cores, the engine's ceiling.
 @inline(never)
 private func gatherRowsOnTwoThreads(_ source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int,
-                                    buffers: Int = 1) -> UInt8 {
+                                    buffers: Int = 1, prefetching: Bool = false) -> UInt8 {
     final class Share: @unchecked Sendable {
         // @unchecked: written before the thread starts, read by it alone until it is joined.
-        let source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int, buffers: Int
+        let source: UnsafeRawBufferPointer, rowBytes: Int, order: [Int], batchSize: Int, buffers: Int, prefetching: Bool
         var sink: UInt8 = 0
-        init(_ source: UnsafeRawBufferPointer, _ rowBytes: Int, _ order: [Int], _ batchSize: Int, _ buffers: Int) {
-            (self.source, self.rowBytes, self.order, self.batchSize, self.buffers) = (source, rowBytes, order, batchSize, buffers)
+        init(_ source: UnsafeRawBufferPointer, _ rowBytes: Int, _ order: [Int], _ batchSize: Int, _ buffers: Int, _ prefetching: Bool) {
+            (self.source, self.rowBytes, self.order, self.batchSize, self.buffers, self.prefetching) = (source, rowBytes, order, batchSize, buffers, prefetching)
         }
     }
-    let share = Share(source, rowBytes, order, batchSize, buffers)
+    let share = Share(source, rowBytes, order, batchSize, buffers, prefetching)
     var second = pthread_t()
     let started = pthread_create(&second, nil, { argument in
         let share = Unmanaged<Share>.fromOpaque(argument!).takeUnretainedValue()
         share.sink = gatherRows(share.source, rowBytes: share.rowBytes, order: share.order, batchSize: share.batchSize,
-                                thread: 1, threads: 2, buffers: share.buffers)
+                                thread: 1, threads: 2, buffers: share.buffers, prefetching: share.prefetching)
         return nil
     }, Unmanaged.passUnretained(share).toOpaque())
     precondition(started == 0, "pthread_create failed")
     let sink = gatherRows(source, rowBytes: rowBytes, order: order, batchSize: batchSize, thread: 0, threads: 2,
-                          buffers: buffers)
+                          buffers: buffers, prefetching: prefetching)
     pthread_join(second, nil)
     return sink &+ share.sink
 }
