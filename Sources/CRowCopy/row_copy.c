@@ -11,13 +11,17 @@
 // 30 alternating pairs against a plain memcpy per row: 8 lines 4 rows ahead 1.10-1.14x; 4 or 16
 // lines, or 2-3 rows ahead, about the same; every line of the row (49) 0.99-1.01x, since that
 // many requests crowd out the copy's own. docs/BENCHMARKS.md, "Prefetching the rows ahead".
-enum { rows_ahead = 4, lines_ahead = 8, line_bytes = 64 };
+enum { rows_ahead = DG_ROWS_AHEAD, lines_ahead = 8, line_bytes = 64 };
 
 static inline void prefetch_start(const char *row, intptr_t row_bytes) {
     intptr_t span = row_bytes < lines_ahead * line_bytes ? row_bytes : lines_ahead * line_bytes;
     for (intptr_t offset = 0; offset < span; offset += line_bytes) {
         __builtin_prefetch(row + offset, 0, 3);
     }
+}
+
+void dg_prefetch_row(const void *row, intptr_t row_bytes) {
+    prefetch_start((const char *)row, row_bytes);
 }
 
 void dg_copy_rows(void *destination, const void *source, const intptr_t *rows, intptr_t count, intptr_t row_bytes) {

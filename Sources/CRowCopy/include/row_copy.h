@@ -15,6 +15,15 @@ extern "C" {
 /// in the destination (the caller checks both).
 void dg_copy_rows(void *destination, const void *source, const intptr_t *rows, intptr_t count, intptr_t row_bytes);
 
+/// How many rows ahead `dg_copy_rows` asks for a row; loops of their own that call
+/// `dg_prefetch_row` use the same distance.
+#define DG_ROWS_AHEAD 4
+
+/// Asks for the first lines of the `row_bytes` bytes at `row` (as `dg_copy_rows` does for the row
+/// `DG_ROWS_AHEAD` places ahead), for loops that locate or convert each row themselves. A hint
+/// only: it never faults, whatever the address.
+void dg_prefetch_row(const void *row, intptr_t row_bytes);
+
 #ifdef __cplusplus
 }
 #endif

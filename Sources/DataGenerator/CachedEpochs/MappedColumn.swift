@@ -1,3 +1,5 @@
+import CRowCopy
+
 /// A fixed-shape column stored without compression, served straight from the cache's mapping.
 ///
 /// Its rows already lie in the file as they are served, so copying them into memory of our own
@@ -31,8 +33,23 @@ final class MappedColumn: @unchecked Sendable {
                 kernel: ServeKernel? = nil) throws(CacheError) {
         let rowBytes = store.rowBytes
         let targetRowBytes = kernel?.targetRowBytes ?? rowBytes
-        for (position, row) in rows.enumerated() {
-            let source = try location(of: row)
+        // Each row is located (and checked) `ahead` places before it is copied, and asked for
+        // then (`dg_prefetch_row`): rows drawn at random each start with a miss. The located
+        // rows wait in a ring of `ahead` places.
+        let ahead = 4
+        assert(ahead == Int(DG_ROWS_AHEAD))
+        var located = InlineArray<4, UnsafeRawPointer?>(repeating: nil)
+        for (position, row) in rows.prefix(ahead).enumerated() {
+            located[position] = try location(of: row)
+            dg_prefetch_row(located[position], rowBytes)
+        }
+        for position in 0..<rows.count {
+            let source = located[position % ahead]!
+            if position + ahead < rows.count {
+                let next = try location(of: rows[position + ahead])
+                located[position % ahead] = next
+                dg_prefetch_row(next, rowBytes)
+            }
             let target = destination + position * targetRowBytes
             if let kernel {
                 kernel.convertRows(source, target, rows: 1)

@@ -81,7 +81,12 @@ final class ResidentColumn: @unchecked Sendable {
                 kernel: ServeKernel? = nil) throws(CacheError) {
         let rowBytes = self.rowBytes
         let targetRowBytes = kernel?.targetRowBytes ?? rowBytes
+        // The rows ahead are asked for as in the fast path (a row not decoded yet is only a
+        // wasted hint).
+        let ahead = Int(DG_ROWS_AHEAD)
+        for row in rows.prefix(ahead) { dg_prefetch_row(buffer + row * rowBytes, rowBytes) }
         for (position, row) in rows.enumerated() {
+            if position + ahead < rows.count { dg_prefetch_row(buffer + rows[position + ahead] * rowBytes, rowBytes) }
             let target = destination + position * targetRowBytes
             if rowState[row].load(ordering: .acquiring) == 2 {
                 deliver(buffer + row * rowBytes, to: target, kernel: kernel)
