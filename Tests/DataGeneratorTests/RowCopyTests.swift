@@ -1,4 +1,5 @@
 import CRowCopy
+@testable import DataGenerator
 import Testing
 
 /// `dg_copy_rows`, the resident fast path's gather, copies exactly the rows asked for, in order,
@@ -23,6 +24,39 @@ import Testing
             for row in rows { expected += source[(row * rowBytes)..<((row + 1) * rowBytes)] }
             expected.append(0xEE)
             #expect(copied == expected, "\(count) rows of \(rowBytes) bytes")
+        }
+    }
+}
+
+/// The gathers that prefetch the rows ahead (the resident fast path, a resident column's
+/// conversion, the uncompressed column served from the mapping, which locates each row four
+/// places early) serve the bytes the encoders gave, whatever the batch size around that distance.
+@Suite struct PrefetchingGatherTests {
+    @Test(arguments: [1, 3, 4, 5, 7])
+    func everyColumnPathServesTheEncodedRowsWhateverTheBatchSize(batchSize: Int) throws {
+        let dataSet = try CachedEpochTests.dataSet(count: 23, variable: false)
+        try CacheFixtures.withDirectory { directory in
+            let options = BatchOptions(batchSize: batchSize, epochs: 2, truncate: false, order: .full, seed: 4, workers: 1)
+            // Uncached mode runs the encoders: the reference.
+            let expected = try dataSet.batches(options).collect()
+            for codec in [CacheCodec.lz4, .none] {
+                let cached = try dataSet.cached(at: directory + "/\(codec).dgcache", options: CacheBuildOptions(codec: codec, workers: 1))
+                // Twice: the first epoch decodes (lz4) or checks units (none), the next ones copy.
+                for pass in 0..<2 {
+                    let owned = try cached.batches(options).collect()
+                    #expect(owned.map { $0.inputs[0].bytes } == expected.map { $0.inputs[0].bytes }, "\(codec), pass \(pass)")
+                    var lent = [[UInt8]]()
+                    try cached.forEachBatch(options) { batch in
+                        lent.append(Array(batch.data(0)))
+                        return true
+                    }
+                    #expect(lent == expected.map { $0.inputs[0].bytes }, "\(codec), pass \(pass), lent")
+                }
+                let doubled = try cached.serving(column: cached.dataColumns[0].name, as: .float64, scale: 2)
+                let converted = try doubled.batches(options).collect()
+                let want = expected.map { $0.inputs[0].scalars(as: Float.self).map { Double($0) * 2 } }
+                #expect(converted.map { $0.inputs[0].scalars(as: Double.self) } == want, "\(codec), converted")
+            }
         }
     }
 }
