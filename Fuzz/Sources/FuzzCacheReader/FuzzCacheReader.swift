@@ -12,7 +12,7 @@ let rowLimit = 4096
 /// Mode byte bit 0 set: the checksums are repaired first (``ChecksumRepair``), so that mutations
 /// reach the structure checks and the decoders instead of stopping at a CRC. The file is then
 /// opened, verified, and every row of every column gathered (also after a failed verify: reads
-/// must check on their own), with the ids. A thrown ``CacheError`` is an expected outcome; a crash,
+/// must check on their own), with the ids; then served as a data set (``serve(path:)``). A thrown ``CacheError`` is an expected outcome; a crash,
 /// a sanitizer report or another error type is a bug.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ input: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -46,6 +46,22 @@ func exercise(path: String) {
         }
         // Random access too: the last row first, then the first (a different unit order).
         if rows > 0 { _ = try? cache.gatherVariable(column: column.name, rows: [rows - 1, 0]) }
+    }
+    serve(path: path)
+}
+
+/// Serves one shuffled epoch of the cache at `path` as a data set would, through the lending
+/// path: resident columns (decoded as first served, then the fast path's prefetching copies),
+/// uncompressed ones straight from the mapping (each row located and checked four places before
+/// its copy), then with a budget of 0 (streamed). Batches of 5, so that the last is partial.
+func serve(path: String) {
+    guard var dataSet = try? CachedDataSet(path: path), dataSet.size > 0, dataSet.size <= rowLimit else { return }
+    let options = BatchOptions(batchSize: 5, epochs: 1, truncate: false, order: .full, seed: 1, workers: 0)
+    for budget in [Int.max, 0] {
+        dataSet.memoryBudget = budget
+        for _ in 0..<2 {  // the second epoch copies what the first decoded
+            _ = try? dataSet.forEachBatch(options) { _ in true }
+        }
     }
 }
 
