@@ -40,6 +40,7 @@ build wide wide-lz4hc --data text --codec lz4hc
 build utf8 utf8 --data utf8
 build raw raw-none --data raw --codec none
 build npy npy --data npy
+build npy npy-none --data npy --codec none  # fixed shape, uncompressed: served from the mapping
 for cache in "$work"/*.dgcache; do
   name=$(basename "$cache" .dgcache)
   { printf '\x00'; cat "$cache"; } > "$reader/$name"
