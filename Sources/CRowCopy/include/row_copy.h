@@ -1,6 +1,7 @@
 #ifndef DATAGENERATOR_ROW_COPY_H
 #define DATAGENERATOR_ROW_COPY_H
-// Gathering rows of a resident column by index, with software prefetch: see row_copy.c.
+// Gathering rows by index with software prefetch (the resident fast path, and a hint for the
+// per-row loops of the other column paths): see row_copy.c.
 
 #include <stddef.h>
 #include <stdint.h>
