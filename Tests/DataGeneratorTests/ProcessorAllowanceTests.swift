@@ -66,8 +66,12 @@ struct ProcessorAllowanceTests {
     func currentQuotaIsTheCgroupFilesQuota() throws {
         let cgroups = String(decoding: try FileIO.readAll("/proc/self/cgroup"), as: UTF8.self)
         let read = ProcessorAllowance.cgroupQuota(cgroups: cgroups, root: "/sys/fs/cgroup")
+        ProcessorAllowance.lastQuota.withLock { $0 = nil }  // a fresh reading, 1 s to live
         #expect(ProcessorAllowance.currentQuota() == read)
+        // Within its lifetime the reading is kept, not taken again.
+        let readAt = try #require(ProcessorAllowance.lastQuota.withLock { $0 }).readAt
         #expect(ProcessorAllowance.currentQuota() == read)
+        #expect(ProcessorAllowance.lastQuota.withLock { $0 }?.readAt == readAt)
     }
 
     @Test("cpu.max reads as CPUs, max and garbage as no quota")

@@ -28,16 +28,14 @@ public enum ProcessorAllowance {
     ///   once), and at most once a second reads of a few small files of `/proc` and `/sys` (the
     ///   quota, see ``currentQuota()``).
     public static func count() -> Int {
-        // The online count reads a file of /sys: only when the mask could not be read.
-        let affinity = affinityCount()
-        return count(affinity: affinity, quota: currentQuota(), online: affinity == nil ? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) : 1)
+        count(affinity: affinityCount(), quota: currentQuota(), online: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// How long a quota read from the cgroup files is used before they are read again.
     static let quotaLifetime = 1_000_000_000
 
     /// The last quota read and when (monotonic nanoseconds).
-    private static let lastQuota = Mutex<(quota: Double?, readAt: Int)?>(nil)
+    static let lastQuota = Mutex<(quota: Double?, readAt: Int)?>(nil)
 
     /// This process's cgroup CPU quota, read again once the last reading is older than
     /// ``quotaLifetime``. Reading the files takes about 0.3 ms (`/proc/self/cgroup`, then the
@@ -52,10 +50,10 @@ public enum ProcessorAllowance {
         return quota
     }
 
-    /// Combines the limits: the affinity mask's CPUs (or `online` when unknown), capped by the
-    /// quota rounded up; at least 1.
-    static func count(affinity: Int?, quota: Double?, online: Int) -> Int {
-        var count = affinity ?? online
+    /// Combines the limits: the affinity mask's CPUs (or `online` when unknown, evaluated only
+    /// then: `sysconf` reads a file of `/sys` for it), capped by the quota rounded up; at least 1.
+    static func count(affinity: Int?, quota: Double?, online: @autoclosure () -> Int) -> Int {
+        var count = affinity ?? online()
         if let quota, quota > 0, quota.isFinite {
             count = min(count, Int(quota.rounded(.up)))
         }
